@@ -1,0 +1,42 @@
+/*
+ * Key names to HID usages: W3C KeyboardEvent.code names, short aliases,
+ * DuckyScript names and raw usage codes, all case-insensitive.
+ */
+#ifndef ZB_KEYS_H
+#define ZB_KEYS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define KEYS_CHORD_MAX 6
+
+/* One chord: modifiers held together with up to six keys. */
+struct key_chord {
+	uint8_t mods;
+	uint8_t nkeys;
+	uint8_t keys[KEYS_CHORD_MAX];
+};
+
+/*
+ * Look up one key name. A modifier name ("ctrl", "ShiftLeft", "altgr")
+ * sets *mod and leaves *usage 0; any other key sets *usage and leaves
+ * *mod 0. Returns 0 or -ENOENT.
+ */
+int keys_lookup(const char *name, size_t len, uint8_t *usage, uint8_t *mod);
+
+/* Parse "ctrl+alt+delete" (or "CTRL ALT DELETE" when sep is ' '). */
+int keys_parse_chord(const char *s, size_t len, char sep,
+		     struct key_chord *out);
+
+/*
+ * Parse a space-separated sequence of '+' chords into out[max].
+ * On an unknown name returns -ENOENT and sets *err_off and *err_len to
+ * the offending name inside s; -E2BIG when more than max chords.
+ */
+int keys_parse_sequence(const char *s, struct key_chord *out, size_t max,
+			size_t *n, size_t *err_off, size_t *err_len);
+
+/* The canonical name of a usage, for messages and tests ("KeyA"). */
+const char *keys_name(uint8_t usage);
+
+#endif

@@ -1,0 +1,53 @@
+/*
+ * Typing plans: text or key sequences turned into a list of HID reports,
+ * each with the minimum pause that must follow it under a pacing profile.
+ */
+#ifndef ZB_TYPING_H
+#define ZB_TYPING_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "gadget/hid_report.h"
+#include "gadget/keys.h"
+#include "gadget/layout.h"
+
+enum typing_profile {
+	TYPING_FAST, /* as fast as the host takes reports */
+	TYPING_BIOS, /* UEFI: one press per 20 ms tick, 32-event queue */
+};
+
+struct typing_step {
+	struct hid_report r;
+	uint16_t gap_ms; /* pause after the host took this report */
+};
+
+struct typing_plan {
+	struct typing_step *steps;
+	size_t n, cap;
+};
+
+int typing_profile_parse(const char *name, enum typing_profile *out);
+const char *typing_profile_name(enum typing_profile p);
+
+/*
+ * Append the reports that type utf8 in layout l. Checks every character
+ * first: on invalid UTF-8 returns -EILSEQ, on a character the layout
+ * cannot type returns -ENOENT; both set *bad_pos (character index, from
+ * 0) and *bad_cp, and leave the plan untouched.
+ */
+int typing_plan_text(struct typing_plan *p, const struct layout *l,
+		     const char *utf8, size_t len, enum typing_profile prof,
+		     size_t *bad_pos, uint32_t *bad_cp);
+
+/* Append a tap of each chord: modifiers first, then keys, then release. */
+int typing_plan_chords(struct typing_plan *p, const struct key_chord *c,
+		       size_t n, enum typing_profile prof);
+
+/* Append one report (press or release) with an explicit gap. */
+int typing_plan_report(struct typing_plan *p, const struct hid_report *r,
+		       uint16_t gap_ms);
+
+void typing_plan_free(struct typing_plan *p);
+
+#endif
