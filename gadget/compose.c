@@ -321,14 +321,19 @@ static bool check_ms(usbg_function *f, int luns, char *why, size_t len)
 		snprintf(why, len, "mass storage function unreadable");
 		return false;
 	}
-	ok = a.stall && a.nluns == luns;
-	for (i = 0; ok && i < a.nluns; i++)
-		ok = a.luns[i] && a.luns[i]->removable;
-	if (!ok)
-		snprintf(why, len,
-			 "mass storage differs (%d LUNs, %d wanted, "
-			 "removable, stall)",
+	ok = false;
+	if (a.nluns != luns)
+		snprintf(why, len, "mass storage has %d LUNs, %d wanted",
 			 a.nluns, luns);
+	else if (!a.stall)
+		snprintf(why, len, "mass storage stall is off");
+	else
+		ok = true;
+	for (i = 0; ok && i < a.nluns; i++) {
+		ok = a.luns[i] && a.luns[i]->removable;
+		if (!ok)
+			snprintf(why, len, "LUN %d is not removable", i);
+	}
 	usbg_f_ms_cleanup_attrs(&a);
 	return ok;
 }
@@ -433,6 +438,7 @@ static bool layout_matches(struct op *op, usbg_gadget *g, char *why, size_t len)
 {
 	struct usbg_gadget_attrs ga;
 	struct usbg_gadget_strs gs;
+	size_t i;
 	bool ok;
 
 	if (usbg_get_gadget_attrs(g, &ga) != USBG_SUCCESS) {
@@ -451,14 +457,26 @@ static bool layout_matches(struct op *op, usbg_gadget *g, char *why, size_t len)
 		return false;
 	}
 	memset(&gs, 0, sizeof(gs));
-	ok = usbg_get_gadget_strs(g, LANG_US_ENG, &gs) == USBG_SUCCESS &&
-	     str_eq(gs.manufacturer, op->manufacturer) &&
-	     str_eq(gs.product, op->product) && str_eq(gs.serial, op->serial);
-	usbg_free_gadget_strs(&gs);
-	if (!ok) {
-		snprintf(why, len, "manufacturer, product or serial differ");
+	if (usbg_get_gadget_strs(g, LANG_US_ENG, &gs) != USBG_SUCCESS) {
+		snprintf(why, len, "English strings missing");
 		return false;
 	}
+	const struct {
+		const char *what, *have, *want;
+	} strs[] = {
+		{"manufacturer", gs.manufacturer, op->manufacturer},
+		{"product", gs.product, op->product},
+		{"serial", gs.serial, op->serial},
+	};
+	ok = true;
+	for (i = 0; ok && i < sizeof(strs) / sizeof(strs[0]); i++) {
+		ok = str_eq(strs[i].have, strs[i].want);
+		if (!ok)
+			snprintf(why, len, "%s string differs", strs[i].what);
+	}
+	usbg_free_gadget_strs(&gs);
+	if (!ok)
+		return false;
 	return check_funcs(op, g, why, len) && check_config(g, why, len);
 }
 
