@@ -1,0 +1,474 @@
+#include "firmware/agent.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "firmware/commands.h"
+#include "firmware/keyboard.h"
+#include "firmware/log.h"
+#include "firmware/mqtt.h"
+#include "firmware/transport.h"
+
+#define AGENT_STATE_COALESCE_MS 20
+#define AGENT_HEARTBEAT_MS (5 * 60 * 1000)
+#define AGENT_SHUTDOWN_GRACE_MS 2000
+
+/* ---- publishing ---- */
+
+int agent_publish(struct agent *a, enum topics_pub which, const char *payload,
+		  size_t len, int qos, bool retain)
+{
+	return mqtt_publish(a->mqtt, a->topics.pub[which], payload, len, qos,
+			    retain, NULL, 0);
+}
+
+static void agent_state_publish(void *data)
+{
+	struct agent *a = data;
+	char *doc;
+
+	a->state_timer = 0;
+	if (!mqtt_is_online(a->mqtt))
+		return;
+	doc = state_build(&a->state);
+	if (!doc)
+		return;
+	agent_publish(a, TOPIC_STATE, doc, strlen(doc), 1, true);
+	free(doc);
+}
+
+void agent_state_dirty(struct agent *a)
+{
+	if (!a->state_timer)
+		loop_timer_rearm(a->loop, &a->state_timer,
+				 AGENT_STATE_COALESCE_MS, agent_state_publish,
+				 a);
+}
+
+static void agent_heartbeat(void *data)
+{
+	struct agent *a = data;
+
+	/* Uptime moves on its own; say so now and then. */
+	agent_state_dirty(a);
+	loop_timer_rearm(a->loop, &a->heartbeat_timer, AGENT_HEARTBEAT_MS,
+			 agent_heartbeat, a);
+}
+
+static cJSON *agent_state_json(void *data)
+{
+	struct agent *a = data;
+	cJSON *o = cJSON_CreateObject();
+	cJSON *mq, *kb, *leds;
+	uint8_t l = a->kb ? keyboard_leds(a->kb) : 0;
+	size_t done = 0, total = 0;
+
+	cJSON_AddStringToObject(o, "version", ZB_VERSION);
+	cJSON_AddNumberToObject(o, "uptime_s",
+				(double)((loop_now_ms() - a->start_ms) / 1000));
+	cJSON_AddNumberToObject(o, "started", (double)a->start_unix);
+	cJSON_AddNumberToObject(o, "commands", (double)a->commands);
+	cJSON_AddNumberToObject(o, "command_errors", (double)a->errors);
+	mq = cJSON_AddObjectToObject(o, "mqtt");
+	cJSON_AddNumberToObject(mq, "protocol", mqtt_version(a->mqtt));
+	cJSON_AddStringToObject(mq, "transport",
+				a->cfg->mqtt.tls ? "tls" : "tcp");
+	if (a->link_error[0])
+		cJSON_AddStringToObject(mq, "last_error", a->link_error);
+	kb = cJSON_AddObjectToObject(o, "keyboard");
+	cJSON_AddStringToObject(kb, "layout", a->layout->name);
+	cJSON_AddStringToObject(kb, "profile",
+				typing_profile_name(a->profile));
+	cJSON_AddBoolToObject(kb, "busy", a->kb && keyboard_busy(a->kb));
+	if (a->kb)
+		keyboard_progress(a->kb, &done, &total);
+	if (total) {
+		cJSON_AddNumberToObject(kb, "progress", (double)done);
+		cJSON_AddNumberToObject(kb, "total", (double)total);
+	}
+	cJSON_AddBoolToObject(kb, "keys_down",
+			      a->kb && keyboard_keys_down(a->kb));
+	leds = cJSON_AddObjectToObject(kb, "leds");
+	cJSON_AddBoolToObject(leds, "num", l & HID_LED_NUM);
+	cJSON_AddBoolToObject(leds, "caps", l & HID_LED_CAPS);
+	cJSON_AddBoolToObject(leds, "scroll", l & HID_LED_SCROLL);
+	return o;
+}
+
+/* ---- results ---- */
+
+void agent_reply(struct agent *a, struct cmd_req *req,
+		 enum result_status status, const char *error, cJSON *extra)
+{
+	char *doc = result_build(req->p.id, req->name, status, error, extra);
+
+	if (status != RESULT_OK)
+		a->errors++;
+	if (status == RESULT_ERROR)
+		log_info("command %s%s%s: %s", req->name,
+			 req->p.id[0] ? " id " : "", req->p.id,
+			 error ? error : "error");
+	else
+		log_debug("command %s%s%s: %s", req->name,
+			  req->p.id[0] ? " id " : "", req->p.id,
+			  result_status_name(status));
+	if (doc) {
+		mqtt_publish(a->mqtt, a->topics.pub[TOPIC_RESULT], doc,
+			     strlen(doc), 1, false, NULL, 0);
+		if (req->response_topic)
+			mqtt_publish(a->mqtt, req->response_topic, doc,
+				     strlen(doc), 1, false, req->correlation,
+				     req->correlation_len);
+		free(doc);
+	}
+	payload_free(&req->p);
+	free(req->response_topic);
+	free(req->correlation);
+	free(req);
+}
+
+/* ---- the command pipeline ---- */
+
+/* True if id was seen in the last AGENT_DEDUP_MS; remembers it if not. */
+static bool agent_dedup(struct agent *a, const char *id)
+{
+	uint64_t now = loop_now_ms();
+
+	if (!id[0])
+		return false;
+	for (int i = 0; i < AGENT_DEDUP_MAX; i++)
+		if (a->dedup[i].at_ms && now - a->dedup[i].at_ms < AGENT_DEDUP_MS &&
+		    !strcmp(a->dedup[i].id, id))
+			return true;
+	snprintf(a->dedup[a->dedup_next].id, sizeof(a->dedup[0].id), "%s", id);
+	a->dedup[a->dedup_next].at_ms = now ? now : 1;
+	a->dedup_next = (a->dedup_next + 1) % AGENT_DEDUP_MAX;
+	return false;
+}
+
+static void agent_command(struct agent *a, struct mqtt_msg *m,
+			  const char *name)
+{
+	struct cmd_req *req = calloc(1, sizeof(*req));
+	const struct command_def *def;
+	char err[256];
+
+	if (!req)
+		return;
+	a->commands++;
+	snprintf(req->name, sizeof(req->name), "%s", name);
+	req->t0_us = loop_now_us();
+	req->response_topic = m->response_topic;
+	req->correlation = m->correlation;
+	req->correlation_len = m->correlation_len;
+	m->response_topic = NULL;
+	m->correlation = NULL;
+	if (payload_parse(m->payload, m->len, a->cfg->agent.max_payload,
+			  &req->p, err, sizeof(err))) {
+		agent_reply(a, req, RESULT_ERROR, err, NULL);
+		return;
+	}
+	if (m->retained) {
+		agent_reply(a, req, RESULT_ERROR,
+			    "retained command refused: commands must be "
+			    "published with retain false, or they replay on "
+			    "every reconnect; clear it with an empty retained "
+			    "message",
+			    NULL);
+		return;
+	}
+	if (agent_dedup(a, req->p.id)) {
+		log_info("command %s id %s seen before: not run again", name,
+			 req->p.id);
+		payload_free(&req->p);
+		free(req->response_topic);
+		free(req->correlation);
+		free(req);
+		return;
+	}
+	def = commands_find(name);
+	if (!def) {
+		snprintf(err, sizeof(err),
+			 "unknown command \"%s\" (key, type, reboot, power, "
+			 "media, macro, console, refresh)",
+			 name);
+		agent_reply(a, req, RESULT_ERROR, err, NULL);
+		return;
+	}
+	if (!def->run) {
+		snprintf(err, sizeof(err),
+			 "command \"%s\" is not supported by this agent yet",
+			 name);
+		agent_reply(a, req, RESULT_ERROR, err, NULL);
+		return;
+	}
+	def->run(a, req);
+}
+
+static void agent_on_message(void *data, struct mqtt_msg *m)
+{
+	struct agent *a = data;
+	char name[TOPICS_CMD_NAME_MAX];
+	int r = topics_match_cmd(&a->topics, m->topic, name);
+
+	if (r == -EINVAL) {
+		struct cmd_req *req = calloc(1, sizeof(*req));
+
+		if (req) {
+			snprintf(req->name, sizeof(req->name), "?");
+			agent_reply(a, req, RESULT_ERROR,
+				    "bad command name in topic (a-z, 0-9, _)",
+				    NULL);
+		}
+	} else if (r == 0) {
+		agent_command(a, m, name);
+	}
+	mqtt_msg_free(m);
+}
+
+void cmd_refresh(struct agent *a, struct cmd_req *req)
+{
+	agent_state_dirty(a);
+	agent_reply(a, req, RESULT_OK, NULL, NULL);
+}
+
+/* ---- session events ---- */
+
+static void agent_on_online(void *data)
+{
+	struct agent *a = data;
+
+	log_info("connected to %s:%u (MQTT %s), serving %s", a->cfg->mqtt.host,
+		 a->cfg->mqtt.port, mqtt_version(a->mqtt) == 5 ? "5" : "3.1.1",
+		 a->topics.base);
+	a->link_error[0] = '\0';
+	agent_publish(a, TOPIC_STATUS, "online", 6, 1, true);
+	agent_state_dirty(a);
+}
+
+static void agent_on_offline(void *data, const char *why)
+{
+	struct agent *a = data;
+	const char *detail = transport_last_error(a->transport);
+
+	snprintf(a->link_error, sizeof(a->link_error), "%s",
+		 detail[0] ? detail : why);
+	log_warn("broker %s:%u: %s", a->cfg->mqtt.host, a->cfg->mqtt.port,
+		 a->link_error);
+}
+
+static void agent_on_transport(void *data, enum transport_event ev,
+			       const char *detail)
+{
+	struct agent *a = data;
+
+	switch (ev) {
+	case TRANSPORT_UP:
+		log_debug("broker link up (%s)", detail);
+		break;
+	case TRANSPORT_FAILED:
+	case TRANSPORT_CLOSED:
+		log_debug("broker link: %s", detail);
+		break;
+	case TRANSPORT_REFUSED_PEER:
+		log_warn("%s", detail);
+		break;
+	}
+	(void)a;
+}
+
+/* ---- keyboard events ---- */
+
+static void agent_on_leds(void *data, uint8_t leds)
+{
+	struct agent *a = data;
+
+	log_debug("keyboard LEDs now 0x%02x", leds);
+	agent_state_dirty(a);
+}
+
+static void agent_on_kb_host(void *data, bool taking)
+{
+	agent_state_dirty(data);
+}
+
+/* ---- signals and shutdown ---- */
+
+static void agent_quit_now(void *data)
+{
+	struct agent *a = data;
+
+	loop_quit(a->loop);
+}
+
+static void agent_shutdown(struct agent *a)
+{
+	if (a->quitting)
+		return;
+	a->quitting = true;
+	log_info("shutting down");
+	if (a->kb) {
+		keyboard_cancel(a->kb);
+		keyboard_release(a->kb);
+	}
+	agent_publish(a, TOPIC_STATUS, "offline", 7, 1, true);
+	if (mqtt_stop(a->mqtt, agent_quit_now, a))
+		loop_quit(a->loop);
+	else
+		loop_timer_add(a->loop, AGENT_SHUTDOWN_GRACE_MS,
+			       agent_quit_now, a);
+}
+
+static void agent_on_signal(int fd, short revents, void *data)
+{
+	struct agent *a = data;
+	struct signalfd_siginfo si;
+
+	while (read(fd, &si, sizeof(si)) == sizeof(si)) {
+		if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT)
+			agent_shutdown(a);
+	}
+}
+
+static int agent_signals(struct agent *a)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	/* Paho's threads inherit the mask, so only the signalfd sees them. */
+	if (pthread_sigmask(SIG_BLOCK, &set, NULL))
+		return -errno;
+	signal(SIGPIPE, SIG_IGN);
+	a->signal_fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+	if (a->signal_fd < 0)
+		return -errno;
+	return loop_fd_add(a->loop, a->signal_fd, POLLIN, agent_on_signal, a);
+}
+
+/* ---- setup ---- */
+
+static int agent_keyboard(struct agent *a)
+{
+	static const struct keyboard_cbs cbs = {
+		.leds = agent_on_leds,
+		.host = agent_on_kb_host,
+	};
+	int r;
+
+	a->layout = layout_find(a->cfg->keyboard.layout);
+	if (!a->layout) {
+		log_error("[keyboard] layout: unknown layout \"%s\"",
+			  a->cfg->keyboard.layout);
+		return -EINVAL;
+	}
+	if (typing_profile_parse(a->cfg->keyboard.profile, &a->profile)) {
+		log_error("[keyboard] profile: unknown profile \"%s\" (fast "
+			  "or bios)",
+			  a->cfg->keyboard.profile);
+		return -EINVAL;
+	}
+	r = keyboard_new(a->loop, a->cfg->keyboard.write_timeout_ms,
+			 a->cfg->keyboard.hold_timeout_ms, &cbs, a, &a->kb);
+	if (r)
+		return r;
+	r = keyboard_open(a->kb, a->cfg->keyboard.device);
+	if (r)
+		/* Not fatal: the device may appear when the gadget binds. */
+		log_warn("keyboard %s: %s", a->cfg->keyboard.device,
+			 strerror(-r));
+	return 0;
+}
+
+int agent_init(struct agent *a, struct config *cfg, struct loop *l)
+{
+	static const struct mqtt_cbs cbs = {
+		.online = agent_on_online,
+		.offline = agent_on_offline,
+		.message = agent_on_message,
+	};
+	struct mqtt_will will;
+	char err[256];
+	int r;
+
+	memset(a, 0, sizeof(*a));
+	a->cfg = cfg;
+	a->loop = l;
+	a->signal_fd = -1;
+	a->start_ms = loop_now_ms();
+	a->start_unix = (uint64_t)time(NULL);
+	srandom((unsigned int)(a->start_unix ^ (uint64_t)getpid()));
+	r = topics_init(&a->topics, cfg->agent.base_topic, cfg->agent.id,
+			(const char(*)[65])cfg->agent.groups,
+			cfg->agent.n_groups);
+	if (r) {
+		log_error("topics for %s/%s do not fit", cfg->agent.base_topic,
+			  cfg->agent.id);
+		return r;
+	}
+	r = agent_signals(a);
+	if (r) {
+		log_error("signals: %s", strerror(-r));
+		return r;
+	}
+	r = agent_keyboard(a);
+	if (r)
+		return r;
+	state_provider_add(&a->state, NULL, agent_state_json, a);
+	r = transport_new(l, cfg, agent_on_transport, a, &a->transport, err,
+			  sizeof(err));
+	if (r) {
+		log_error("transport: %s", err);
+		return r;
+	}
+	will.topic = a->topics.pub[TOPIC_STATUS];
+	will.payload = "offline";
+	r = mqtt_new(l, cfg, transport_local_uri(a->transport), &will, &cbs, a,
+		     &a->mqtt, err, sizeof(err));
+	if (r) {
+		log_error("mqtt: %s", err);
+		return r;
+	}
+	mqtt_add_subscription(a->mqtt, a->topics.cmd_filter);
+	for (int i = 0; i < a->topics.n_groups; i++)
+		mqtt_add_subscription(a->mqtt, a->topics.group_filter[i]);
+	return 0;
+}
+
+int agent_run(struct agent *a)
+{
+	log_info("zerobmc %s starting as %s, broker %s", ZB_VERSION,
+		 a->topics.base, a->cfg->mqtt.uri);
+	mqtt_start(a->mqtt);
+	loop_timer_rearm(a->loop, &a->heartbeat_timer, AGENT_HEARTBEAT_MS,
+			 agent_heartbeat, a);
+	return loop_run(a->loop);
+}
+
+void agent_fini(struct agent *a)
+{
+	if (a->kb_req) {
+		payload_free(&a->kb_req->p);
+		free(a->kb_req->response_topic);
+		free(a->kb_req->correlation);
+		free(a->kb_req);
+		a->kb_req = NULL;
+	}
+	keyboard_free(a->kb);
+	mqtt_free(a->mqtt);
+	transport_free(a->transport);
+	if (a->signal_fd >= 0) {
+		loop_fd_del(a->loop, a->signal_fd);
+		close(a->signal_fd);
+	}
+	state_free(&a->state);
+}

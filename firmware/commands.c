@@ -1,0 +1,28 @@
+#include "firmware/commands.h"
+
+#include <string.h>
+
+static const struct command_def commands[] = {
+	{ "key", cmd_key, "tap key chords, or press and release keys" },
+	{ "type", cmd_type, "type text in a keyboard layout" },
+	{ "reboot", cmd_reboot, "Ctrl+Alt+Del, SysRq REISUB or reset pin" },
+	{ "power", NULL, "power on, off, reset, cycle, wake" },
+	{ "media", NULL, "insert or eject virtual media" },
+	{ "macro", NULL, "run or cancel a macro" },
+	{ "console", NULL, "write to the serial console" },
+	{ "refresh", cmd_refresh, "republish state and discovery" },
+};
+
+const struct command_def *commands_find(const char *name)
+{
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (!strcmp(commands[i].name, name))
+			return &commands[i];
+	return NULL;
+}
+
+const struct command_def *commands_all(size_t *n)
+{
+	*n = sizeof(commands) / sizeof(commands[0]);
+	return commands;
+}

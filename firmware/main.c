@@ -1,0 +1,128 @@
+/*
+ * zerobmc: a USB keyboard, drive and serial port for a server, driven
+ * over MQTT. This file reads the command line and the configuration and
+ * hands over to the agent or to one of the command-line tools.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "firmware/agent.h"
+#include "firmware/config.h"
+#include "firmware/log.h"
+
+#define DEFAULT_CONFIG "/etc/zerobmc/zerobmc.conf"
+
+struct main_tool {
+	const char *name;
+	const char *usage;
+	/* argv[0] is the tool's name; cfg is NULL if the tool needs none. */
+	int (*run)(int argc, char **argv, const struct config *cfg);
+	bool needs_config;
+};
+
+static const struct main_tool main_tools[] = {
+	{ NULL, NULL, NULL, false },
+};
+
+static void main_usage(FILE *f)
+{
+	fprintf(f,
+		"usage: zerobmc [-c FILE] [-n] [-v] [-V] [-h] [TOOL ARGS...]\n"
+		"\n"
+		"Runs the zerobmc agent: a USB keyboard, drive and serial port\n"
+		"for the server this board is plugged into, driven over MQTT.\n"
+		"\n"
+		"  -c FILE  configuration file (default " DEFAULT_CONFIG ")\n"
+		"  -n       check the configuration and exit\n"
+		"  -v       log debug messages\n"
+		"  -V       print the version and exit\n"
+		"  -h       print this help and exit\n");
+	if (main_tools[0].name) {
+		fprintf(f, "\ntools:\n");
+		for (const struct main_tool *t = main_tools; t->name; t++)
+			fprintf(f, "  zerobmc [-c FILE] %s\n", t->usage);
+	}
+	fprintf(f, "\nCommands arrive on <base_topic>/<id>/cmd/<name>; see "
+		   "topics/README.md.\n");
+}
+
+int main(int argc, char **argv)
+{
+	const char *path = DEFAULT_CONFIG;
+	struct config cfg;
+	struct config_error cerr;
+	char msg[600];
+	bool check = false, verbose = false;
+	struct loop *l;
+	struct agent a;
+	int opt, r;
+
+	while ((opt = getopt(argc, argv, "+c:nvVh")) != -1) {
+		switch (opt) {
+		case 'c':
+			path = optarg;
+			break;
+		case 'n':
+			check = true;
+			break;
+		case 'v':
+			verbose = true;
+			break;
+		case 'V':
+			printf("zerobmc %s\n", ZB_VERSION);
+			return 0;
+		case 'h':
+			main_usage(stdout);
+			return 0;
+		default:
+			main_usage(stderr);
+			return 2;
+		}
+	}
+	config_defaults(&cfg);
+	if (optind < argc) {
+		const struct main_tool *t = main_tools;
+
+		while (t->name && strcmp(t->name, argv[optind]))
+			t++;
+		if (!t->name) {
+			fprintf(stderr, "zerobmc: unknown tool \"%s\"\n",
+				argv[optind]);
+			main_usage(stderr);
+			return 2;
+		}
+		if (t->needs_config) {
+			r = config_load(&cfg, path, &cerr);
+			if (r) {
+				config_error_format(&cerr, msg, sizeof(msg));
+				fprintf(stderr, "zerobmc: %s\n", msg);
+				return 1;
+			}
+		}
+		return t->run(argc - optind, argv + optind,
+			      t->needs_config ? &cfg : NULL);
+	}
+	r = config_load(&cfg, path, &cerr);
+	if (r) {
+		config_error_format(&cerr, msg, sizeof(msg));
+		fprintf(stderr, "zerobmc: %s\n", msg);
+		return 1;
+	}
+	if (check) {
+		printf("configuration OK\n");
+		return 0;
+	}
+	log_set_level(verbose ? LOG_LVL_DEBUG : cfg.agent.log_level);
+	l = loop_new();
+	if (!l)
+		return 1;
+	r = agent_init(&a, &cfg, l);
+	if (!r)
+		r = agent_run(&a);
+	agent_fini(&a);
+	loop_free(l);
+	return r ? 1 : 0;
+}

@@ -1,0 +1,221 @@
+#include "topics/payload.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+bool payload_utf8_valid(const char *data, size_t len)
+{
+	const unsigned char *s = (const unsigned char *)data;
+	size_t i = 0;
+
+	while (i < len) {
+		unsigned char c = s[i];
+		size_t n;
+		unsigned int cp;
+
+		if (c < 0x80) {
+			i++;
+			continue;
+		} else if ((c & 0xe0) == 0xc0) {
+			n = 1, cp = c & 0x1f;
+		} else if ((c & 0xf0) == 0xe0) {
+			n = 2, cp = c & 0x0f;
+		} else if ((c & 0xf8) == 0xf0) {
+			n = 3, cp = c & 0x07;
+		} else {
+			return false;
+		}
+		for (size_t k = 1; k <= n; k++) {
+			if (i + k >= len || (s[i + k] & 0xc0) != 0x80)
+				return false;
+			cp = (cp << 6) | (s[i + k] & 0x3f);
+		}
+		if ((n == 1 && cp < 0x80) || (n == 2 && cp < 0x800) ||
+		    (n == 3 && cp < 0x10000) || cp > 0x10ffff ||
+		    (cp >= 0xd800 && cp <= 0xdfff))
+			return false;
+		i += n + 1;
+	}
+	return true;
+}
+
+static int payload_depth(const cJSON *j, int depth)
+{
+	int max = depth;
+
+	for (const cJSON *c = j ? j->child : NULL; c; c = c->next) {
+		int d = payload_depth(c, depth + 1);
+
+		if (d > max)
+			max = d;
+		if (max > PAYLOAD_NESTING_MAX)
+			break;
+	}
+	return max;
+}
+
+static void payload_take_id(struct payload *p, const cJSON *obj)
+{
+	const cJSON *id = cJSON_GetObjectItemCaseSensitive(obj, "id");
+
+	if (cJSON_IsString(id) && id->valuestring &&
+	    strlen(id->valuestring) <= PAYLOAD_ID_MAX)
+		snprintf(p->id, sizeof(p->id), "%s", id->valuestring);
+	else if (cJSON_IsNumber(id))
+		snprintf(p->id, sizeof(p->id), "%.0f", id->valuedouble);
+}
+
+int payload_parse(const char *data, size_t len, size_t max,
+		  struct payload *p, char *err, size_t errlen)
+{
+	size_t start = 0, end = len;
+	const cJSON *id;
+
+	memset(p, 0, sizeof(*p));
+	if (len > max) {
+		snprintf(err, errlen,
+			 "payload too large: %zu bytes, the limit is %zu",
+			 len, max);
+		return -E2BIG;
+	}
+	if (memchr(data, '\0', len)) {
+		snprintf(err, errlen, "payload contains a NUL byte");
+		return -EINVAL;
+	}
+	if (!payload_utf8_valid(data, len)) {
+		snprintf(err, errlen, "payload is not valid UTF-8");
+		return -EILSEQ;
+	}
+	while (start < end && (data[start] == ' ' || data[start] == '\t' ||
+			       data[start] == '\r' || data[start] == '\n'))
+		start++;
+	if (start < end && data[start] == '{') {
+		const char *perr = NULL;
+
+		p->json = cJSON_ParseWithLengthOpts(data + start, end - start,
+						    &perr, false);
+		if (!p->json) {
+			snprintf(err, errlen,
+				 "malformed JSON near byte %zu",
+				 perr ? (size_t)(perr - data) : start);
+			return -EINVAL;
+		}
+		if (!cJSON_IsObject(p->json)) {
+			snprintf(err, errlen, "JSON payload must be an object");
+			goto fail;
+		}
+		if (payload_depth(p->json, 0) > PAYLOAD_NESTING_MAX) {
+			snprintf(err, errlen,
+				 "JSON nested deeper than %d levels",
+				 PAYLOAD_NESTING_MAX);
+			goto fail;
+		}
+		id = cJSON_GetObjectItemCaseSensitive(p->json, "id");
+		payload_take_id(p, p->json);
+		if (id && !p->id[0]) {
+			snprintf(err, errlen,
+				 "\"id\" must be a string of at most %d bytes "
+				 "or a number",
+				 PAYLOAD_ID_MAX);
+			goto fail;
+		}
+		return 0;
+	}
+	while (end > start && (data[end - 1] == ' ' || data[end - 1] == '\t' ||
+			       data[end - 1] == '\r' || data[end - 1] == '\n'))
+		end--;
+	p->text = malloc(end - start + 1);
+	if (!p->text) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	memcpy(p->text, data + start, end - start);
+	p->text[end - start] = '\0';
+	return 0;
+fail:
+	cJSON_Delete(p->json);
+	p->json = NULL;
+	return -EINVAL;
+}
+
+void payload_free(struct payload *p)
+{
+	cJSON_Delete(p->json);
+	free(p->text);
+	p->json = NULL;
+	p->text = NULL;
+}
+
+const char *payload_str(const struct payload *p, const char *field,
+			bool main, bool *bad)
+{
+	const cJSON *v;
+
+	if (bad)
+		*bad = false;
+	if (!p->json)
+		return main ? p->text : NULL;
+	v = cJSON_GetObjectItemCaseSensitive(p->json, field);
+	if (!v)
+		return NULL;
+	if (!cJSON_IsString(v) || !v->valuestring) {
+		if (bad)
+			*bad = true;
+		return NULL;
+	}
+	return v->valuestring;
+}
+
+int payload_int(const struct payload *p, const char *field, long lo,
+		long hi, long *out)
+{
+	const cJSON *v;
+
+	if (!p->json)
+		return -ENOENT;
+	v = cJSON_GetObjectItemCaseSensitive(p->json, field);
+	if (!v)
+		return -ENOENT;
+	if (!cJSON_IsNumber(v) || v->valuedouble < (double)lo ||
+	    v->valuedouble > (double)hi ||
+	    v->valuedouble != (double)(long)v->valuedouble)
+		return -EINVAL;
+	*out = (long)v->valuedouble;
+	return 0;
+}
+
+int payload_bool(const struct payload *p, const char *field, bool *out)
+{
+	const cJSON *v;
+
+	if (!p->json)
+		return -ENOENT;
+	v = cJSON_GetObjectItemCaseSensitive(p->json, field);
+	if (!v)
+		return -ENOENT;
+	if (!cJSON_IsBool(v))
+		return -EINVAL;
+	*out = cJSON_IsTrue(v);
+	return 0;
+}
+
+int payload_check_fields(const struct payload *p, const char *const *known,
+			 char *err, size_t errlen)
+{
+	if (!p->json)
+		return 0;
+	for (const cJSON *c = p->json->child; c; c = c->next) {
+		bool ok = !strcmp(c->string, "id");
+
+		for (size_t i = 0; !ok && known[i]; i++)
+			ok = !strcmp(c->string, known[i]);
+		if (!ok) {
+			snprintf(err, errlen, "unknown field \"%.64s\"",
+				 c->string);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
