@@ -11,10 +11,12 @@
 #include <unistd.h>
 
 #include "firmware/commands.h"
+#include "firmware/hostwatch.h"
 #include "firmware/keyboard.h"
 #include "firmware/log.h"
 #include "firmware/mqtt.h"
 #include "firmware/transport.h"
+#include "gadget/compose.h"
 
 #define AGENT_STATE_COALESCE_MS 20
 #define AGENT_HEARTBEAT_MS (5 * 60 * 1000)
@@ -84,8 +86,7 @@ static cJSON *agent_state_json(void *data)
 		cJSON_AddStringToObject(mq, "last_error", a->link_error);
 	kb = cJSON_AddObjectToObject(o, "keyboard");
 	cJSON_AddStringToObject(kb, "layout", a->layout->name);
-	cJSON_AddStringToObject(kb, "profile",
-				typing_profile_name(a->profile));
+	cJSON_AddStringToObject(kb, "profile", typing_profile_name(a->profile));
 	cJSON_AddBoolToObject(kb, "busy", a->kb && keyboard_busy(a->kb));
 	if (a->kb)
 		keyboard_progress(a->kb, &done, &total);
@@ -95,6 +96,16 @@ static cJSON *agent_state_json(void *data)
 	}
 	cJSON_AddBoolToObject(kb, "keys_down",
 			      a->kb && keyboard_keys_down(a->kb));
+	if (a->host) {
+		cJSON *usb = cJSON_AddObjectToObject(o, "usb");
+		uint64_t ago = loop_now_ms() - hostwatch_since_ms(a->host);
+
+		cJSON_AddStringToObject(
+			usb, "state", udc_state_name(hostwatch_state(a->host)));
+		cJSON_AddNumberToObject(
+			usb, "since",
+			(double)(time(NULL) - (time_t)(ago / 1000)));
+	}
 	leds = cJSON_AddObjectToObject(kb, "leds");
 	cJSON_AddBoolToObject(leds, "num", l & HID_LED_NUM);
 	cJSON_AddBoolToObject(leds, "caps", l & HID_LED_CAPS);
@@ -144,7 +155,8 @@ static bool agent_dedup(struct agent *a, const char *id)
 	if (!id[0])
 		return false;
 	for (int i = 0; i < AGENT_DEDUP_MAX; i++)
-		if (a->dedup[i].at_ms && now - a->dedup[i].at_ms < AGENT_DEDUP_MS &&
+		if (a->dedup[i].at_ms &&
+		    now - a->dedup[i].at_ms < AGENT_DEDUP_MS &&
 		    !strcmp(a->dedup[i].id, id))
 			return true;
 	snprintf(a->dedup[a->dedup_next].id, sizeof(a->dedup[0].id), "%s", id);
@@ -153,8 +165,7 @@ static bool agent_dedup(struct agent *a, const char *id)
 	return false;
 }
 
-static void agent_command(struct agent *a, struct mqtt_msg *m,
-			  const char *name)
+static void agent_command(struct agent *a, struct mqtt_msg *m, const char *name)
 {
 	struct cmd_req *req = calloc(1, sizeof(*req));
 	const struct command_def *def;
@@ -299,6 +310,91 @@ static void agent_on_kb_host(void *data, bool taking)
 	agent_state_dirty(data);
 }
 
+/* ---- the server's USB state ---- */
+
+static void agent_on_host(void *data, enum udc_state old, enum udc_state now)
+{
+	struct agent *a = data;
+
+	log_info("host USB state: %s -> %s", udc_state_name(old),
+		 udc_state_name(now));
+	/* A host that polls again gets the release it may have missed. */
+	if (now == UDC_STATE_CONFIGURED)
+		keyboard_release(a->kb);
+	agent_state_dirty(a);
+}
+
+static int agent_hostwatch(struct agent *a)
+{
+	char path[CONFIG_PATH_MAX];
+	int r;
+
+	if (a->cfg->gadget.udc_state[0])
+		snprintf(path, sizeof(path), "%s", a->cfg->gadget.udc_state);
+	else if (!a->cfg->gadget.udc[0] ||
+		 udc_state_path(path, sizeof(path), a->cfg->gadget.udc))
+		return 0; /* nothing to watch: state says unknown */
+	r = hostwatch_new(a->loop, path, &a->host);
+	if (r) {
+		log_warn("host USB state %s: %s", path, strerror(-r));
+		return 0;
+	}
+	return hostwatch_listen(a->host, agent_on_host, a);
+}
+
+/* ---- the gadget ---- */
+
+static int agent_before_bind(const struct gadget_info *info, void *user)
+{
+	struct agent *a = user;
+
+	/* Capabilities that must act before the host sees the gadget (the
+	 * media module re-inserting the saved image) hook in here. */
+	(void)a;
+	(void)info;
+	return 0;
+}
+
+static int agent_gadget(struct agent *a)
+{
+	struct config *c = a->cfg;
+	struct gadget_spec spec = {
+		.name = c->gadget.name,
+		.udc = c->gadget.udc,
+		.vendor_id = c->gadget.vendor_id,
+		.product_id = c->gadget.product_id,
+		.serial = c->gadget.serial,
+		.manufacturer = c->gadget.manufacturer,
+		.product = c->gadget.product,
+		.luns = c->gadget.luns,
+	};
+	struct gadget_info info;
+	char err[256];
+	int r;
+
+	if (!c->gadget.manage)
+		return 0;
+	r = gadget_up(&spec, agent_before_bind, a, &info, err, sizeof(err));
+	if (r) {
+		log_error("gadget: %s", err);
+		return r;
+	}
+	log_info("gadget %s %s on %s: keyboard %s, console %s", info.name,
+		 info.was_bound ? "already bound, kept" : "bound", info.udc,
+		 info.hid_dev, info.acm_tty);
+	/* The devices are the gadget's, whatever the file said. */
+	snprintf(c->keyboard.device, sizeof(c->keyboard.device), "%s",
+		 info.hid_dev);
+	snprintf(c->console.device, sizeof(c->console.device), "%s",
+		 info.acm_tty);
+	if (!c->media.lun[0] && info.nluns > 0)
+		snprintf(c->media.lun, sizeof(c->media.lun), "%s", info.lun[0]);
+	snprintf(c->gadget.udc, sizeof(c->gadget.udc), "%s", info.udc);
+	snprintf(c->gadget.udc_state, sizeof(c->gadget.udc_state), "%s",
+		 info.udc_state);
+	return 0;
+}
+
 /* ---- signals and shutdown ---- */
 
 static void agent_quit_now(void *data)
@@ -322,8 +418,8 @@ static void agent_shutdown(struct agent *a)
 	if (mqtt_stop(a->mqtt, agent_quit_now, a))
 		loop_quit(a->loop);
 	else
-		loop_timer_add(a->loop, AGENT_SHUTDOWN_GRACE_MS,
-			       agent_quit_now, a);
+		loop_timer_add(a->loop, AGENT_SHUTDOWN_GRACE_MS, agent_quit_now,
+			       a);
 }
 
 static void agent_on_signal(int fd, short revents, void *data)
@@ -420,10 +516,19 @@ int agent_init(struct agent *a, struct config *cfg, struct loop *l)
 		log_error("signals: %s", strerror(-r));
 		return r;
 	}
+	r = agent_gadget(a);
+	if (r)
+		return r;
 	r = agent_keyboard(a);
 	if (r)
 		return r;
+	r = agent_hostwatch(a);
+	if (r)
+		return r;
 	state_provider_add(&a->state, NULL, agent_state_json, a);
+	/* Capabilities: each attaches its fds, state provider and commands
+	 * below, one line each. */
+
 	r = transport_new(l, cfg, agent_on_transport, a, &a->transport, err,
 			  sizeof(err));
 	if (r) {
@@ -463,6 +568,8 @@ void agent_fini(struct agent *a)
 		free(a->kb_req);
 		a->kb_req = NULL;
 	}
+	/* Capabilities are freed here, in reverse order. */
+	hostwatch_free(a->host);
 	keyboard_free(a->kb);
 	mqtt_free(a->mqtt);
 	transport_free(a->transport);

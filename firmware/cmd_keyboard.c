@@ -44,8 +44,8 @@ void cmd_keyboard_start(struct agent *a, struct cmd_req *req,
 		a->kb_req = NULL;
 		typing_plan_free(plan);
 		agent_reply(a, req, RESULT_ERROR,
-			    r == -ENODEV ? "no keyboard device is open" :
-					   strerror(-r),
+			    r == -ENODEV ? "no keyboard device is open"
+					 : strerror(-r),
 			    NULL);
 		return;
 	}
@@ -76,13 +76,13 @@ static int cmd_profile(struct agent *a, struct cmd_req *req,
 	return 0;
 }
 
-static const char *const key_fields[] = { "keys", "hold_ms", "action",
-					  "profile", NULL };
+static const char *const key_fields[] = {"keys", "hold_ms", "action", "profile",
+					 NULL};
 
 void cmd_key(struct agent *a, struct cmd_req *req)
 {
 	struct key_chord chords[CMD_KEY_CHORDS_MAX];
-	struct typing_plan plan = { 0 };
+	struct typing_plan plan = {0};
 	enum typing_profile prof;
 	size_t n = 0, eo = 0, el = 0;
 	const char *keys, *action;
@@ -134,14 +134,14 @@ void cmd_key(struct agent *a, struct cmd_req *req)
 	}
 	if (r) {
 		snprintf(msg, sizeof(msg),
-			 r == -E2BIG ? "more than %d chords in one command" :
-				       "cannot parse the keys (%d)",
+			 r == -E2BIG ? "more than %d chords in one command"
+				     : "cannot parse the keys (%d)",
 			 r == -E2BIG ? CMD_KEY_CHORDS_MAX : r);
 		agent_reply(a, req, RESULT_ERROR, msg, NULL);
 		return;
 	}
 	if (action && !strcmp(action, "press")) {
-		struct key_chord all = { 0 };
+		struct key_chord all = {0};
 
 		/* Press every named key at once and keep them down. */
 		for (size_t i = 0; i < n; i++) {
@@ -164,13 +164,13 @@ void cmd_key(struct agent *a, struct cmd_req *req)
 	}
 	if (hold > 0) {
 		for (size_t i = 0; i < n && !r; i++) {
-			struct typing_plan one = { 0 };
+			struct typing_plan one = {0};
 
 			r = typing_plan_chords(&one, &chords[i], 1, prof);
 			/* The last step releases; the one before holds. */
 			if (!r && one.n >= 2)
-				one.steps[one.n - 2].gap_ms = (uint16_t)(
-					hold > 60000 ? 60000 : hold);
+				one.steps[one.n - 2].gap_ms =
+					(uint16_t)(hold > 60000 ? 60000 : hold);
 			for (size_t k = 0; !r && k < one.n; k++)
 				r = typing_plan_report(&plan, &one.steps[k].r,
 						       one.steps[k].gap_ms);
@@ -187,12 +187,11 @@ void cmd_key(struct agent *a, struct cmd_req *req)
 	cmd_keyboard_start(a, req, &plan, 0);
 }
 
-static const char *const type_fields[] = { "text", "layout", "profile",
-					   NULL };
+static const char *const type_fields[] = {"text", "layout", "profile", NULL};
 
 void cmd_type(struct agent *a, struct cmd_req *req)
 {
-	struct typing_plan plan = { 0 };
+	struct typing_plan plan = {0};
 	const struct layout *layout = a->layout;
 	enum typing_profile prof;
 	const char *text, *lname;
@@ -257,18 +256,17 @@ static int cmd_sysrq_plan(struct typing_plan *p)
 		uint8_t usage;
 		uint16_t after_ms;
 	} steps[] = {
-		{ 0x15, 1000 }, /* r: keyboard out of raw mode */
-		{ 0x08, 3000 }, /* e: SIGTERM to all */
-		{ 0x0c, 3000 }, /* i: SIGKILL to all */
-		{ 0x16, 3000 }, /* s: sync */
-		{ 0x18, 2000 }, /* u: remount read-only */
-		{ 0x05, 100 }, /* b: reboot */
+		{0x15, 1000}, /* r: keyboard out of raw mode */
+		{0x08, 3000}, /* e: SIGTERM to all */
+		{0x0c, 3000}, /* i: SIGKILL to all */
+		{0x16, 3000}, /* s: sync */
+		{0x18, 2000}, /* u: remount read-only */
+		{0x05, 100},  /* b: reboot */
 	};
 	struct hid_report r;
 	int err = 0;
 
-	for (size_t i = 0; !err && i < sizeof(steps) / sizeof(steps[0]);
-	     i++) {
+	for (size_t i = 0; !err && i < sizeof(steps) / sizeof(steps[0]); i++) {
 		hid_report_clear(&r);
 		r.b[0] = HID_MOD_LALT;
 		err = typing_plan_report(p, &r, 30);
@@ -290,8 +288,8 @@ static int cmd_sysrq_plan(struct typing_plan *p)
 
 void cmd_reboot(struct agent *a, struct cmd_req *req)
 {
-	static const char *const fields[] = { "mode", NULL };
-	struct typing_plan plan = { 0 };
+	static const char *const fields[] = {"mode", NULL};
+	struct typing_plan plan = {0};
 	struct key_chord cad;
 	const char *mode;
 	char msg[200];

@@ -34,24 +34,42 @@ struct config_key {
 	const char *key;
 	enum config_type type;
 	size_t offset;
-	size_t size; /* of the destination string */
+	size_t size;   /* of the destination string */
 	long min, max; /* for numbers */
 };
 
 #define OFF(f) offsetof(struct config, f)
 #define SZ(f) sizeof(((struct config *)0)->f)
-#define STR(s, k, f) { s, k, CT_STR, OFF(f), SZ(f), 0, 0 }
-#define PATH(s, k, f) { s, k, CT_PATH, OFF(f), SZ(f), 0, 0 }
-#define BOOL(s, k, f) { s, k, CT_BOOL, OFF(f), 0, 0, 1 }
-#define INT(s, k, f, lo, hi) { s, k, CT_INT, OFF(f), 0, lo, hi }
-#define U16(s, k, f, lo, hi) { s, k, CT_U16, OFF(f), 0, lo, hi }
-#define SIZE(s, k, f, lo, hi) { s, k, CT_SIZE, OFF(f), 0, lo, hi }
+#define STR(s, k, f)                                                           \
+	{                                                                      \
+		s, k, CT_STR, OFF(f), SZ(f), 0, 0                              \
+	}
+#define PATH(s, k, f)                                                          \
+	{                                                                      \
+		s, k, CT_PATH, OFF(f), SZ(f), 0, 0                             \
+	}
+#define BOOL(s, k, f)                                                          \
+	{                                                                      \
+		s, k, CT_BOOL, OFF(f), 0, 0, 1                                 \
+	}
+#define INT(s, k, f, lo, hi)                                                   \
+	{                                                                      \
+		s, k, CT_INT, OFF(f), 0, lo, hi                                \
+	}
+#define U16(s, k, f, lo, hi)                                                   \
+	{                                                                      \
+		s, k, CT_U16, OFF(f), 0, lo, hi                                \
+	}
+#define SIZE(s, k, f, lo, hi)                                                  \
+	{                                                                      \
+		s, k, CT_SIZE, OFF(f), 0, lo, hi                               \
+	}
 
 static const struct config_key config_keys[] = {
-	{ "agent", "id", CT_ID, OFF(agent.id), SZ(agent.id), 0, 0 },
+	{"agent", "id", CT_ID, OFF(agent.id), SZ(agent.id), 0, 0},
 	STR("agent", "base_topic", agent.base_topic),
-	{ "agent", "groups", CT_GROUPS, 0, 0, 0, 0 },
-	{ "agent", "log_level", CT_LOGLEVEL, OFF(agent.log_level), 0, 0, 3 },
+	{"agent", "groups", CT_GROUPS, 0, 0, 0, 0},
+	{"agent", "log_level", CT_LOGLEVEL, OFF(agent.log_level), 0, 0, 3},
 	SIZE("agent", "max_payload", agent.max_payload, 256, 16 << 20),
 
 	STR("mqtt", "uri", mqtt.uri),
@@ -69,8 +87,8 @@ static const struct config_key config_keys[] = {
 	BOOL("gadget", "manage", gadget.manage),
 	STR("gadget", "udc", gadget.udc),
 	STR("gadget", "name", gadget.name),
-	{ "gadget", "vendor_id", CT_HEX16, OFF(gadget.vendor_id), 0, 0, 0 },
-	{ "gadget", "product_id", CT_HEX16, OFF(gadget.product_id), 0, 0, 0 },
+	{"gadget", "vendor_id", CT_HEX16, OFF(gadget.vendor_id), 0, 0, 0},
+	{"gadget", "product_id", CT_HEX16, OFF(gadget.product_id), 0, 0, 0},
 	STR("gadget", "serial", gadget.serial),
 	STR("gadget", "manufacturer", gadget.manufacturer),
 	STR("gadget", "product", gadget.product),
@@ -146,8 +164,7 @@ void config_defaults(struct config *c)
 	c->console.ring_bytes = 1 << 20;
 	c->console.history_lines = 500;
 	c->console.write_timeout_ms = 2000;
-	snprintf(c->media.dir, sizeof(c->media.dir),
-		 "/var/lib/zerobmc/images");
+	snprintf(c->media.dir, sizeof(c->media.dir), "/var/lib/zerobmc/images");
 	snprintf(c->media.state_file, sizeof(c->media.state_file),
 		 "/var/lib/zerobmc/media.state");
 	snprintf(c->macros.dir, sizeof(c->macros.dir), "/etc/zerobmc/macros");
@@ -338,8 +355,7 @@ static int config_set(struct config *c, const struct config_key *k,
 				return -EINVAL;
 			}
 			if (c->agent.n_groups == CONFIG_GROUPS_MAX) {
-				snprintf(msg, msglen,
-					 "more than %d groups",
+				snprintf(msg, msglen, "more than %d groups",
 					 CONFIG_GROUPS_MAX);
 				return -EINVAL;
 			}
@@ -393,8 +409,8 @@ static char *config_reader(char *buf, int size, void *stream)
 	return r;
 }
 
-static int config_ini_handler(void *user, const char *section,
-			      const char *key, const char *value)
+static int config_ini_handler(void *user, const char *section, const char *key,
+			      const char *value)
 {
 	struct config_parse_ctx *ctx = user;
 	int lineno = ctx->line;
@@ -443,8 +459,10 @@ static int config_parse_uri(struct config *c, struct config_error *err)
 		bool tls;
 		uint16_t port;
 	} schemes[] = {
-		{ "tcp://", false, 1883 },  { "mqtt://", false, 1883 },
-		{ "mqtts://", true, 8883 }, { "ssl://", true, 8883 },
+		{"tcp://", false, 1883},
+		{"mqtt://", false, 1883},
+		{"mqtts://", true, 8883},
+		{"ssl://", true, 8883},
 	};
 	const char *rest = NULL;
 	const char *colon;
@@ -515,8 +533,9 @@ static int config_parse_uri(struct config *c, struct config_error *err)
 int config_validate(struct config *c, struct config_error *err)
 {
 	if (!c->agent.id[0]) {
-		config_err_set(err, 0, "agent", "id",
-			       "missing: the managed server's name is required");
+		config_err_set(
+			err, 0, "agent", "id",
+			"missing: the managed server's name is required");
 		return -EINVAL;
 	}
 	if (!c->agent.base_topic[0] ||
@@ -550,8 +569,8 @@ int config_validate(struct config *c, struct config_error *err)
 	}
 	if (!!c->mqtt.psk_identity[0] != !!c->mqtt.psk_file[0]) {
 		config_err_set(err, 0, "mqtt",
-			       c->mqtt.psk_file[0] ? "psk_identity" :
-						     "psk_file",
+			       c->mqtt.psk_file[0] ? "psk_identity"
+						   : "psk_file",
 			       "psk_identity and psk_file go together");
 		return -EINVAL;
 	}
@@ -563,7 +582,7 @@ int config_validate(struct config *c, struct config_error *err)
 
 int config_load(struct config *c, const char *path, struct config_error *err)
 {
-	struct config_parse_ctx ctx = { .c = c, .err = err };
+	struct config_parse_ctx ctx = {.c = c, .err = err};
 	FILE *f;
 	int r;
 
@@ -603,8 +622,8 @@ void config_error_format(const struct config_error *e, char *buf, size_t len)
 	else
 		snprintf(where, sizeof(where), "%s", e->file);
 	if (e->key[0])
-		snprintf(buf, len, "%s: [%s] %s: %s", where, e->section,
-			 e->key, e->msg);
+		snprintf(buf, len, "%s: [%s] %s: %s", where, e->section, e->key,
+			 e->msg);
 	else if (e->section[0])
 		snprintf(buf, len, "%s: [%s]: %s", where, e->section, e->msg);
 	else

@@ -19,7 +19,7 @@ struct config {
 		char base_topic[CONFIG_STR_MAX];
 		char groups[CONFIG_GROUPS_MAX][65];
 		int n_groups;
-		int log_level; /* 0 error, 1 warn, 2 info, 3 debug */
+		int log_level;	      /* 0 error, 1 warn, 2 info, 3 debug */
 		uint32_t max_payload; /* bytes, default 64 KiB */
 	} agent;
 	struct {
@@ -48,14 +48,15 @@ struct config {
 		char manufacturer[CONFIG_STR_MAX];
 		char product[CONFIG_STR_MAX];
 		int luns;
-		char udc_state[CONFIG_PATH_MAX]; /* derived from udc when empty */
+		char udc_state[CONFIG_PATH_MAX]; /* derived from udc when empty
+						  */
 	} gadget;
 	struct {
 		char device[CONFIG_PATH_MAX];
 		char layout[16];
 		char profile[16];
 		int write_timeout_ms; /* host not polling: abort after this */
-		int hold_timeout_ms; /* keys pressed with action=press */
+		int hold_timeout_ms;  /* keys pressed with action=press */
 	} keyboard;
 	struct {
 		char device[CONFIG_PATH_MAX];

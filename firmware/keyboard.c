@@ -198,9 +198,10 @@ static void keyboard_pump(struct keyboard *kb)
 				return;
 			}
 			keyboard_set_out(kb, true);
-			keyboard_arm(kb, kb->eagain_since_ms +
-						 (uint64_t)kb->write_timeout_ms -
-						 ms);
+			keyboard_arm(kb,
+				     kb->eagain_since_ms +
+					     (uint64_t)kb->write_timeout_ms -
+					     ms);
 			return;
 		}
 		if (err) {
@@ -217,8 +218,8 @@ static void keyboard_pump(struct keyboard *kb)
 	}
 	if (!keyboard_report_zero(&kb->cur))
 		loop_timer_rearm(kb->loop, &kb->hold_timer,
-				 kb->hold_ms ? kb->hold_ms :
-					       (uint64_t)kb->hold_timeout_ms,
+				 kb->hold_ms ? kb->hold_ms
+					     : (uint64_t)kb->hold_timeout_ms,
 				 keyboard_hold_cb, kb);
 	keyboard_finish(kb, 0, NULL);
 }

@@ -7,7 +7,7 @@
 
 static int log_current = LOG_LVL_INFO;
 
-static const char *const log_names[] = { "error", "warn", "info", "debug" };
+static const char *const log_names[] = {"error", "warn", "info", "debug"};
 
 void log_set_level(int level)
 {

@@ -6,7 +6,12 @@
 #ifndef ZB_LOG_H
 #define ZB_LOG_H
 
-enum log_level { LOG_LVL_ERROR, LOG_LVL_WARN, LOG_LVL_INFO, LOG_LVL_DEBUG };
+enum log_level {
+	LOG_LVL_ERROR,
+	LOG_LVL_WARN,
+	LOG_LVL_INFO,
+	LOG_LVL_DEBUG
+};
 
 void log_set_level(int level);
 int log_level_parse(const char *s);

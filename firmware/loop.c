@@ -70,8 +70,7 @@ static struct loop_fd *loop_fd_find(struct loop *l, int fd)
 	return NULL;
 }
 
-int loop_fd_add(struct loop *l, int fd, short events, loop_fd_cb cb,
-		void *data)
+int loop_fd_add(struct loop *l, int fd, short events, loop_fd_cb cb, void *data)
 {
 	if (fd < 0)
 		return -EBADF;
@@ -86,7 +85,7 @@ int loop_fd_add(struct loop *l, int fd, short events, loop_fd_cb cb,
 		l->fds = n;
 		l->cap_fds = cap;
 	}
-	l->fds[l->n_fds++] = (struct loop_fd){ fd, events, cb, data, false };
+	l->fds[l->n_fds++] = (struct loop_fd){fd, events, cb, data, false};
 	return 0;
 }
 
@@ -138,8 +137,7 @@ int loop_timer_add(struct loop *l, uint64_t after_ms, loop_timer_cb cb,
 	if (l->next_timer_id <= 0)
 		l->next_timer_id = 1;
 	l->timers[l->n_timers] = (struct loop_timer){
-		l->next_timer_id, loop_now_ms() + after_ms, cb, data
-	};
+		l->next_timer_id, loop_now_ms() + after_ms, cb, data};
 	l->n_timers++;
 	return l->next_timer_id++;
 }

@@ -24,7 +24,7 @@ struct main_tool {
 };
 
 static const struct main_tool main_tools[] = {
-	{ NULL, NULL, NULL, false },
+	{NULL, NULL, NULL, false},
 };
 
 static void main_usage(FILE *f)
@@ -32,7 +32,8 @@ static void main_usage(FILE *f)
 	fprintf(f,
 		"usage: zerobmc [-c FILE] [-n] [-v] [-V] [-h] [TOOL ARGS...]\n"
 		"\n"
-		"Runs the zerobmc agent: a USB keyboard, drive and serial port\n"
+		"Runs the zerobmc agent: a USB keyboard, drive and serial "
+		"port\n"
 		"for the server this board is plugged into, driven over MQTT.\n"
 		"\n"
 		"  -c FILE  configuration file (default " DEFAULT_CONFIG ")\n"

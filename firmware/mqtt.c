@@ -76,8 +76,8 @@ static void mqtt_push(struct mqtt *m, struct mqtt_ev *ev)
 	}
 }
 
-static void mqtt_push_simple(struct mqtt *m, enum mqtt_ev_type type,
-			     int code, int reason, const char *why)
+static void mqtt_push_simple(struct mqtt *m, enum mqtt_ev_type type, int code,
+			     int reason, const char *why)
 {
 	struct mqtt_ev *ev = calloc(1, sizeof(*ev));
 
@@ -130,8 +130,8 @@ static int mqtt_on_message(void *ctx, char *topic, int topic_len,
 
 		if (p->identifier == MQTTPROPERTY_CODE_RESPONSE_TOPIC &&
 		    !msg->response_topic) {
-			msg->response_topic = strndup(p->value.data.data,
-						      (size_t)p->value.data.len);
+			msg->response_topic = strndup(
+				p->value.data.data, (size_t)p->value.data.len);
 		} else if (p->identifier ==
 				   MQTTPROPERTY_CODE_CORRELATION_DATA &&
 			   !msg->correlation && p->value.data.len > 0) {
@@ -159,8 +159,7 @@ oom:
 
 static void mqtt_on_lost(void *ctx, char *cause)
 {
-	mqtt_push_simple(ctx, EV_LOST, 0, 0,
-			 cause ? cause : "connection lost");
+	mqtt_push_simple(ctx, EV_LOST, 0, 0, cause ? cause : "connection lost");
 }
 
 static void mqtt_on_connect5(void *ctx, MQTTAsync_successData5 *r)
@@ -257,10 +256,9 @@ static int mqtt_create_client(struct mqtt *m)
 	co.MQTTVersion = m->version;
 	co.sendWhileDisconnected = 0;
 	co.maxBufferedMessages = 0;
-	rc = MQTTAsync_createWithOptions(&m->client, m->uri,
-					 m->cfg->mqtt.client_id,
-					 MQTTCLIENT_PERSISTENCE_NONE, NULL,
-					 &co);
+	rc = MQTTAsync_createWithOptions(
+		&m->client, m->uri, m->cfg->mqtt.client_id,
+		MQTTCLIENT_PERSISTENCE_NONE, NULL, &co);
 	if (rc != MQTTASYNC_SUCCESS)
 		return -EINVAL;
 	MQTTAsync_setCallbacks(m->client, m, mqtt_on_lost, mqtt_on_message,
@@ -396,7 +394,8 @@ static void mqtt_handle(struct mqtt *m, struct mqtt_ev *ev)
 	case EV_CONNECT_FAILED:
 		m->connecting = false;
 		if (m->version == MQTTVERSION_5 &&
-		    (ev->reason == MQTTREASONCODE_UNSUPPORTED_PROTOCOL_VERSION ||
+		    (ev->reason ==
+			     MQTTREASONCODE_UNSUPPORTED_PROTOCOL_VERSION ||
 		     ev->code == 1)) {
 			/* An MQTT 3.1.1 broker: try again in its language. */
 			MQTTAsync_destroy(&m->client);
@@ -483,8 +482,8 @@ static int mqtt_read_password(struct mqtt *m, char *err, size_t errlen)
 	}
 	m->password[n] = '\0';
 	/* A trailing newline is the editor's, not the password's. */
-	while (n > 0 && (m->password[n - 1] == '\n' ||
-			 m->password[n - 1] == '\r'))
+	while (n > 0 &&
+	       (m->password[n - 1] == '\n' || m->password[n - 1] == '\r'))
 		m->password[--n] = '\0';
 	return 0;
 }
@@ -505,8 +504,7 @@ int mqtt_new(struct loop *l, const struct config *c, const char *uri,
 	m->cb_data = data;
 	m->version = MQTTVERSION_5;
 	snprintf(m->will_topic, sizeof(m->will_topic), "%s", will->topic);
-	snprintf(m->will_payload, sizeof(m->will_payload), "%s",
-		 will->payload);
+	snprintf(m->will_payload, sizeof(m->will_payload), "%s", will->payload);
 	pthread_mutex_init(&m->lock, NULL);
 	m->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (m->efd < 0) {

@@ -44,7 +44,7 @@ struct transport {
 
 	enum transport_phase phase;
 	int local_fd; /* Paho's connection, accepted */
-	int up_fd; /* the broker */
+	int up_fd;    /* the broker */
 	void *stream;
 	short up_want; /* what the stream waits for, during handshake */
 	struct transport_buf to_broker, to_local;
@@ -310,8 +310,7 @@ static void transport_handshake(struct transport *t)
 {
 	char err[256] = "";
 	short want = 0;
-	int r = t->ops->handshake(t->stream, t->up_fd, &want, err,
-				  sizeof(err));
+	int r = t->ops->handshake(t->stream, t->up_fd, &want, err, sizeof(err));
 
 	if (r == -EAGAIN) {
 		t->up_want = want;
@@ -357,9 +356,9 @@ static void transport_on_up(int fd, short revents, void *data)
 		if (soerr) {
 			transport_set_error(
 				t,
-				soerr == ECONNREFUSED ?
-					"TCP connect refused%s" :
-					"TCP connect failed: %s",
+				soerr == ECONNREFUSED
+					? "TCP connect refused%s"
+					: "TCP connect failed: %s",
 				soerr == ECONNREFUSED ? "" : strerror(soerr));
 			loop_fd_del(t->loop, t->up_fd);
 			close(t->up_fd);
@@ -435,14 +434,14 @@ struct transport_resolve_job {
 static void *transport_resolve_thread(void *arg)
 {
 	struct transport_resolve_job *job = arg;
-	struct addrinfo hints = { .ai_socktype = SOCK_STREAM,
-				  .ai_flags = AI_ADDRCONFIG };
+	struct addrinfo hints = {.ai_socktype = SOCK_STREAM,
+				 .ai_flags = AI_ADDRCONFIG};
 	struct addrinfo *res = NULL;
 	int rc = getaddrinfo(job->host, job->port, &hints, &res);
 	struct {
 		int rc;
 		struct addrinfo *res;
-	} msg = { rc, res };
+	} msg = {rc, res};
 
 	if (write(job->fd, &msg, sizeof(msg)) != sizeof(msg) && res)
 		freeaddrinfo(res);
@@ -465,8 +464,8 @@ static void transport_on_resolved(int fd, short revents, void *data)
 	t->resolve_pipe[0] = -1;
 	if (n != sizeof(msg) || msg.rc) {
 		transport_set_error(t, "DNS lookup of the broker failed: %s",
-				    n == sizeof(msg) ? gai_strerror(msg.rc) :
-						       "resolver died");
+				    n == sizeof(msg) ? gai_strerror(msg.rc)
+						     : "resolver died");
 		transport_fail(t, TRANSPORT_FAILED);
 		return;
 	}
@@ -477,9 +476,8 @@ static void transport_on_resolved(int fd, short revents, void *data)
 
 static int transport_start_upstream(struct transport *t)
 {
-	struct addrinfo hints = { .ai_socktype = SOCK_STREAM,
-				  .ai_flags = AI_NUMERICHOST |
-					      AI_NUMERICSERV };
+	struct addrinfo hints = {.ai_socktype = SOCK_STREAM,
+				 .ai_flags = AI_NUMERICHOST | AI_NUMERICSERV};
 	struct transport_resolve_job *job;
 	char port[8];
 	pthread_t th;
@@ -527,8 +525,8 @@ static void transport_on_local(int fd, short revents, void *data)
 		/* Keep what Paho sends until the broker is there. */
 		if (revents & POLLIN) {
 			char *where;
-			size_t room = transport_buf_space(&t->to_broker,
-							  &where);
+			size_t room =
+				transport_buf_space(&t->to_broker, &where);
 			ssize_t r = room ? recv(fd, where, room, 0) : 0;
 
 			if (r == 0 || (r < 0 && errno != EAGAIN)) {
@@ -544,8 +542,8 @@ static void transport_on_local(int fd, short revents, void *data)
 	if (revents & POLLIN) {
 		for (;;) {
 			char *where;
-			size_t room = transport_buf_space(&t->to_broker,
-							  &where);
+			size_t room =
+				transport_buf_space(&t->to_broker, &where);
 			ssize_t r;
 
 			if (!room)
@@ -639,11 +637,10 @@ static void transport_on_accept(int fd, short revents, void *data)
 	}
 }
 
-int transport_new(struct loop *l, const struct config *c,
-		  transport_event_cb cb, void *data, struct transport **out,
-		  char *err, size_t errlen)
+int transport_new(struct loop *l, const struct config *c, transport_event_cb cb,
+		  void *data, struct transport **out, char *err, size_t errlen)
 {
-	struct sockaddr_in sa = { .sin_family = AF_INET };
+	struct sockaddr_in sa = {.sin_family = AF_INET};
 	socklen_t sl = sizeof(sa);
 	struct transport *t = calloc(1, sizeof(*t));
 	int r;
@@ -657,8 +654,8 @@ int transport_new(struct loop *l, const struct config *c,
 	t->local_fd = t->up_fd = -1;
 	t->resolve_pipe[0] = t->resolve_pipe[1] = -1;
 	t->ops = c->mqtt.tls ? &transport_tls_ops : &transport_plain_ops;
-	t->listen_fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK |
-					       SOCK_CLOEXEC, 0);
+	t->listen_fd =
+		socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (t->listen_fd < 0) {
 		r = -errno;
 		snprintf(err, errlen, "socket: %s", strerror(errno));

@@ -44,7 +44,7 @@ extern const struct transport_stream_ops transport_plain_ops;
 extern const struct transport_stream_ops transport_tls_ops;
 
 enum transport_event {
-	TRANSPORT_UP, /* broker connected (and TLS handshake done) */
+	TRANSPORT_UP,	  /* broker connected (and TLS handshake done) */
 	TRANSPORT_FAILED, /* could not connect; detail says why */
 	TRANSPORT_CLOSED, /* an established relay ended; detail says why */
 	TRANSPORT_REFUSED_PEER, /* a stranger knocked on the local endpoint */
@@ -53,9 +53,8 @@ enum transport_event {
 typedef void (*transport_event_cb)(void *data, enum transport_event ev,
 				   const char *detail);
 
-int transport_new(struct loop *l, const struct config *c,
-		  transport_event_cb cb, void *data, struct transport **out,
-		  char *err, size_t errlen);
+int transport_new(struct loop *l, const struct config *c, transport_event_cb cb,
+		  void *data, struct transport **out, char *err, size_t errlen);
 void transport_free(struct transport *t);
 /* The URI Paho connects to: "tcp://127.0.0.1:<port>". */
 const char *transport_local_uri(const struct transport *t);
