@@ -29,8 +29,6 @@
 #define CFG_MAX_POWER 250
 #define BCD_USB 0x0200
 #define BCD_DEVICE 0x0100
-#define MACHINE_ID "/etc/machine-id"
-#define MACHINE_ID_DIGITS 16
 
 /*
  * The boot keyboard report descriptor of the HID 1.11 specification
@@ -80,7 +78,6 @@ struct op {
 	const char *name, *udc, *serial, *manufacturer, *product, *configfs;
 	uint16_t vid, pid;
 	int luns;
-	char serial_buf[MACHINE_ID_DIGITS + 1];
 	char gadgets_dir[GADGET_PATH_MAX];
 	usbg_state *s;
 	char *err;
@@ -147,25 +144,6 @@ static const char *or_default(const char *s, const char *def)
 	return s && *s ? s : def;
 }
 
-/* The default serial: stable per board, without inventing an id. */
-static const char *default_serial(char *buf)
-{
-	FILE *f = fopen(MACHINE_ID, "re");
-	size_t n = 0;
-
-	if (f) {
-		n = fread(buf, 1, MACHINE_ID_DIGITS, f);
-		fclose(f);
-	}
-	buf[n] = '\0';
-	while (n > 0)
-		if (!isxdigit((unsigned char)buf[--n]))
-			n = 0, buf[0] = '\0';
-	if (!buf[0])
-		snprintf(buf, MACHINE_ID_DIGITS + 1, "%s", "0000000000000001");
-	return buf;
-}
-
 static bool name_valid(const char *s)
 {
 	size_t n = strlen(s);
@@ -197,9 +175,7 @@ static int op_resolve(struct op *op, const struct gadget_spec *spec)
 	op->manufacturer =
 		or_default(spec->manufacturer, GADGET_DEFAULT_MANUFACTURER);
 	op->product = or_default(spec->product, GADGET_DEFAULT_PRODUCT);
-	op->serial = spec->serial && *spec->serial
-			     ? spec->serial
-			     : default_serial(op->serial_buf);
+	op->serial = or_default(spec->serial, GADGET_DEFAULT_SERIAL);
 	op->configfs = or_default(spec->configfs, GADGET_DEFAULT_CONFIGFS);
 	op->vid = spec->vendor_id ? spec->vendor_id : GADGET_DEFAULT_VID;
 	op->pid = spec->product_id ? spec->product_id : GADGET_DEFAULT_PID;

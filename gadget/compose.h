@@ -27,7 +27,8 @@
 #define GADGET_DEFAULT_VID 0x1d6b /* Linux Foundation */
 #define GADGET_DEFAULT_PID 0x0104 /* Multifunction Composite Gadget */
 #define GADGET_DEFAULT_MANUFACTURER "zerobmc"
-#define GADGET_DEFAULT_PRODUCT "zerobmc keyboard, media and console"
+#define GADGET_DEFAULT_PRODUCT "zerobmc keyboard, storage and console"
+#define GADGET_DEFAULT_SERIAL "zerobmc"
 #define GADGET_DEFAULT_CONFIGFS "/sys/kernel/config"
 
 /* What to build. Zero or NULL (or "") fields take the defaults. */
