@@ -16,6 +16,7 @@
 #include "firmware/log.h"
 #include "firmware/mqtt.h"
 #include "firmware/transport.h"
+#include "firmware/gadget_cli.h"
 #include "gadget/compose.h"
 
 #define AGENT_STATE_COALESCE_MS 20
@@ -358,22 +359,14 @@ static int agent_before_bind(const struct gadget_info *info, void *user)
 static int agent_gadget(struct agent *a)
 {
 	struct config *c = a->cfg;
-	struct gadget_spec spec = {
-		.name = c->gadget.name,
-		.udc = c->gadget.udc,
-		.vendor_id = c->gadget.vendor_id,
-		.product_id = c->gadget.product_id,
-		.serial = c->gadget.serial,
-		.manufacturer = c->gadget.manufacturer,
-		.product = c->gadget.product,
-		.luns = c->gadget.luns,
-	};
+	struct gadget_spec spec;
 	struct gadget_info info;
 	char err[256];
 	int r;
 
 	if (!c->gadget.manage)
 		return 0;
+	gadget_cli_spec(c, &spec);
 	r = gadget_up(&spec, agent_before_bind, a, &info, err, sizeof(err));
 	if (r) {
 		log_error("gadget: %s", err);

@@ -148,7 +148,7 @@ void config_defaults(struct config *c)
 	snprintf(c->gadget.name, sizeof(c->gadget.name), "zerobmc");
 	c->gadget.vendor_id = 0x1d6b;
 	c->gadget.product_id = 0x0104;
-	snprintf(c->gadget.serial, sizeof(c->gadget.serial), "zerobmc");
+	/* Empty: the gadget derives one from /etc/machine-id. */
 	snprintf(c->gadget.manufacturer, sizeof(c->gadget.manufacturer),
 		 "zerobmc");
 	snprintf(c->gadget.product, sizeof(c->gadget.product),

@@ -11,6 +11,7 @@
 
 #include "firmware/agent.h"
 #include "firmware/config.h"
+#include "firmware/gadget_cli.h"
 #include "firmware/log.h"
 
 #define DEFAULT_CONFIG "/etc/zerobmc/zerobmc.conf"
