@@ -1,0 +1,58 @@
+/*
+ * Italian. No dead keys. ` (AltGr+') and ~ (AltGr+ì) exist on Linux only:
+ * Windows' Italian layout has neither.
+ */
+#include "gadget/layouts/layout_rows.h"
+
+static const struct layout_entry it_table[] = {
+	LET(K_A, 'a'),
+	LET(K_B, 'b'),
+	LET(K_C, 'c'),
+	LET(K_D, 'd'),
+	KEY3(K_E, 'e', 'E', U'€'),
+	LET(K_F, 'f'),
+	LET(K_G, 'g'),
+	LET(K_H, 'h'),
+	LET(K_I, 'i'),
+	LET(K_J, 'j'),
+	LET(K_K, 'k'),
+	LET(K_L, 'l'),
+	LET(K_M, 'm'),
+	LET(K_N, 'n'),
+	LET(K_O, 'o'),
+	LET(K_P, 'p'),
+	LET(K_Q, 'q'),
+	LET(K_R, 'r'),
+	LET(K_S, 's'),
+	LET(K_T, 't'),
+	LET(K_U, 'u'),
+	LET(K_V, 'v'),
+	LET(K_W, 'w'),
+	LET(K_X, 'x'),
+	LET(K_Y, 'y'),
+	LET(K_Z, 'z'),
+	KEY2(K_1, '1', '!'),
+	KEY2(K_2, '2', '"'),
+	KEY2(K_3, '3', U'£'),
+	KEY2(K_4, '4', '$'),
+	KEY2(K_5, '5', '%'),
+	KEY2(K_6, '6', '&'),
+	KEY2(K_7, '7', '/'),
+	KEY2(K_8, '8', '('),
+	KEY2(K_9, '9', ')'),
+	KEY2(K_0, '0', '='),
+	KEY3(K_MINUS, '\'', '?', '`'),
+	KEY3(K_EQUAL, U'ì', '^', '~'),
+	KEY(K_LBRACKET, U'è', U'é', '[', '{'),
+	KEY(K_RBRACKET, '+', '*', ']', '}'),
+	KEY2(K_HASH, U'ù', U'§'),
+	KEY3(K_SEMICOLON, U'ò', U'ç', '@'),
+	KEY3(K_QUOTE, U'à', U'°', '#'),
+	KEY2(K_GRAVE, '\\', '|'),
+	KEY2(K_COMMA, ',', ';'),
+	KEY2(K_PERIOD, '.', ':'),
+	KEY2(K_SLASH, '-', '_'),
+	KEY2(K_102ND, '<', '>'),
+};
+
+LAYOUT_DEFINE(layout_it, "it", "Italian", it_table);

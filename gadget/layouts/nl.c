@@ -1,0 +1,58 @@
+/*
+ * Dutch. The diaeresis, ^, the acute and grave accents and ~ are dead
+ * keys; ^ ` ~ themselves are typed as dead key then space.
+ */
+#include "gadget/layouts/layout_rows.h"
+
+static const struct layout_entry nl_table[] = {
+	LET(K_A, 'a'),
+	LET(K_B, 'b'),
+	LET(K_C, 'c'),
+	LET(K_D, 'd'),
+	KEY3(K_E, 'e', 'E', U'€'),
+	LET(K_F, 'f'),
+	LET(K_G, 'g'),
+	LET(K_H, 'h'),
+	LET(K_I, 'i'),
+	LET(K_J, 'j'),
+	LET(K_K, 'k'),
+	LET(K_L, 'l'),
+	LET(K_M, 'm'),
+	LET(K_N, 'n'),
+	LET(K_O, 'o'),
+	LET(K_P, 'p'),
+	LET(K_Q, 'q'),
+	LET(K_R, 'r'),
+	LET(K_S, 's'),
+	LET(K_T, 't'),
+	LET(K_U, 'u'),
+	LET(K_V, 'v'),
+	LET(K_W, 'w'),
+	LET(K_X, 'x'),
+	LET(K_Y, 'y'),
+	LET(K_Z, 'z'),
+	KEY3(K_1, '1', '!', U'¹'),
+	KEY3(K_2, '2', '"', U'²'),
+	KEY3(K_3, '3', '#', U'³'),
+	KEY3(K_4, '4', '$', U'¼'),
+	KEY3(K_5, '5', '%', U'½'),
+	KEY3(K_6, '6', '&', U'¾'),
+	KEY3(K_7, '7', '_', U'£'),
+	KEY3(K_8, '8', '(', '{'),
+	KEY3(K_9, '9', ')', '}'),
+	KEY2(K_0, '0', '\''),
+	KEY3(K_MINUS, '/', '?', '\\'),
+	KEY2(K_EQUAL, U'°', D_TILDE),
+	KEY2(K_LBRACKET, D_DIAER, D_CIRC),
+	KEY2(K_RBRACKET, '*', '|'),
+	KEY2(K_HASH, '<', '>'),
+	KEY2(K_SEMICOLON, '+', U'±'),
+	KEY2(K_QUOTE, D_ACUTE, D_GRAVE),
+	KEY3(K_GRAVE, '@', U'§', U'¬'),
+	KEY2(K_COMMA, ',', ';'),
+	KEY2(K_PERIOD, '.', ':'),
+	KEY2(K_SLASH, '-', '='),
+	KEY2(K_102ND, ']', '['),
+};
+
+LAYOUT_DEFINE(layout_nl, "nl", "Dutch", nl_table);
