@@ -310,12 +310,12 @@ static int keys_raw(const char *name, size_t len, uint8_t *usage)
 {
 	unsigned int v = 0;
 	size_t i;
-	int d;
 
 	if (len < 3 || len > 4 || name[0] != '0' || (name[1] | 0x20) != 'x')
 		return -ENOENT;
 	for (i = 2; i < len; i++) {
-		d = keys_hex(name[i]);
+		int d = keys_hex(name[i]);
+
 		if (d < 0)
 			return -ENOENT;
 		v = v * 16 + (unsigned int)d;
@@ -327,7 +327,6 @@ static int keys_raw(const char *name, size_t len, uint8_t *usage)
 int keys_lookup(const char *name, size_t len, uint8_t *usage, uint8_t *mod)
 {
 	uint8_t u = 0;
-	size_t i;
 	int found = -ENOENT;
 
 	if (!name || !len)
@@ -335,6 +334,8 @@ int keys_lookup(const char *name, size_t len, uint8_t *usage, uint8_t *mod)
 	if (!keys_raw(name, len, &u)) {
 		found = 0;
 	} else {
+		size_t i;
+
 		for (i = 0; i < KEYS_N; i++) {
 			if (!strncasecmp(name, keys_table[i].name, len) &&
 			    keys_table[i].name[len] == '\0') {
@@ -391,12 +392,14 @@ static int keys_is_sep(char c, char sep)
 static int keys_chord(const char *s, size_t len, char sep,
 		      struct key_chord *out, size_t *err_off, size_t *err_len)
 {
-	size_t i = 0, start;
-	uint8_t usage, mod;
-	int err;
+	size_t i = 0;
 
 	memset(out, 0, sizeof(*out));
 	for (;;) {
+		size_t start;
+		uint8_t usage, mod;
+		int err;
+
 		while (sep == ' ' && i < len && keys_is_sep(s[i], sep))
 			i++;
 		if (i == len) {
@@ -422,8 +425,11 @@ static int keys_chord(const char *s, size_t len, char sep,
 			return 0;
 		if (sep == '+') {
 			if (s[i] != '+') {
+				/* "+a": a name that starts with '+'. */
+				while (i < len && s[i] != '+')
+					i++;
 				keys_set_err(err_off, err_len, start,
-					     i - start + 1);
+					     i - start);
 				return -ENOENT;
 			}
 			i++;
@@ -450,11 +456,13 @@ static int keys_blank(char c)
 int keys_parse_sequence(const char *s, struct key_chord *out, size_t max,
 			size_t *n, size_t *err_off, size_t *err_len)
 {
-	size_t i = 0, start, count = 0, off, elen;
-	int err;
+	size_t i = 0, count = 0;
 
 	*n = 0;
 	for (;;) {
+		size_t start, off, elen;
+		int err;
+
 		while (s[i] && keys_blank(s[i]))
 			i++;
 		if (!s[i])

@@ -27,20 +27,37 @@ struct typing_plan {
 	size_t n, cap;
 };
 
+/* "fast" or "bios" (case-insensitive); -EINVAL for anything else. */
 int typing_profile_parse(const char *name, enum typing_profile *out);
+/* The profile's name, NULL for a value that is not a profile. */
 const char *typing_profile_name(enum typing_profile p);
+
+/*
+ * The pause a profile wants after report cur when prev was the report
+ * before it: it depends on how many keys and modifiers cur newly presses.
+ * For callers that build their own reports (hold, release, macros).
+ */
+uint16_t typing_gap(enum typing_profile prof, const struct hid_report *prev,
+		    const struct hid_report *cur);
 
 /*
  * Append the reports that type utf8 in layout l. Checks every character
  * first: on invalid UTF-8 returns -EILSEQ, on a character the layout
  * cannot type returns -ENOENT; both set *bad_pos (character index, from
- * 0) and *bad_cp, and leave the plan untouched.
+ * 0) and *bad_cp (for -EILSEQ the offending byte), and leave the plan
+ * untouched; -ENOMEM likewise. "\r\n" and a lone '\r' type one Enter.
+ * Each character is pressed and released; Shift/AltGr go out in a report
+ * of their own before the key and stay held only while the next
+ * character needs the same ones. The last report releases everything.
  */
 int typing_plan_text(struct typing_plan *p, const struct layout *l,
 		     const char *utf8, size_t len, enum typing_profile prof,
 		     size_t *bad_pos, uint32_t *bad_cp);
 
-/* Append a tap of each chord: modifiers first, then keys, then release. */
+/*
+ * Append a tap of each chord: modifiers first, then keys, then release.
+ * Leaves the plan untouched on error (-ENOMEM).
+ */
 int typing_plan_chords(struct typing_plan *p, const struct key_chord *c,
 		       size_t n, enum typing_profile prof);
 

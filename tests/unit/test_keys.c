@@ -298,7 +298,7 @@ static void test_unknown_names(void **state)
 static void test_canonical_names(void **state)
 {
 	const char *name;
-	uint8_t usage, u, mod, want_mod;
+	uint8_t usage, u, mod;
 	size_t i, j;
 	unsigned int v;
 
@@ -320,7 +320,8 @@ static void test_canonical_names(void **state)
 
 	/* Every name in the table leads back to its usage, once. */
 	for (i = 0; (name = keys_table_name(i, &usage)); i++) {
-		want_mod = 0;
+		uint8_t want_mod = 0;
+
 		if (usage >= 0xe0 && usage <= 0xe7)
 			want_mod = (uint8_t)(1u << (usage - 0xe0));
 		if (lookup(name, &u, &mod))

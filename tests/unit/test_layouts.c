@@ -365,9 +365,10 @@ static int dump(void)
 			if (layout_map(all[i], cp, ks, &n))
 				continue;
 			printf("%s %u %zu %u %u %u %u\n", all[i]->name,
-			       (unsigned)cp, n, ks[0].mods, ks[0].usage,
-			       n == 2 ? ks[1].mods : 0,
-			       n == 2 ? ks[1].usage : 0);
+			       (unsigned)cp, n, (unsigned)ks[0].mods,
+			       (unsigned)ks[0].usage,
+			       n == 2 ? (unsigned)ks[1].mods : 0u,
+			       n == 2 ? (unsigned)ks[1].usage : 0u);
 		}
 	}
 	return 0;
