@@ -51,7 +51,7 @@ static const struct layout_entry us_intl_table[] = {
 	KEY(K_SEMICOLON, ';', ':', U'¶', U'°'),
 	KEY2(K_QUOTE, D_ACUTE, D_DIAER),
 	KEY2(K_GRAVE, D_GRAVE, D_TILDE),
-	KEY3(K_COMMA, ',', '<', U'ç'),
+	KEY(K_COMMA, ',', '<', U'ç', U'Ç'),
 	KEY2(K_PERIOD, '.', '>'),
 	KEY3(K_SLASH, '/', '?', U'¿'),
 	/* Both systems type the plain quote for dead key then space. */
