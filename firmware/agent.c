@@ -14,6 +14,7 @@
 #include "firmware/hostwatch.h"
 #include "firmware/keyboard.h"
 #include "firmware/log.h"
+#include "firmware/media.h"
 #include "firmware/mqtt.h"
 #include "firmware/transport.h"
 #include "firmware/gadget_cli.h"
@@ -345,14 +346,26 @@ static int agent_hostwatch(struct agent *a)
 
 /* ---- the gadget ---- */
 
+/* Virtual media, built once; a medium problem never stops the agent. */
+static void agent_media(struct agent *a, const char *lun)
+{
+	char msg[600];
+
+	if (media_attach(a, lun, msg, sizeof(msg)))
+		log_warn("media: %s", msg[0] ? msg : "not available");
+	else if (msg[0])
+		log_info("media: %s", msg);
+}
+
 static int agent_before_bind(const struct gadget_info *info, void *user)
 {
 	struct agent *a = user;
 
 	/* Capabilities that must act before the host sees the gadget (the
 	 * media module re-inserting the saved image) hook in here. */
-	(void)a;
-	(void)info;
+	agent_media(a, a->cfg->media.lun[0] ? a->cfg->media.lun
+			 : info->nluns > 0 ? info->lun[0]
+					   : "");
 	return 0;
 }
 
@@ -521,6 +534,7 @@ int agent_init(struct agent *a, struct config *cfg, struct loop *l)
 	state_provider_add(&a->state, NULL, agent_state_json, a);
 	/* Capabilities: each attaches its fds, state provider and commands
 	 * below, one line each. */
+	agent_media(a, a->cfg->media.lun); /* no-op if before_bind built it */
 
 	r = transport_new(l, cfg, agent_on_transport, a, &a->transport, err,
 			  sizeof(err));
@@ -562,6 +576,7 @@ void agent_fini(struct agent *a)
 		a->kb_req = NULL;
 	}
 	/* Capabilities are freed here, in reverse order. */
+	media_free(a->media);
 	hostwatch_free(a->host);
 	keyboard_free(a->kb);
 	mqtt_free(a->mqtt);

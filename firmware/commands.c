@@ -2,12 +2,14 @@
 
 #include <string.h>
 
+#include "firmware/media.h"
+
 static const struct command_def commands[] = {
 	{"key", cmd_key, "tap key chords, or press and release keys"},
 	{"type", cmd_type, "type text in a keyboard layout"},
 	{"reboot", cmd_reboot, "Ctrl+Alt+Del, SysRq REISUB or reset pin"},
 	{"power", NULL, "power on, off, reset, cycle, wake"},
-	{"media", NULL, "insert or eject virtual media"},
+	{"media", cmd_media, "insert or eject virtual media"},
 	{"macro", NULL, "run or cancel a macro"},
 	{"console", NULL, "write to the serial console"},
 	{"refresh", cmd_refresh, "republish state and discovery"},
