@@ -133,14 +133,15 @@ static void transport_close_session(struct transport *t)
 		close(t->local_fd);
 		t->local_fd = -1;
 	}
+	/* Before its socket closes: TLS says goodbye on it (close_notify). */
+	if (t->stream) {
+		t->ops->destroy(t->stream);
+		t->stream = NULL;
+	}
 	if (t->up_fd >= 0) {
 		loop_fd_del(t->loop, t->up_fd);
 		close(t->up_fd);
 		t->up_fd = -1;
-	}
-	if (t->stream) {
-		t->ops->destroy(t->stream);
-		t->stream = NULL;
 	}
 	if (t->resolve_pipe[0] >= 0) {
 		loop_fd_del(t->loop, t->resolve_pipe[0]);
@@ -298,11 +299,18 @@ static int transport_read_broker(struct transport *t)
 
 static void transport_relay(struct transport *t)
 {
-	if (transport_flush_to_broker(t) || transport_read_broker(t) ||
-	    transport_flush_to_local(t)) {
-		transport_fail(t, TRANSPORT_CLOSED);
-		return;
-	}
+	/*
+	 * A TLS stream may hold decrypted bytes that the socket no longer
+	 * signals (the buffer towards Paho was full when they came): move
+	 * them on as long as Paho takes them.
+	 */
+	do {
+		if (transport_flush_to_broker(t) ||
+		    transport_read_broker(t) || transport_flush_to_local(t)) {
+			transport_fail(t, TRANSPORT_CLOSED);
+			return;
+		}
+	} while (!t->to_local.len && t->ops->pending(t->stream));
 	transport_update_events(t);
 }
 
@@ -643,6 +651,7 @@ int transport_new(struct loop *l, const struct config *c, transport_event_cb cb,
 	struct sockaddr_in sa = {.sin_family = AF_INET};
 	socklen_t sl = sizeof(sa);
 	struct transport *t = calloc(1, sizeof(*t));
+	void *probe = NULL;
 	int r;
 
 	if (!t)
@@ -654,6 +663,16 @@ int transport_new(struct loop *l, const struct config *c, transport_event_cb cb,
 	t->local_fd = t->up_fd = -1;
 	t->resolve_pipe[0] = t->resolve_pipe[1] = -1;
 	t->ops = c->mqtt.tls ? &transport_tls_ops : &transport_plain_ops;
+	/*
+	 * An unreadable key, certificate or PSK file is a configuration
+	 * error: say so at start, not at every reconnect.
+	 */
+	r = t->ops->create(c, &probe, err, errlen);
+	if (r) {
+		free(t);
+		return r;
+	}
+	t->ops->destroy(probe);
 	t->listen_fd =
 		socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (t->listen_fd < 0) {
