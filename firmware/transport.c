@@ -48,6 +48,8 @@ struct transport {
 	void *stream;
 	short up_want; /* what the stream waits for, during handshake */
 	struct transport_buf to_broker, to_local;
+	uint64_t last_rx_ms; /* when the broker last sent anything */
+	int watchdog;	     /* timer: the broker's silence */
 	int resolve_pipe[2];
 	struct addrinfo *addrs, *next_addr;
 };
@@ -128,6 +130,10 @@ static void transport_update_events(struct transport *t);
 
 static void transport_close_session(struct transport *t)
 {
+	if (t->watchdog) {
+		loop_timer_cancel(t->loop, t->watchdog);
+		t->watchdog = 0;
+	}
 	if (t->local_fd >= 0) {
 		loop_fd_del(t->loop, t->local_fd);
 		close(t->local_fd);
@@ -294,6 +300,7 @@ static int transport_read_broker(struct transport *t)
 			return -ECONNRESET;
 		}
 		t->to_local.len += (size_t)r;
+		t->last_rx_ms = loop_now_ms();
 	}
 }
 
@@ -312,6 +319,40 @@ static void transport_relay(struct transport *t)
 		}
 	} while (!t->to_local.len && t->ops->pending(t->stream));
 	transport_update_events(t);
+}
+
+/*
+ * Paho pings after a keepalive of quiet, but notices a broker that
+ * stopped answering only about 2.5 keepalives later. Every ping gets an
+ * answer, so the relay ends the session after 1.5 keepalives (the
+ * broker's own rule for silent clients) plus a second of slack.
+ */
+static uint64_t transport_silence_ms(const struct transport *t)
+{
+	return (uint64_t)t->cfg->mqtt.keepalive * 1500 + 1000;
+}
+
+static void transport_watchdog(void *data)
+{
+	struct transport *t = data;
+	uint64_t limit = transport_silence_ms(t);
+	uint64_t quiet = loop_now_ms() - t->last_rx_ms;
+	char why[128];
+
+	t->watchdog = 0;
+	if (t->phase != PH_RELAY)
+		return;
+	if (quiet < limit) {
+		loop_timer_rearm(t->loop, &t->watchdog, limit - quiet,
+				 transport_watchdog, t);
+		return;
+	}
+	snprintf(why, sizeof(why),
+		 "the broker stopped answering (nothing for %llu s, keepalive "
+		 "%d s)",
+		 (unsigned long long)(quiet / 1000), t->cfg->mqtt.keepalive);
+	transport_set_error(t, "%s", why);
+	transport_fail(t, TRANSPORT_CLOSED);
 }
 
 static void transport_handshake(struct transport *t)
@@ -333,6 +374,9 @@ static void transport_handshake(struct transport *t)
 	t->phase = PH_RELAY;
 	t->up_want = 0;
 	t->last_error[0] = '\0';
+	t->last_rx_ms = loop_now_ms();
+	loop_timer_rearm(t->loop, &t->watchdog, transport_silence_ms(t),
+			 transport_watchdog, t);
 	t->cb(t->cb_data, TRANSPORT_UP, t->ops->name);
 	/* Paho's CONNECT may already be waiting in the buffer. */
 	transport_relay(t);
