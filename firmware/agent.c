@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "firmware/commands.h"
+#include "firmware/console.h"
 #include "firmware/hostwatch.h"
 #include "firmware/keyboard.h"
 #include "firmware/log.h"
@@ -264,6 +265,7 @@ static void agent_on_online(void *data)
 	a->link_error[0] = '\0';
 	agent_publish(a, TOPIC_STATUS, "online", 6, 1, true);
 	agent_state_dirty(a);
+	console_on_online(a->console);
 }
 
 static void agent_on_offline(void *data, const char *why)
@@ -535,6 +537,8 @@ int agent_init(struct agent *a, struct config *cfg, struct loop *l)
 	/* Capabilities: each attaches its fds, state provider and commands
 	 * below, one line each. */
 	agent_media(a, a->cfg->media.lun); /* no-op if before_bind built it */
+	if (console_attach(a))
+		log_error("console: out of memory");
 
 	r = transport_new(l, cfg, agent_on_transport, a, &a->transport, err,
 			  sizeof(err));
@@ -576,6 +580,7 @@ void agent_fini(struct agent *a)
 		a->kb_req = NULL;
 	}
 	/* Capabilities are freed here, in reverse order. */
+	console_free(a->console);
 	media_free(a->media);
 	hostwatch_free(a->host);
 	keyboard_free(a->kb);

@@ -1,4 +1,5 @@
 #include "firmware/commands.h"
+#include "firmware/console.h"
 
 #include <string.h>
 
@@ -11,7 +12,7 @@ static const struct command_def commands[] = {
 	{"power", NULL, "power on, off, reset, cycle, wake"},
 	{"media", cmd_media, "insert or eject virtual media"},
 	{"macro", NULL, "run or cancel a macro"},
-	{"console", NULL, "write to the serial console"},
+	{"console", cmd_console, "write to the serial console"},
 	{"refresh", cmd_refresh, "republish state and discovery"},
 };
 

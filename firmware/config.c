@@ -109,6 +109,8 @@ static const struct config_key config_keys[] = {
 	INT("console", "history_lines", console.history_lines, 0, 100000),
 	INT("console", "write_timeout_ms", console.write_timeout_ms, 10,
 	    600000),
+	BOOL("console", "strip_ansi", console.strip_ansi),
+	BOOL("console", "raw_topic", console.raw_topic),
 
 	PATH("media", "dir", media.dir),
 	PATH("media", "lun", media.lun),
@@ -164,6 +166,8 @@ void config_defaults(struct config *c)
 	c->console.ring_bytes = 1 << 20;
 	c->console.history_lines = 500;
 	c->console.write_timeout_ms = 2000;
+	c->console.strip_ansi = true;
+	c->console.raw_topic = true;
 	snprintf(c->media.dir, sizeof(c->media.dir), "/var/lib/zerobmc/images");
 	snprintf(c->media.state_file, sizeof(c->media.state_file),
 		 "/var/lib/zerobmc/media.state");

@@ -64,6 +64,8 @@ struct config {
 		uint32_t ring_bytes;
 		int history_lines;
 		int write_timeout_ms;
+		bool strip_ansi; /* for the state's "last" line */
+		bool raw_topic;	 /* also publish the byte stream (console/raw) */
 	} console;
 	struct {
 		char dir[CONFIG_PATH_MAX];

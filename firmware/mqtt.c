@@ -188,10 +188,14 @@ static void mqtt_on_sub5(void *ctx, MQTTAsync_successData5 *r)
 {
 	int bad = 0;
 
-	for (int i = 0; r && i < r->alt.sub.reasonCodeCount; i++)
+	/* Paho fills reasonCodes only for more than one filter; with one,
+	 * the pointer is garbage and the code is in reasonCode. */
+	for (int i = 0; r && r->alt.sub.reasonCodeCount > 1 &&
+			i < r->alt.sub.reasonCodeCount;
+	     i++)
 		if (r->alt.sub.reasonCodes[i] >= 0x80)
 			bad = 1;
-	if (r && r->alt.sub.reasonCodeCount == 0 && r->reasonCode >= 0x80)
+	if (r && r->alt.sub.reasonCodeCount <= 1 && r->reasonCode >= 0x80)
 		bad = 1;
 	mqtt_push_simple(ctx, bad ? EV_SUBSCRIBE_FAILED : EV_SUBSCRIBED, 0, 0,
 			 bad ? "the broker refused a subscription" : NULL);

@@ -1,0 +1,28 @@
+/*
+ * The serial console capability: the [console] device (the gadget's
+ * ttyGS0, or a pseudo-terminal standing in) kept open in raw mode, its
+ * output published one line per message on <base>/<id>/console in
+ * order, through a bounded ring while the broker is away or pushes
+ * back; input from `cmd/console` written without ever blocking the loop.
+ */
+#ifndef ZB_CONSOLE_H
+#define ZB_CONSOLE_H
+
+#include "firmware/agent.h"
+
+/*
+ * Build the console from a->cfg, open the device (a missing device is
+ * retried, not an error), and register the state provider and the
+ * hostwatch listener. Returns 0 or a negative errno (out of memory).
+ */
+int console_attach(struct agent *a);
+void console_free(struct console *c);
+
+/* The broker session is up: publish what waits, in order. */
+void console_on_online(struct console *c);
+
+/* `cmd/console`: write text (plain, or JSON "data"/"enter") or return
+ * the last lines (JSON "history"). */
+void cmd_console(struct agent *a, struct cmd_req *req);
+
+#endif
