@@ -578,7 +578,8 @@ int config_validate(struct config *c, struct config_error *err)
 			       "psk_identity and psk_file go together");
 		return -EINVAL;
 	}
-	if (c->mqtt.psk_file[0] && (c->mqtt.ca_file[0] || c->mqtt.cert_file[0])) {
+	if (c->mqtt.psk_file[0] &&
+	    (c->mqtt.ca_file[0] || c->mqtt.cert_file[0])) {
 		config_err_set(err, 0, "mqtt", "psk_file",
 			       "TLS-PSK uses no certificates: give either "
 			       "psk_identity + psk_file, or ca_file and "

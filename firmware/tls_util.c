@@ -45,12 +45,13 @@ int tls_psk_parse(const char *text, unsigned char *key, size_t keymax,
 	}
 	for (const char *p = text; p < end; p++) {
 		if (tls_hex_digit(*p) < 0) {
-			snprintf(err, errlen,
-				 "'%c' at offset %zu is not a hex digit "
-				 "(the file holds only the key, e.g. the part "
-				 "after the colon of a mosquitto psk_file line)",
-				 isprint((unsigned char)*p) ? *p : '?',
-				 (size_t)(p - text));
+			snprintf(
+				err, errlen,
+				"'%c' at offset %zu is not a hex digit "
+				"(the file holds only the key, e.g. the part "
+				"after the colon of a mosquitto psk_file line)",
+				isprint((unsigned char)*p) ? *p : '?',
+				(size_t)(p - text));
 			return -EINVAL;
 		}
 	}
@@ -75,8 +76,8 @@ int tls_psk_parse(const char *text, unsigned char *key, size_t keymax,
 	return (int)n;
 }
 
-int tls_psk_load(const char *path, unsigned char *key, size_t keymax,
-		 char *err, size_t errlen)
+int tls_psk_load(const char *path, unsigned char *key, size_t keymax, char *err,
+		 size_t errlen)
 {
 	char buf[TLS_PSK_FILE_MAX + 1];
 	char why[200];

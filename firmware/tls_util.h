@@ -27,8 +27,8 @@ int tls_psk_parse(const char *text, unsigned char *key, size_t keymax,
 		  char *err, size_t errlen);
 
 /* Read and parse a PSK file. Returns the key length or a negative errno. */
-int tls_psk_load(const char *path, unsigned char *key, size_t keymax,
-		 char *err, size_t errlen);
+int tls_psk_load(const char *path, unsigned char *key, size_t keymax, char *err,
+		 size_t errlen);
 
 /*
  * A zero-terminated list of mbedTLS cipher suite ids for the kind, in

@@ -312,8 +312,8 @@ static void transport_relay(struct transport *t)
 	 * them on as long as Paho takes them.
 	 */
 	do {
-		if (transport_flush_to_broker(t) ||
-		    transport_read_broker(t) || transport_flush_to_local(t)) {
+		if (transport_flush_to_broker(t) || transport_read_broker(t) ||
+		    transport_flush_to_local(t)) {
 			transport_fail(t, TRANSPORT_CLOSED);
 			return;
 		}

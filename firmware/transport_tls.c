@@ -169,8 +169,8 @@ static void tls_handshake_message(struct tls_stream *s, int ret, char *err,
 			 "cert_file and key_file",
 			 why);
 	else if (alert)
-		snprintf(err, errlen, "the broker refused the TLS handshake (%s)",
-			 why);
+		snprintf(err, errlen,
+			 "the broker refused the TLS handshake (%s)", why);
 	else
 		snprintf(err, errlen,
 			 "the broker closed the connection during the TLS "
@@ -257,8 +257,8 @@ static int tls_load_certs(struct tls_stream *s, const struct config *c,
 	return 0;
 }
 
-static int tls_load_psk(struct tls_stream *s, const struct config *c,
-			char *err, size_t errlen)
+static int tls_load_psk(struct tls_stream *s, const struct config *c, char *err,
+			size_t errlen)
 {
 	unsigned char key[MBEDTLS_PSK_MAX_LEN];
 	char why[160];
@@ -267,10 +267,9 @@ static int tls_load_psk(struct tls_stream *s, const struct config *c,
 	n = tls_psk_load(c->mqtt.psk_file, key, sizeof(key), err, errlen);
 	if (n < 0)
 		return n;
-	r = mbedtls_ssl_conf_psk(
-		&s->conf, key, (size_t)n,
-		(const unsigned char *)c->mqtt.psk_identity,
-		strlen(c->mqtt.psk_identity));
+	r = mbedtls_ssl_conf_psk(&s->conf, key, (size_t)n,
+				 (const unsigned char *)c->mqtt.psk_identity,
+				 strlen(c->mqtt.psk_identity));
 	mbedtls_platform_zeroize(key, sizeof(key));
 	if (r) {
 		tls_strerror(r, why, sizeof(why));
