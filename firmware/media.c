@@ -53,10 +53,10 @@ struct media {
 	char dir_cfg[PATH_MAX];
 	char dir[PATH_MAX]; /* resolved: the LUN gets dir/name */
 	int dirfd;
-	char dir_error[200];
+	char dir_error[PATH_MAX + 128];
 	char lun[PATH_MAX];
 	char state_file[PATH_MAX];
-	char save_error[200];
+	char save_error[PATH_MAX + 128];
 
 	struct media_current cur;
 	char foreign[LUN_FILE_MAX]; /* the LUN holds a file from elsewhere */
@@ -800,7 +800,7 @@ int media_restore(struct media *m, char *msg, size_t msglen)
 				    &rule, &at);
 	if (r) {
 		if (m->dirfd < 0)
-			snprintf(err, sizeof(err), "%s", m->dir_error);
+			snprintf(err, sizeof(err), "%.380s", m->dir_error);
 		else
 			media_rule_format(rule, s->image, strlen(s->image), at,
 					  err, sizeof(err));

@@ -159,7 +159,7 @@ static void test_message_names_rule_and_escapes(void **unused)
 /* ---- a real folder ---- */
 
 struct folder {
-	char root[PATH_MAX];
+	char root[64];
 	char images[PATH_MAX];
 	char lun[PATH_MAX];
 	char outside[PATH_MAX];
@@ -233,7 +233,7 @@ static int folder_setup(void **state)
 	assert_int_equal(mkfifo(p, 0644), 0);
 	snprintf(p, sizeof(p), "%s/dir.iso", f->images);
 	assert_int_equal(mkdir(p, 0755), 0);
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/sock.iso", f->images);
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%.80s/sock.iso", f->images);
 	s = socket(AF_UNIX, SOCK_STREAM, 0);
 	assert_true(s >= 0);
 	assert_int_equal(bind(s, (struct sockaddr *)&sa, sizeof(sa)), 0);
