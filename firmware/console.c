@@ -41,6 +41,7 @@ struct console {
 	const struct config *cfg;
 	int fd;
 	bool paused;
+	bool backlog; /* lines waited in the ring since the last state */
 	int idle_timer, pump_timer, reopen_timer, deadline_timer, state_timer;
 	struct console_lines lines;
 	struct console_ring ring;
@@ -55,6 +56,7 @@ struct console {
 
 static void console_pump(struct console *c);
 static void console_try_open(struct console *c);
+static void console_arm_idle(struct console *c);
 
 /* ---- state ---- */
 
@@ -120,6 +122,13 @@ static void console_flow(struct console *c, bool offline)
 	if (pause != c->paused) {
 		c->paused = pause;
 		console_events(c);
+		/* Time spent not reading is not the host being idle. */
+		if (pause && c->idle_timer) {
+			loop_timer_cancel(c->loop, c->idle_timer);
+			c->idle_timer = 0;
+		} else if (!pause) {
+			console_arm_idle(c);
+		}
 	}
 }
 
@@ -179,6 +188,14 @@ static void console_pump(struct console *c)
 		else
 			console_ring_pop(&c->ring);
 	}
+	if (c->ring.count) {
+		c->backlog = true;
+	} else if (c->backlog) {
+		/* The ring is empty again: say so once Paho has room, as
+		 * a state published in the flood may have found none. */
+		c->backlog = false;
+		console_state_soon(c);
+	}
 	console_flow(c, offline);
 }
 
@@ -209,14 +226,15 @@ static void console_on_line(void *data, const char *line, size_t len)
 
 /*
  * The byte stream as read, for interactive clients that need echo,
- * prompts and cursor movement as they are. Best effort: only while the
- * lines keep up, and never queued.
+ * prompts and cursor movement as they are. Best effort: published before
+ * the chunk's lines so that it rarely finds Paho's queue full, and never
+ * kept when it does (the lines are the complete record).
  */
 static void console_raw(struct console *c, const char *buf, size_t n)
 {
-	if (!c->cfg->console.raw_topic || c->ring.count || c->lost_pending)
-		return;
-	mqtt_publish(c->a->mqtt, c->raw_topic, buf, n, 0, false, NULL, 0);
+	if (c->cfg->console.raw_topic)
+		mqtt_publish(c->a->mqtt, c->raw_topic, buf, n, 0, false, NULL,
+			     0);
 }
 
 /* ---- the device ---- */
@@ -228,6 +246,24 @@ static void console_idle_cb(void *data)
 	c->idle_timer = 0;
 	console_lines_flush(&c->lines);
 	console_pump(c);
+}
+
+/* A partial line goes out when the host has been quiet for a while. */
+static void console_arm_idle(struct console *c)
+{
+	if (!console_lines_pending(&c->lines) || c->fd < 0 || c->paused) {
+		if (c->idle_timer)
+			loop_timer_cancel(c->loop, c->idle_timer);
+		c->idle_timer = 0;
+		return;
+	}
+	if (c->cfg->console.idle_flush_ms == 0) {
+		console_idle_cb(c);
+		return;
+	}
+	loop_timer_rearm(c->loop, &c->idle_timer,
+			 (uint64_t)c->cfg->console.idle_flush_ms,
+			 console_idle_cb, c);
 }
 
 static void console_reopen_cb(void *data)
@@ -298,22 +334,11 @@ static void console_read(struct console *c)
 			console_gone(c, n < 0 ? -errno : 0);
 			return;
 		}
+		console_raw(c, buf, (size_t)n);
 		console_lines_feed(&c->lines, buf, (size_t)n);
 		console_pump(c);
-		console_raw(c, buf, (size_t)n);
 	}
-	if (!console_lines_pending(&c->lines)) {
-		if (c->idle_timer) {
-			loop_timer_cancel(c->loop, c->idle_timer);
-			c->idle_timer = 0;
-		}
-	} else if (c->cfg->console.idle_flush_ms == 0) {
-		console_idle_cb(c);
-	} else {
-		loop_timer_rearm(c->loop, &c->idle_timer,
-				 (uint64_t)c->cfg->console.idle_flush_ms,
-				 console_idle_cb, c);
-	}
+	console_arm_idle(c);
 }
 
 /* ---- input: cmd/console bytes to the device ---- */

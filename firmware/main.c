@@ -11,6 +11,7 @@
 
 #include "firmware/agent.h"
 #include "firmware/config.h"
+#include "firmware/console_client.h"
 #include "firmware/gadget_cli.h"
 #include "firmware/log.h"
 
@@ -25,6 +26,7 @@ struct main_tool {
 };
 
 static const struct main_tool main_tools[] = {
+	{"console", "console [-e CHAR] [ID]", console_client_main, true},
 	{NULL, NULL, NULL, false},
 };
 
