@@ -395,8 +395,11 @@ static void media_on_inotify(int fd, short revents, void *data)
 		for (char *p = buf; p < buf + n;) {
 			const struct inotify_event *ev = (const void *)p;
 
-			if (ev->mask &
-			    (IN_DELETE_SELF | IN_MOVE_SELF | IN_IGNORED))
+			/* IN_IGNORED of an older watch must not close the
+			 * folder opened since. */
+			if (ev->wd == m->ino_wd &&
+			    (ev->mask &
+			     (IN_DELETE_SELF | IN_MOVE_SELF | IN_IGNORED)))
 				gone = true;
 			p += sizeof(*ev) + ev->len;
 		}

@@ -28,7 +28,7 @@ def sparse(path, size):
 class MediaEnv(zbtest.Env):
     """An Env whose agent has an images folder and a stand-in LUN."""
 
-    def __init__(self, agent_id, allow_writable=False):
+    def __init__(self, agent_id, allow_writable=False, broker_conf=""):
         self.root = tempfile.mkdtemp(prefix="zbmedia-")
         self.images = os.path.realpath(os.path.join(self.root, "images"))
         self.lun = os.path.join(self.root, "lun")
@@ -46,7 +46,8 @@ class MediaEnv(zbtest.Env):
         super().__init__(agent_id, sections={"media": {
             "dir": self.images, "lun": self.lun,
             "state_file": self.state_file,
-            "allow_writable": "true" if allow_writable else "false"}})
+            "allow_writable": "true" if allow_writable else "false"}},
+            broker_conf=broker_conf)
 
     def close(self):
         super().close()
