@@ -191,6 +191,17 @@ class Gadget(unittest.TestCase):
         self.assertEqual(self.sh("enumerations").strip(), n0)
         self.assertEqual(self.sh("cat " + STATE).strip(), "configured")
 
+    def test_03b_unbound_gadget_is_reused(self):
+        self.up_bound()
+        self.sh("echo '' >%s/UDC" % GADGET)
+        out, rc = self.rc(ZB + " gadget status")
+        self.assertEqual(rc, 1, out)
+        self.assertIn("not bound to a UDC", out)
+        out, rc = self.rc(ZB + " gadget up")
+        self.assertEqual(rc, 0, out)
+        self.assertIn("reused, bound to " + UDC, out)
+        self.sh("wait_state configured 200 && wait_host 200")
+
     def test_04_status_bound(self):
         self.up_bound()
         out, rc = self.rc(ZB + " gadget status")
