@@ -21,6 +21,7 @@
 #include "gadget/lun.h"
 
 #define MEDIA_RESCAN_MS 50
+#define MEDIA_DIR_RETRY_MS 5000 /* the images folder is missing */
 #define MEDIA_PROGRESS_MS 1000
 #define MEDIA_DIR_EVENTS                                                       \
 	(IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO |                 \
@@ -321,18 +322,32 @@ static bool media_check_current(struct media *m)
 	return true;
 }
 
+static void media_rescan_cb(void *data);
+
 static void media_rescan(struct media *m)
 {
 	struct media_image *list = NULL;
+	bool had_error = m->dir_error[0] != '\0';
 	bool moved = false, truncated = false;
+	struct stat dst;
 	struct statvfs vfs;
 	struct dirent *e;
 	size_t n = 0;
 	DIR *d = NULL;
 	int fd;
 
-	if (media_dir_open(m))
+	/*
+	 * A removed folder we hold open gets no IN_DELETE_SELF until it is
+	 * closed; its link count says it is gone.
+	 */
+	if (m->dirfd >= 0 && (fstat(m->dirfd, &dst) || dst.st_nlink == 0))
+		media_dir_close(m);
+	if (media_dir_open(m)) {
+		/* No inotify watch without the folder: look again later. */
+		loop_timer_rearm(m->loop, &m->rescan_timer, MEDIA_DIR_RETRY_MS,
+				 media_rescan_cb, m);
 		goto swap;
+	}
 	list = calloc(MEDIA_IMAGES_MAX, sizeof(*list));
 	fd = openat(m->dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (!list || fd < 0 || !(d = fdopendir(fd))) {
@@ -369,7 +384,7 @@ swap:
 	m->images = list;
 	m->n_images = n;
 	m->images_truncated = truncated;
-	if (media_check_current(m))
+	if (media_check_current(m) || had_error != (m->dir_error[0] != '\0'))
 		moved = true;
 	if (moved)
 		media_changed(m);

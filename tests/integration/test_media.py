@@ -263,6 +263,36 @@ class Media(unittest.TestCase):
             lambda m: "renamed.img" not in [i["name"] for i in m["images"]],
             what="delete seen")
 
+    def test_inserted_image_removed_from_the_folder(self):
+        res = self.env.cmd("media", {"image": "disk.img"})
+        self.assertEqual(res["status"], "ok", res)
+        self.env.client.clear()
+        os.unlink(self.env.path("disk.img"))
+        st = self.env.media_state(lambda m: m.get("removed") is True,
+                                  what="removed flag")
+        # The kernel keeps serving the open file; the state says so.
+        self.assertEqual(st["image"], "disk.img")
+        self.assertNotIn("disk.img", [i["name"] for i in st["images"]])
+
+    def test_images_folder_appears_later(self):
+        shutil.rmtree(self.env.images)
+        self.env.client.clear()
+        st = self.env.media_state(lambda m: "error" in m,
+                                  what="folder error")
+        self.assertEqual(st["images"], [])
+        res = self.env.cmd("media", {"image": "disk.img"})
+        self.assertEqual(res["status"], "error")
+        self.assertIn("images folder", res["error"])
+        os.makedirs(self.env.images)
+        sparse(self.env.path("late.img"), 1 << 20)
+        self.env.client.clear()
+        self.env.media_state(
+            lambda m: "error" not in m and
+            [i["name"] for i in m["images"]] == ["late.img"],
+            timeout=15, what="folder back")
+        res = self.env.cmd("media", {"image": "late.img"})
+        self.assertEqual(res["status"], "ok", res)
+
     def test_create_sparse_image(self):
         self.env.client.clear()
         res = self.env.cmd("media", {"create": "scratch.img", "size_mb": 512})
