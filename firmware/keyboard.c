@@ -13,6 +13,8 @@
 #define KEYBOARD_BURST 128
 /* Retry interval while the function is unbound (no POLLOUT to wait on). */
 #define KEYBOARD_RETRY_MS 500
+/* Reopen interval after the device disappeared. */
+#define KEYBOARD_REOPEN_MS 1000
 
 struct keyboard {
 	struct loop *loop;
@@ -32,6 +34,8 @@ struct keyboard {
 	uint64_t eagain_since_ms;
 	int timer; /* pacing, retry or deadline */
 	int hold_timer;
+	int reopen_timer;
+	char path[256];
 	bool release_pending;
 	bool want_out;
 	struct hid_report cur; /* the last report the device took */
@@ -150,6 +154,11 @@ static void keyboard_fail(struct keyboard *kb, int err)
 			 "the keyboard function is not bound to a host "
 			 "(ESHUTDOWN); stopped after %zu of %zu reports",
 			 kb->idx, kb->plan.n);
+	else if (err == -ENODEV)
+		snprintf(msg, sizeof(msg),
+			 "the keyboard device went away; stopped after %zu "
+			 "of %zu reports",
+			 kb->idx, kb->plan.n);
 	else
 		snprintf(msg, sizeof(msg),
 			 "keyboard write failed: %s; stopped after %zu of "
@@ -224,18 +233,51 @@ static void keyboard_pump(struct keyboard *kb)
 	keyboard_finish(kb, 0, NULL);
 }
 
+static void keyboard_reopen_cb(void *data)
+{
+	struct keyboard *kb = data;
+
+	kb->reopen_timer = 0;
+	keyboard_open(kb, kb->path);
+}
+
+/*
+ * The device vanished (end of file, hang-up): polling it would spin, so
+ * close it and try again by time. A running job fails at once.
+ */
+static void keyboard_gone(struct keyboard *kb)
+{
+	loop_fd_del(kb->loop, kb->fd);
+	close(kb->fd);
+	kb->fd = -1;
+	kb->want_out = false;
+	if (kb->running)
+		keyboard_fail(kb, -ENODEV);
+	loop_timer_rearm(kb->loop, &kb->reopen_timer, KEYBOARD_REOPEN_MS,
+			 keyboard_reopen_cb, kb);
+}
+
 static void keyboard_on_fd(int fd, short revents, void *data)
 {
 	struct keyboard *kb = data;
 
 	if (revents & POLLIN) {
 		uint8_t leds;
+		int r = hid_led_read(fd, &leds);
 
-		if (hid_led_read(fd, &leds) == 0 && leds != kb->leds) {
+		if (r == -EPIPE) {
+			keyboard_gone(kb);
+			return;
+		}
+		if (r == 0 && leds != kb->leds) {
 			kb->leds = leds;
 			if (kb->cbs.leds)
 				kb->cbs.leds(kb->cb_data, leds);
 		}
+	}
+	if ((revents & (POLLHUP | POLLERR)) && !(revents & POLLOUT)) {
+		keyboard_gone(kb);
+		return;
 	}
 	if (revents & (POLLOUT | POLLERR | POLLHUP)) {
 		keyboard_pump(kb);
@@ -263,10 +305,17 @@ int keyboard_new(struct loop *l, int write_timeout_ms, int hold_timeout_ms,
 
 int keyboard_open(struct keyboard *kb, const char *path)
 {
-	int fd = hid_open(path);
+	int fd;
 
-	if (fd < 0)
+	if (path != kb->path)
+		snprintf(kb->path, sizeof(kb->path), "%s", path);
+	fd = hid_open(kb->path);
+	if (fd < 0) {
+		/* It may appear later, e.g. when the gadget binds. */
+		loop_timer_rearm(kb->loop, &kb->reopen_timer,
+				 KEYBOARD_REOPEN_MS, keyboard_reopen_cb, kb);
 		return fd;
+	}
 	if (kb->fd >= 0) {
 		loop_fd_del(kb->loop, kb->fd);
 		close(kb->fd);
@@ -284,6 +333,8 @@ void keyboard_free(struct keyboard *kb)
 		loop_timer_cancel(kb->loop, kb->timer);
 	if (kb->hold_timer)
 		loop_timer_cancel(kb->loop, kb->hold_timer);
+	if (kb->reopen_timer)
+		loop_timer_cancel(kb->loop, kb->reopen_timer);
 	typing_plan_free(&kb->plan);
 	if (kb->fd >= 0) {
 		loop_fd_del(kb->loop, kb->fd);

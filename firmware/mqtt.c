@@ -259,7 +259,7 @@ static int mqtt_create_client(struct mqtt *m)
 
 	co.MQTTVersion = m->version;
 	co.sendWhileDisconnected = 0;
-	co.maxBufferedMessages = 0;
+	co.maxBufferedMessages = 100; /* unused: nothing is sent offline */
 	rc = MQTTAsync_createWithOptions(
 		&m->client, m->uri, m->cfg->mqtt.client_id,
 		MQTTCLIENT_PERSISTENCE_NONE, NULL, &co);

@@ -47,6 +47,6 @@ int hid_led_read(int fd, uint8_t *leds)
 	if (got)
 		return 0;
 	if (n == 0)
-		return -EAGAIN;
+		return -EPIPE; /* end of file: a stand-in whose peer is gone */
 	return errno == EINTR ? -EAGAIN : -errno;
 }

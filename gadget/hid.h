@@ -15,7 +15,10 @@
 int hid_open(const char *path);
 /* 0, -EAGAIN (host busy or not polling), -ESHUTDOWN, or -errno. */
 int hid_report_write(int fd, const struct hid_report *r);
-/* Reads the latest LED report: 0 with *leds set, -EAGAIN, or -errno. */
+/*
+ * Reads the latest LED report: 0 with *leds set, -EAGAIN, -EPIPE at end
+ * of file (the device or its stand-in is gone), or -errno.
+ */
 int hid_led_read(int fd, uint8_t *leds);
 
 #endif

@@ -67,8 +67,8 @@ static void payload_take_id(struct payload *p, const cJSON *obj)
 		snprintf(p->id, sizeof(p->id), "%.0f", id->valuedouble);
 }
 
-int payload_parse(const char *data, size_t len, size_t max,
-		  struct payload *p, char *err, size_t errlen)
+int payload_parse(const char *data, size_t len, size_t max, struct payload *p,
+		  char *err, size_t errlen)
 {
 	size_t start = 0, end = len;
 	const cJSON *id;
@@ -76,8 +76,8 @@ int payload_parse(const char *data, size_t len, size_t max,
 	memset(p, 0, sizeof(*p));
 	if (len > max) {
 		snprintf(err, errlen,
-			 "payload too large: %zu bytes, the limit is %zu",
-			 len, max);
+			 "payload too large: %zu bytes, the limit is %zu", len,
+			 max);
 		return -E2BIG;
 	}
 	if (memchr(data, '\0', len)) {
@@ -97,8 +97,7 @@ int payload_parse(const char *data, size_t len, size_t max,
 		p->json = cJSON_ParseWithLengthOpts(data + start, end - start,
 						    &perr, false);
 		if (!p->json) {
-			snprintf(err, errlen,
-				 "malformed JSON near byte %zu",
+			snprintf(err, errlen, "malformed JSON near byte %zu",
 				 perr ? (size_t)(perr - data) : start);
 			return -EINVAL;
 		}
@@ -148,8 +147,8 @@ void payload_free(struct payload *p)
 	p->text = NULL;
 }
 
-const char *payload_str(const struct payload *p, const char *field,
-			bool main, bool *bad)
+const char *payload_str(const struct payload *p, const char *field, bool main,
+			bool *bad)
 {
 	const cJSON *v;
 
@@ -168,8 +167,8 @@ const char *payload_str(const struct payload *p, const char *field,
 	return v->valuestring;
 }
 
-int payload_int(const struct payload *p, const char *field, long lo,
-		long hi, long *out)
+int payload_int(const struct payload *p, const char *field, long lo, long hi,
+		long *out)
 {
 	const cJSON *v;
 

@@ -17,7 +17,7 @@
 struct payload {
 	char id[PAYLOAD_ID_MAX + 1]; /* "" when none was given */
 	cJSON *json; /* the object, or NULL for plain payloads */
-	char *text; /* plain payload, NUL-terminated, blanks trimmed */
+	char *text;  /* plain payload, NUL-terminated, blanks trimmed */
 };
 
 /*
@@ -25,8 +25,8 @@ struct payload {
  * or -E2BIG / -EINVAL / -EILSEQ / -ENOMEM with err filled in; even on
  * error p->id is set when it could be read, so the result can carry it.
  */
-int payload_parse(const char *data, size_t len, size_t max,
-		  struct payload *p, char *err, size_t errlen);
+int payload_parse(const char *data, size_t len, size_t max, struct payload *p,
+		  char *err, size_t errlen);
 void payload_free(struct payload *p);
 
 /*
@@ -34,11 +34,11 @@ void payload_free(struct payload *p);
  * when field is the command's main field (main == true). Returns NULL
  * when absent, and sets *bad when present with the wrong type.
  */
-const char *payload_str(const struct payload *p, const char *field,
-			bool main, bool *bad);
+const char *payload_str(const struct payload *p, const char *field, bool main,
+			bool *bad);
 /* Numbers and booleans: 0 and *out set, -ENOENT absent, -EINVAL wrong. */
-int payload_int(const struct payload *p, const char *field, long lo,
-		long hi, long *out);
+int payload_int(const struct payload *p, const char *field, long lo, long hi,
+		long *out);
 int payload_bool(const struct payload *p, const char *field, bool *out);
 /* Reject JSON members not in the NULL-terminated list; names the first. */
 int payload_check_fields(const struct payload *p, const char *const *known,

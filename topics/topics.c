@@ -15,8 +15,7 @@ const char *topics_pub_name(enum topics_pub p)
 	return p < TOPIC_PUB_COUNT ? topics_pub_names[p] : NULL;
 }
 
-static int topics_fmt(char *dst, const char *fmt, const char *a,
-		      const char *b)
+static int topics_fmt(char *dst, const char *fmt, const char *a, const char *b)
 {
 	int n = snprintf(dst, TOPICS_MAX, fmt, a, b);
 
@@ -45,8 +44,7 @@ int topics_init(struct topics *t, const char *base_topic, const char *id,
 		if (!r)
 			r = topics_fmt(t->group_prefix[i], "%s/%s", g, "cmd/");
 		if (!r)
-			r = topics_fmt(t->group_filter[i], "%s/%s", g,
-				       "cmd/+");
+			r = topics_fmt(t->group_filter[i], "%s/%s", g, "cmd/+");
 	}
 	t->n_groups = n_groups;
 	return r;

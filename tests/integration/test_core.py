@@ -21,10 +21,8 @@ def nonzero(reports):
 class Core(unittest.TestCase):
     def setUp(self):
         self.env = zbtest.Env("core1", sections={"agent": {"groups": "lab, rack2"}})
+        self.addCleanup(lambda: self.env.close())
         self.env.wait_online()
-
-    def tearDown(self):
-        self.env.close()
 
     def test_status_online_is_retained(self):
         late = zbtest.Client(self.env.broker.port)
@@ -35,7 +33,11 @@ class Core(unittest.TestCase):
         self.assertTrue(m["retain"])
 
     def test_state_is_retained_json(self):
-        m = self.env.client.wait(zbtest.topic_is("zerobmc/core1/state"), 5)
+        self.env.client.wait(zbtest.topic_is("zerobmc/core1/state"), 5)
+        late = zbtest.Client(self.env.broker.port)
+        late.subscribe("zerobmc/core1/state")
+        m = late.wait(zbtest.topic_is("zerobmc/core1/state"), 5)
+        late.close()
         st = json.loads(m["payload"])
         self.assertTrue(m["retain"])
         self.assertIn("version", st)
