@@ -569,6 +569,32 @@ static int transport_start_upstream(struct transport *t)
 
 /* ---- the local endpoint ---- */
 
+/*
+ * What a connection still on its way waits for: when Paho gives up on
+ * it (its connect timeout), this is the reason, not Paho's own words.
+ */
+static const char *transport_pending_why(const struct transport *t)
+{
+	static const char *const why[] = {
+		[PH_RESOLVING] = "DNS lookup of the broker timed out",
+		[PH_CONNECTING] = "TCP connect to the broker timed out",
+		[PH_HANDSHAKE] = "the broker did not finish the TLS handshake "
+				 "in time",
+	};
+
+	if (t->local_fd < 0 || (size_t)t->phase >= sizeof(why) / sizeof(why[0]))
+		return NULL;
+	return why[t->phase];
+}
+
+static void transport_note_abandoned(struct transport *t)
+{
+	const char *why = transport_pending_why(t);
+
+	if (why)
+		transport_set_error(t, "%s", why);
+}
+
 static void transport_on_local(int fd, short revents, void *data)
 {
 	struct transport *t = data;
@@ -582,6 +608,7 @@ static void transport_on_local(int fd, short revents, void *data)
 			ssize_t r = room ? recv(fd, where, room, 0) : 0;
 
 			if (r == 0 || (r < 0 && errno != EAGAIN)) {
+				transport_note_abandoned(t);
 				transport_close_session(t);
 				return;
 			}
@@ -765,5 +792,7 @@ const char *transport_local_uri(const struct transport *t)
 
 const char *transport_last_error(const struct transport *t)
 {
-	return t->last_error;
+	const char *pending = transport_pending_why(t);
+
+	return pending ? pending : t->last_error;
 }

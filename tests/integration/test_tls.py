@@ -66,7 +66,9 @@ class Recorder:
     connection and hangs up: it stands in for a broker to prove what the
     agent sends on the wire."""
 
-    def __init__(self):
+    def __init__(self, hold=False):
+        self.hold = hold  # keep connections open, never answering
+        self.held = []
         self.sock = socket.socket()
         self.sock.bind(("127.0.0.1", 0))
         self.sock.listen(8)
@@ -94,11 +96,16 @@ class Recorder:
             except OSError:
                 pass
             self.first.append(data)
-            conn.close()
+            if self.hold:
+                self.held.append(conn)
+            else:
+                conn.close()
 
     def close(self):
         self.stopping = True
         self.thread.join()
+        for conn in self.held:
+            conn.close()
         self.sock.close()
 
 
@@ -387,6 +394,30 @@ class NeverInClear(unittest.TestCase):
             # CONNECT (0x10).
             self.assertEqual(first[:2], b"\x16\x03", first)
             self.assertNotEqual(first[:1], b"\x10")
+
+    def test_silent_broker_handshake_times_out(self):
+        rec = Recorder(hold=True)
+        tmp = tempfile.mkdtemp(prefix="zbtls-")
+        a = zbtest.Agent(tmp, rec.port, "clear2", sections={
+            "agent": {"groups": "tls"},
+            "mqtt": {"uri": f"mqtts://127.0.0.1:{rec.port}",
+                     "ca_file": PKI.path("ca.crt")}})
+        try:
+            a.start()
+            # Paho's connect timeout (10 s) ends the wait.
+            end = time.time() + 20
+            while time.time() < end and "did not finish the TLS " \
+                    "handshake in time" not in a.log_text():
+                time.sleep(0.2)
+            log = a.log_text()
+        finally:
+            a.stop()
+            rec.close()
+            a.logf.close()
+            a.keyboard.close()
+            shutil.rmtree(tmp, ignore_errors=True)
+        self.assertIn("did not finish the TLS handshake in time", log)
+        self.assertEqual(rec.first[0][:2], b"\x16\x03")
 
     def run_check(self, text):
         with tempfile.NamedTemporaryFile("w", suffix=".conf",
