@@ -516,7 +516,8 @@ void cmd_console(struct agent *a, struct cmd_req *req)
 		return;
 	}
 	if (!c) {
-		agent_reply(a, req, RESULT_ERROR, "the console is not set up",
+		agent_reply(a, req, RESULT_ERROR,
+			    "the console is off ([console] device is empty)",
 			    NULL);
 		return;
 	}
@@ -602,10 +603,14 @@ void console_on_online(struct console *c)
 int console_attach(struct agent *a)
 {
 	const struct config *cfg = a->cfg;
-	struct console *c = calloc(1, sizeof(*c));
 	size_t cap = cfg->console.ring_bytes;
+	struct console *c;
 	int r;
 
+	/* "device =" (empty): a board without a console. */
+	if (!cfg->console.device[0])
+		return 0;
+	c = calloc(1, sizeof(*c));
 	if (!c)
 		return -ENOMEM;
 	c->a = a;

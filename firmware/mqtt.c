@@ -186,16 +186,17 @@ static void mqtt_on_connect_fail(void *ctx, MQTTAsync_failureData *r)
 
 static void mqtt_on_sub5(void *ctx, MQTTAsync_successData5 *r)
 {
+	struct mqtt *m = ctx;
 	int bad = 0;
 
-	/* Paho fills reasonCodes only for more than one filter; with one,
-	 * the pointer is garbage and the code is in reasonCode. */
-	for (int i = 0; r && r->alt.sub.reasonCodeCount > 1 &&
-			i < r->alt.sub.reasonCodeCount;
+	/* Paho 1.3.12 fills alt.sub only for more than one filter; with
+	 * one, count and pointer are stack garbage and the code is in
+	 * reasonCode. Our own count of filters says which applies. */
+	for (int i = 0; r && m->n_subs > 1 && i < r->alt.sub.reasonCodeCount;
 	     i++)
 		if (r->alt.sub.reasonCodes[i] >= 0x80)
 			bad = 1;
-	if (r && r->alt.sub.reasonCodeCount <= 1 && r->reasonCode >= 0x80)
+	if (r && m->n_subs <= 1 && r->reasonCode >= 0x80)
 		bad = 1;
 	mqtt_push_simple(ctx, bad ? EV_SUBSCRIBE_FAILED : EV_SUBSCRIBED, 0, 0,
 			 bad ? "the broker refused a subscription" : NULL);
