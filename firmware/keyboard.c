@@ -13,8 +13,10 @@
 #define KEYBOARD_BURST 128
 /* Retry interval while the function is unbound (no POLLOUT to wait on). */
 #define KEYBOARD_RETRY_MS 500
-/* Reopen interval after the device disappeared. */
+/* Reopen interval after the device disappeared: doubling up to a cap,
+ * so a device that never comes back costs no idle CPU. */
 #define KEYBOARD_REOPEN_MS 1000
+#define KEYBOARD_REOPEN_MAX_MS 30000
 
 struct keyboard {
 	struct loop *loop;
@@ -35,6 +37,7 @@ struct keyboard {
 	int timer; /* pacing, retry or deadline */
 	int hold_timer;
 	int reopen_timer;
+	uint32_t reopen_ms;
 	char path[256];
 	bool release_pending;
 	bool want_out;
@@ -312,10 +315,15 @@ int keyboard_open(struct keyboard *kb, const char *path)
 	fd = hid_open(kb->path);
 	if (fd < 0) {
 		/* It may appear later, e.g. when the gadget binds. */
-		loop_timer_rearm(kb->loop, &kb->reopen_timer,
-				 KEYBOARD_REOPEN_MS, keyboard_reopen_cb, kb);
+		kb->reopen_ms = kb->reopen_ms ? kb->reopen_ms * 2 :
+						KEYBOARD_REOPEN_MS;
+		if (kb->reopen_ms > KEYBOARD_REOPEN_MAX_MS)
+			kb->reopen_ms = KEYBOARD_REOPEN_MAX_MS;
+		loop_timer_rearm(kb->loop, &kb->reopen_timer, kb->reopen_ms,
+				 keyboard_reopen_cb, kb);
 		return fd;
 	}
+	kb->reopen_ms = 0;
 	if (kb->fd >= 0) {
 		loop_fd_del(kb->loop, kb->fd);
 		close(kb->fd);

@@ -58,6 +58,7 @@ class Broker:
             f.write(f"listener {self.port} 127.0.0.1\n"
                     "allow_anonymous true\n"
                     "persistence false\n"
+                    "set_tcp_nodelay true\n"
                     "user root\n"
                     f"log_dest file {self.log}\n"
                     + self.extra_conf)
@@ -208,6 +209,11 @@ class Client:
         self.c.loop_start()
         if not self.connected.wait(10):
             raise TimeoutError("test client could not connect")
+        # The test's own client must not add Nagle delays to what it
+        # measures.
+        sock = self.c.socket()
+        if sock is not None:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
     def _on_message(self, client, userdata, msg):
         props = getattr(msg, "properties", None)
