@@ -319,12 +319,27 @@ static void console_gone(struct console *c, int err)
 	console_pump(c);
 }
 
+/*
+ * How much to read now. While the broker is there, no more than the ring
+ * can hold even if every byte ended a line (a record is 4 bytes more than
+ * its line, a repaired byte 3): a burst waits in the device rather than
+ * pushing out lines. Not paused means a quarter of the ring is free.
+ */
+static size_t console_read_size(const struct console *c)
+{
+	size_t room = (c->ring.cap - c->ring.used) / 4;
+
+	if (!mqtt_is_online(c->a->mqtt) || room > CONSOLE_READ_SIZE)
+		return CONSOLE_READ_SIZE;
+	return room ? room : 1;
+}
+
 static void console_read(struct console *c)
 {
 	char buf[CONSOLE_READ_SIZE];
 
 	for (int i = 0; i < CONSOLE_READS_MAX && !c->paused; i++) {
-		ssize_t n = read(c->fd, buf, sizeof(buf));
+		ssize_t n = read(c->fd, buf, console_read_size(c));
 
 		if (n < 0 && errno == EINTR)
 			continue;

@@ -426,6 +426,22 @@ class Outage(unittest.TestCase):
             env.close()
 
 
+class SmallRing(unittest.TestCase):
+    def test_small_ring_loses_nothing_while_online(self):
+        # The smallest ring (one longest line): a burst of 20,000 short
+        # lines waits in the pty while Paho pushes back, none dropped.
+        env = ConsoleEnv(console={"ring_bytes": "4096"})
+        try:
+            want = [b"s%d" % i for i in range(20000)]
+            write_all(env.pty.fd, b"\n".join(want) + b"\n")
+            got = env.lines.wait_count(len(want), 60)
+            self.assertEqual(got, want)
+            self.assertEqual(env.state(lambda s: s["lines"] == 20000)
+                             ["lost"], 0)
+        finally:
+            env.close()
+
+
 class Reopen(unittest.TestCase):
     def test_reopen_by_timer_after_hangup(self):
         tmp = tempfile.mkdtemp(prefix="zbcon-link-")
