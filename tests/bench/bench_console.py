@@ -83,6 +83,8 @@ def setup(tmp, ring_bytes):
                           f"zerobmc/{ID}/status", "-C", "1", "-W", "10"],
                          capture_output=True)
     if out.stdout.strip() != b"online":
+        agent.stop()
+        broker.stop()
         raise RuntimeError("the agent did not come online")
     return broker, con, agent
 

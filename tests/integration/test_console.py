@@ -150,8 +150,7 @@ class ConsoleEnv:
     def __init__(self, console=None, agent=None, broker_conf=BROKER_CONF,
                  sections=None, device=None):
         self.tmp = tempfile.mkdtemp(prefix="zbcon-")
-        self.broker = zbtest.Broker(
-            self.tmp, broker_conf.format(dir=self.tmp)).start()
+        self.broker = zbtest.Broker(self.tmp, broker_conf.format(dir=self.tmp))
         self.pty = zbtest.Pty()
         sec = {"console": {"device": device or self.pty.path}}
         sec["console"].update(console or {})
@@ -159,11 +158,18 @@ class ConsoleEnv:
         sec.update(sections or {})
         self.agent = zbtest.Agent(self.tmp, self.broker.port, ID,
                                   sections=sec)
-        self.ctl = Control(self.broker.port)
-        self.lines = Lines(self.broker.port, f"{BASE}/console")
-        self.agent.start()
+        self.ctl = self.lines = None
         self.seq = 0
-        self.wait_online()
+        try:
+            self.broker.start()
+            self.ctl = Control(self.broker.port)
+            self.lines = Lines(self.broker.port, f"{BASE}/console")
+            self.agent.start()
+            self.wait_online()
+        except BaseException:
+            # A failed start must not leave the broker and agent behind.
+            self.close()
+            raise
 
     def wait_online(self, timeout=10):
         self.ctl.wait(lambda m: m["topic"] == f"{BASE}/status"
@@ -217,7 +223,8 @@ class ConsoleEnv:
     def close(self):
         for c in (self.lines, self.ctl):
             try:
-                c.close()
+                if c:
+                    c.close()
             except Exception:
                 pass
         self.agent.stop()
