@@ -19,6 +19,8 @@ against its start time), never by name.
   lab.py cleanup RUN
   lab.py status RUN
   lab.py shell RUN CMD...          run a command in the Pi VM
+  lab.py up RUN [--server uefi|linux] [--port 1883] [--raw 1]
+                                   scripts/lab: boot, show the console
 """
 import atexit
 import json
@@ -506,6 +508,28 @@ class Lab:
             self._con.sendall(data[i:i + 1])
             time.sleep(pace)
 
+    def ensure_server(self, mode="uefi", timeout=240):
+        """The server VM running in `mode` and ready: at a fresh UEFI shell
+        prompt (uefi), or booted into the lab's Linux (linux)."""
+        if (not self.running("server")
+                or self.state.get("server_mode") != mode):
+            self.kill_server()
+            self.start_server(mode)
+            if mode == "linux":
+                self.wait_for(r"zerobmc-lab-linux: up", timeout)
+            else:
+                self.wait_uefi_shell(timeout)
+        if mode == "uefi":
+            self.uefi_prompt()
+        return self
+
+    def uefi_prompt(self, timeout=30):
+        """A fresh UEFI shell prompt, asked for through the serial console
+        (not the agent's keyboard): Enter on an empty line."""
+        self.mark()
+        self.server_send("\r")
+        self.wait_for(SHELL_PROMPT + "$", timeout)
+
     # --- MQTT -----------------------------------------------------------
 
     def mqtt(self):
@@ -617,6 +641,72 @@ class Lab:
         self.start_reaper(owner_pid=os.getpid())
 
 
+HOWTO = """
+zerobmc lab: the agent runs in the Pi VM, the server VM shows its screen
+(serial console) below. Drive it from another terminal:
+
+  mosquitto_pub -h 127.0.0.1 -t zerobmc/lab/cmd/type -m 'echo hello'
+  mosquitto_pub -h 127.0.0.1 -t zerobmc/lab/cmd/key -m 'enter'
+  mosquitto_pub -h 127.0.0.1 -t zerobmc/lab/cmd/key -m 'ctrl+alt+delete'
+  mosquitto_pub -h 127.0.0.1 -t zerobmc/lab/cmd/reboot -n
+  mosquitto_pub -h 127.0.0.1 -t zerobmc/lab/cmd/type \\
+      -m '{"text":"echo slow and sure\\n","profile":"bios"}'
+  mosquitto_sub -h 127.0.0.1 -t 'zerobmc/lab/#' -v
+
+Logs: %s (agent: share/agent.log).
+Ctrl+C stops everything this started.
+"""
+
+
+def up(run, server, port, raw):
+    """scripts/lab: a lab on 127.0.0.1:PORT, the server's console shown
+    here until Ctrl+C."""
+    if port_taken(port):
+        print("lab: 127.0.0.1:%d is taken (a mosquitto already running?). "
+              "Stop it, or pick another port with --port." % port,
+              file=sys.stderr)
+        return 1
+    if os.path.exists(os.path.join(run, "lab.json")):
+        Lab(run).stop()
+    os.makedirs(run, exist_ok=True)
+    lab = Lab(run)
+    lab.own()
+    t0 = time.time()
+    print("lab: booting the Pi VM and the server VM (%s) in %s ..."
+          % (server, run), flush=True)
+    lab.start_broker(port)
+    lab.start_pi(wait=False)
+    lab.start_server(server)
+    lab.wait_pi()
+    lab.wait_online()
+    print("lab: agent online after %.0f s" % (time.time() - t0))
+    print(HOWTO % run, flush=True)
+    c = lab.mqtt()
+    seen = 0
+    offset = 0
+    while True:
+        raw_bytes = lab.console_raw()
+        if len(raw_bytes) > offset:
+            chunk = raw_bytes[offset:]
+            offset = len(raw_bytes)
+            if raw:
+                sys.stdout.buffer.write(chunk)
+            else:
+                sys.stdout.write(strip_ansi(chunk))
+            sys.stdout.flush()
+        with c.lock:
+            msgs = c.msgs[seen:]
+            seen = len(c.msgs)
+        for m in msgs:
+            if m["topic"].endswith(("/result", "/status")):
+                print("\n[mqtt %s] %s" % (m["topic"], m["payload"].decode(
+                    "utf-8", "replace")), flush=True)
+        if not lab.running("server") or not lab.running("pi"):
+            print("\nlab: a VM stopped; see " + run, file=sys.stderr)
+            return 1
+        time.sleep(0.1)
+
+
 def reaper(run, owner, deadline):
     """Stops the lab's processes when the owner is gone, lab.json is gone
     or the deadline passed. Re-reads lab.json since tests restart VMs."""
@@ -644,6 +734,10 @@ def main(argv):
         print(__doc__.strip())
         return 0 if len(argv) > 1 and argv[1] in ("-h", "--help") else 2
     what, run = argv[1], argv[2]
+    if what == "up":
+        opts = dict(zip(argv[3::2], argv[4::2]))
+        return up(run, opts.get("--server", "uefi"),
+                  int(opts.get("--port", "1883")), opts.get("--raw") == "1")
     if what == "reaper":
         reaper(run, int(argv[3]), float(argv[4]))
         return 0

@@ -1,0 +1,39 @@
+# The lab: the real agent in a qemu "Pi" (Debian kernel, dummy_hcd) driving
+# real UEFI firmware in a second qemu. One lab is booted for the whole
+# suite: lab.setup (FIXTURES_SETUP) boots it and leaves it running with its
+# state in ${ZB_LAB_RUN}; every tests/lab/test_*.py attaches to it;
+# lab.cleanup (FIXTURES_CLEANUP) stops it. Each test alone also works: run
+# without the fixture it boots a private lab and stops it at exit.
+set(ZB_LAB_RUN ${CMAKE_BINARY_DIR}/lab-run)
+set(ZB_LAB_ENV "ZEROBMC=$<TARGET_FILE:zerobmc>;ZB_SOURCE=${CMAKE_SOURCE_DIR};ZB_BUILD=${CMAKE_BINARY_DIR};ZB_LAB_RUN=${ZB_LAB_RUN}")
+
+add_test(NAME lab.setup
+	 COMMAND /usr/bin/python3 ${CMAKE_CURRENT_SOURCE_DIR}/lab.py setup ${ZB_LAB_RUN})
+set_tests_properties(lab.setup PROPERTIES FIXTURES_SETUP lab LABELS lab
+	RUN_SERIAL TRUE TIMEOUT 600 ENVIRONMENT "${ZB_LAB_ENV}")
+
+file(GLOB ZB_LAB_TESTS CONFIGURE_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/test_*.py)
+foreach(src ${ZB_LAB_TESTS})
+	get_filename_component(name ${src} NAME_WE)
+	add_test(NAME lab.${name} COMMAND /usr/bin/python3 ${src})
+	set_tests_properties(lab.${name} PROPERTIES LABELS lab RUN_SERIAL TRUE
+		TIMEOUT 900 SKIP_RETURN_CODE 77 ENVIRONMENT "${ZB_LAB_ENV}")
+	# Tests that attach with Lab.for_test() share the suite's lab; others
+	# (booting a special lab of their own) run before it is booted.
+	file(READ ${src} body)
+	string(FIND "${body}" "Lab.for_test(" uses_fixture)
+	set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS ${src})
+	if(uses_fixture GREATER -1)
+		set_tests_properties(lab.${name} PROPERTIES FIXTURES_REQUIRED lab)
+	else()
+		list(APPEND ZB_LAB_PRIVATE lab.${name})
+	endif()
+endforeach()
+if(ZB_LAB_PRIVATE)
+	set_tests_properties(lab.setup PROPERTIES DEPENDS "${ZB_LAB_PRIVATE}")
+endif()
+
+add_test(NAME lab.cleanup
+	 COMMAND /usr/bin/python3 ${CMAKE_CURRENT_SOURCE_DIR}/lab.py cleanup ${ZB_LAB_RUN})
+set_tests_properties(lab.cleanup PROPERTIES FIXTURES_CLEANUP lab LABELS lab
+	RUN_SERIAL TRUE TIMEOUT 120 ENVIRONMENT "${ZB_LAB_ENV}")
