@@ -15,8 +15,13 @@
 #include "firmware/hostwatch.h"
 #include "firmware/keyboard.h"
 #include "firmware/log.h"
+#include "firmware/macro.h"
+#include "firmware/ha.h"
 #include "firmware/media.h"
+#include "firmware/power.h"
 #include "firmware/mqtt.h"
+#include "firmware/outbox.h"
+#include "firmware/notify.h"
 #include "firmware/transport.h"
 #include "firmware/gadget_cli.h"
 #include "gadget/compose.h"
@@ -45,7 +50,13 @@ static void agent_state_publish(void *data)
 	doc = state_build(&a->state);
 	if (!doc)
 		return;
-	agent_publish(a, TOPIC_STATE, doc, strlen(doc), 1, true);
+	/* Paho's queue can be full during a console flood: try again soon,
+	 * with whatever the state is by then. */
+	if (agent_publish(a, TOPIC_STATE, doc, strlen(doc), 1, true) ==
+	    -EAGAIN)
+		loop_timer_rearm(a->loop, &a->state_timer,
+				 AGENT_STATE_COALESCE_MS, agent_state_publish,
+				 a);
 	free(doc);
 }
 
@@ -134,12 +145,12 @@ void agent_reply(struct agent *a, struct cmd_req *req,
 			  req->p.id[0] ? " id " : "", req->p.id,
 			  result_status_name(status));
 	if (doc) {
-		mqtt_publish(a->mqtt, a->topics.pub[TOPIC_RESULT], doc,
-			     strlen(doc), 1, false, NULL, 0);
+		outbox_publish(a->outbox, a->topics.pub[TOPIC_RESULT], doc,
+			       strlen(doc), 1, false, NULL, 0);
 		if (req->response_topic)
-			mqtt_publish(a->mqtt, req->response_topic, doc,
-				     strlen(doc), 1, false, req->correlation,
-				     req->correlation_len);
+			outbox_publish(a->outbox, req->response_topic, doc,
+				       strlen(doc), 1, false, req->correlation,
+				       req->correlation_len);
 		free(doc);
 	}
 	payload_free(&req->p);
@@ -243,6 +254,8 @@ static void agent_on_message(void *data, struct mqtt_msg *m)
 		}
 	} else if (r == 0) {
 		agent_command(a, m, name);
+	} else {
+		ha_on_message(a->ha, m);
 	}
 	mqtt_msg_free(m);
 }
@@ -250,6 +263,7 @@ static void agent_on_message(void *data, struct mqtt_msg *m)
 void cmd_refresh(struct agent *a, struct cmd_req *req)
 {
 	agent_state_dirty(a);
+	ha_republish(a->ha);
 	agent_reply(a, req, RESULT_OK, NULL, NULL);
 }
 
@@ -263,9 +277,16 @@ static void agent_on_online(void *data)
 		 a->cfg->mqtt.port, mqtt_version(a->mqtt) == 5 ? "5" : "3.1.1",
 		 a->topics.base);
 	a->link_error[0] = '\0';
-	agent_publish(a, TOPIC_STATUS, "online", 6, 1, true);
+	/* Status first, then the results that waited for the broker. */
+	if (agent_publish(a, TOPIC_STATUS, "online", 6, 1, true) == -EAGAIN)
+		outbox_publish(a->outbox, a->topics.pub[TOPIC_STATUS],
+			       "online", 6, 1, true, NULL, 0);
+	outbox_flush(a->outbox);
 	agent_state_dirty(a);
 	console_on_online(a->console);
+	ha_on_online(a->ha);
+	notify_status("connected to %s:%u", a->cfg->mqtt.host,
+		      a->cfg->mqtt.port);
 }
 
 static void agent_on_offline(void *data, const char *why)
@@ -277,6 +298,8 @@ static void agent_on_offline(void *data, const char *why)
 		 detail[0] ? detail : why);
 	log_warn("broker %s:%u: %s", a->cfg->mqtt.host, a->cfg->mqtt.port,
 		 a->link_error);
+	notify_status("broker %s:%u: %s", a->cfg->mqtt.host,
+		      a->cfg->mqtt.port, a->link_error);
 }
 
 static void agent_on_transport(void *data, enum transport_event ev,
@@ -306,6 +329,7 @@ static void agent_on_leds(void *data, uint8_t leds)
 	struct agent *a = data;
 
 	log_debug("keyboard LEDs now 0x%02x", leds);
+	macros_on_leds(a->macros, leds);
 	agent_state_dirty(a);
 }
 
@@ -418,6 +442,7 @@ static void agent_shutdown(struct agent *a)
 		return;
 	a->quitting = true;
 	log_info("shutting down");
+	notify_stopping();
 	if (a->kb) {
 		keyboard_cancel(a->kb);
 		keyboard_release(a->kb);
@@ -539,6 +564,11 @@ int agent_init(struct agent *a, struct config *cfg, struct loop *l)
 	agent_media(a, a->cfg->media.lun); /* no-op if before_bind built it */
 	if (console_attach(a))
 		log_error("console: out of memory");
+	if (macros_attach(a))
+		log_error("macros: out of memory");
+	r = power_attach(a, err, sizeof(err));
+	if (err[0])
+		log_msg(r ? LOG_LVL_WARN : LOG_LVL_INFO, "power: %s", err);
 
 	r = transport_new(l, cfg, agent_on_transport, a, &a->transport, err,
 			  sizeof(err));
@@ -554,9 +584,15 @@ int agent_init(struct agent *a, struct config *cfg, struct loop *l)
 		log_error("mqtt: %s", err);
 		return r;
 	}
+	r = outbox_new(l, a->mqtt, &a->outbox);
+	if (r)
+		return r;
 	mqtt_add_subscription(a->mqtt, a->topics.cmd_filter);
 	for (int i = 0; i < a->topics.n_groups; i++)
 		mqtt_add_subscription(a->mqtt, a->topics.group_filter[i]);
+	r = ha_attach(a);
+	if (r)
+		log_warn("homeassistant: %s", strerror(-r));
 	return 0;
 }
 
@@ -565,6 +601,8 @@ int agent_run(struct agent *a)
 	log_info("zerobmc %s starting as %s, broker %s", ZB_VERSION,
 		 a->topics.base, a->cfg->mqtt.uri);
 	mqtt_start(a->mqtt);
+	if (notify_start(a->loop))
+		log_warn("systemd: READY=1 could not be sent");
 	loop_timer_rearm(a->loop, &a->heartbeat_timer, AGENT_HEARTBEAT_MS,
 			 agent_heartbeat, a);
 	return loop_run(a->loop);
@@ -580,10 +618,14 @@ void agent_fini(struct agent *a)
 		a->kb_req = NULL;
 	}
 	/* Capabilities are freed here, in reverse order. */
+	ha_free(a->ha);
+	power_detach(a);
+	macros_free(a->macros);
 	console_free(a->console);
 	media_free(a->media);
 	hostwatch_free(a->host);
 	keyboard_free(a->kb);
+	outbox_free(a->outbox);
 	mqtt_free(a->mqtt);
 	transport_free(a->transport);
 	if (a->signal_fd >= 0) {

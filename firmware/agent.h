@@ -30,6 +30,7 @@ struct macros;
 struct power;
 struct hostwatch;
 struct ha;
+struct outbox;
 
 #define AGENT_DEDUP_MAX 1024
 #define AGENT_DEDUP_MS (10 * 60 * 1000)
@@ -50,6 +51,7 @@ struct agent {
 	struct topics topics;
 	struct transport *transport;
 	struct mqtt *mqtt;
+	struct outbox *outbox; /* results, kept through a full Paho queue */
 	struct state state;
 	int state_timer;
 	int heartbeat_timer;

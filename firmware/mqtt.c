@@ -260,7 +260,9 @@ static int mqtt_create_client(struct mqtt *m)
 
 	co.MQTTVersion = m->version;
 	co.sendWhileDisconnected = 0;
-	co.maxBufferedMessages = 100; /* unused: nothing is sent offline */
+	/* Only used while connected: the cap is the back-pressure that the
+	 * console and the outbox react to (-EAGAIN). */
+	co.maxBufferedMessages = 100;
 	rc = MQTTAsync_createWithOptions(
 		&m->client, m->uri, m->cfg->mqtt.client_id,
 		MQTTCLIENT_PERSISTENCE_NONE, NULL, &co);

@@ -1,0 +1,142 @@
+#include "firmware/outbox.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "firmware/mqtt.h"
+
+/* Retry interval while Paho's queue is full. */
+#define OUTBOX_RETRY_MS 10
+
+struct outbox_msg {
+	char *topic;
+	char *payload;
+	size_t len;
+	void *corr;
+	size_t corr_len;
+	int qos;
+	bool retain;
+};
+
+struct outbox {
+	struct loop *loop;
+	struct mqtt *mqtt;
+	struct outbox_msg q[OUTBOX_MAX];
+	size_t head, n;
+	uint64_t dropped;
+	int timer;
+};
+
+static void outbox_msg_free(struct outbox_msg *m)
+{
+	free(m->topic);
+	free(m->payload);
+	free(m->corr);
+	memset(m, 0, sizeof(*m));
+}
+
+int outbox_new(struct loop *l, struct mqtt *m, struct outbox **out)
+{
+	struct outbox *o = calloc(1, sizeof(*o));
+
+	if (!o)
+		return -ENOMEM;
+	o->loop = l;
+	o->mqtt = m;
+	*out = o;
+	return 0;
+}
+
+void outbox_free(struct outbox *o)
+{
+	if (!o)
+		return;
+	if (o->timer)
+		loop_timer_cancel(o->loop, o->timer);
+	while (o->n) {
+		outbox_msg_free(&o->q[o->head]);
+		o->head = (o->head + 1) % OUTBOX_MAX;
+		o->n--;
+	}
+	free(o);
+}
+
+static void outbox_timer_cb(void *data)
+{
+	struct outbox *o = data;
+
+	o->timer = 0;
+	outbox_flush(o);
+}
+
+void outbox_flush(struct outbox *o)
+{
+	while (o->n) {
+		struct outbox_msg *m = &o->q[o->head];
+		int r = mqtt_publish(o->mqtt, m->topic, m->payload, m->len,
+				     m->qos, m->retain, m->corr, m->corr_len);
+
+		if (r == -EAGAIN) {
+			loop_timer_rearm(o->loop, &o->timer, OUTBOX_RETRY_MS,
+					 outbox_timer_cb, o);
+			return;
+		}
+		if (r == -ENOTCONN)
+			return; /* flushed again when online */
+		outbox_msg_free(m);
+		o->head = (o->head + 1) % OUTBOX_MAX;
+		o->n--;
+	}
+}
+
+int outbox_publish(struct outbox *o, const char *topic, const char *payload,
+		   size_t len, int qos, bool retain, const void *corr,
+		   size_t corr_len)
+{
+	struct outbox_msg *m;
+	int r;
+
+	if (!o->n) {
+		r = mqtt_publish(o->mqtt, topic, payload, len, qos, retain,
+				 corr, corr_len);
+		if (r != -EAGAIN && r != -ENOTCONN)
+			return r;
+	}
+	if (o->n == OUTBOX_MAX) {
+		outbox_msg_free(&o->q[o->head]);
+		o->head = (o->head + 1) % OUTBOX_MAX;
+		o->n--;
+		o->dropped++;
+	}
+	m = &o->q[(o->head + o->n) % OUTBOX_MAX];
+	m->topic = strdup(topic);
+	m->payload = malloc(len ? len : 1);
+	m->corr = corr_len ? malloc(corr_len) : NULL;
+	if (!m->topic || !m->payload || (corr_len && !m->corr)) {
+		outbox_msg_free(m);
+		return -ENOMEM;
+	}
+	memcpy(m->payload, payload, len);
+	if (corr_len)
+		memcpy(m->corr, corr, corr_len);
+	m->len = len;
+	m->corr_len = corr_len;
+	m->qos = qos;
+	m->retain = retain;
+	o->n++;
+	if (!o->timer)
+		loop_timer_rearm(o->loop, &o->timer, OUTBOX_RETRY_MS,
+				 outbox_timer_cb, o);
+	return 0;
+}
+
+uint64_t outbox_dropped(const struct outbox *o)
+{
+	return o->dropped;
+}
+
+size_t outbox_pending(const struct outbox *o)
+{
+	return o->n;
+}
