@@ -20,6 +20,7 @@
 #include "firmware/media.h"
 #include "firmware/power.h"
 #include "firmware/mqtt.h"
+#include "firmware/notify.h"
 #include "firmware/outbox.h"
 #include "firmware/notify.h"
 #include "firmware/transport.h"

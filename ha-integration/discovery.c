@@ -1,0 +1,698 @@
+/*
+ * Home Assistant discovery: the entity table and the payloads built from
+ * it. Templates guard every member they read, so a state document
+ * without a section (no console, no macros) never makes a template fail.
+ */
+#include "ha-integration/discovery.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "gadget/udc.h"
+#include "topics/result.h"
+
+/* Where an entity's state comes from. */
+enum ha_source {
+	HA_SRC_NONE,
+	HA_SRC_STATE,  /* <base>/state, the retained JSON document */
+	HA_SRC_RESULT, /* <base>/result, one JSON object per command */
+};
+
+/* Options of a select or an enum sensor, or event types. */
+enum ha_options {
+	HA_OPT_NONE,
+	HA_OPT_IMAGES, /* "none" and the image names */
+	HA_OPT_UDC,    /* the UDC state names */
+	HA_OPT_RESULT, /* the result statuses */
+};
+
+struct ha_def {
+	const char *key;
+	enum ha_platform platform;
+	unsigned int needs; /* enum ha_feature bits, all required */
+	bool per_macro;	    /* one entity per macro */
+	const char *name;
+	const char *cmd; /* command_topic <base>/cmd/<cmd> */
+	const char *press;
+	enum ha_source source;
+	const char *val_tpl;
+	const char *cmd_tpl;
+	const char *dev_cla;
+	const char *ent_cat;
+	const char *icon;
+	const char *unit;
+	enum ha_options options;
+	int max; /* text length */
+};
+
+#define HA_NONE_OPTION "none"
+
+/*
+ * Text entities take their state from the result topic and show it
+ * empty: what was typed (a passphrase, say) must not stay in Home
+ * Assistant's state and history.
+ */
+#define HA_TPL_CLEAR "{{ '' }}"
+
+static const struct ha_def ha_defs[] = {
+	{
+		.key = "ctrl_alt_del",
+		.platform = HA_BUTTON,
+		.name = "Ctrl+Alt+Del",
+		.cmd = "reboot",
+		.press = "soft",
+		.dev_cla = "restart",
+	},
+	{
+		.key = "sysrq_reboot",
+		.platform = HA_BUTTON,
+		.name = "SysRq reboot",
+		.cmd = "reboot",
+		.press = "sysrq",
+		.dev_cla = "restart",
+		.icon = "mdi:keyboard-esc",
+	},
+	{
+		.key = "power_on",
+		.platform = HA_BUTTON,
+		.needs = HA_F_POWER_ON,
+		.name = "Power on",
+		.cmd = "power",
+		.press = "on",
+		.icon = "mdi:power",
+	},
+	{
+		.key = "power_off",
+		.platform = HA_BUTTON,
+		.needs = HA_F_POWER_OFF,
+		.name = "Power off",
+		.cmd = "power",
+		.press = "off",
+		.icon = "mdi:power-off",
+	},
+	{
+		.key = "power_reset",
+		.platform = HA_BUTTON,
+		.needs = HA_F_POWER_RESET,
+		.name = "Reset",
+		.cmd = "power",
+		.press = "reset",
+		.dev_cla = "restart",
+	},
+	{
+		.key = "power_wake",
+		.platform = HA_BUTTON,
+		.needs = HA_F_POWER_WAKE,
+		.name = "Wake",
+		.cmd = "power",
+		.press = "wake",
+		.icon = "mdi:sleep-off",
+	},
+	{
+		.key = "macro_",
+		.platform = HA_BUTTON,
+		.needs = HA_F_MACROS,
+		.per_macro = true,
+		.name = "Macro ",
+		.cmd = "macro",
+		.icon = "mdi:script-text-play",
+	},
+	{
+		.key = "media",
+		.platform = HA_SELECT,
+		.needs = HA_F_MEDIA,
+		.name = "Virtual media",
+		.cmd = "media",
+		.source = HA_SRC_STATE,
+		.val_tpl = "{{ value_json.media.image if value_json.media is "
+			   "defined and value_json.media.image else "
+			   "'" HA_NONE_OPTION "' }}",
+		.cmd_tpl = "{{ 'eject' if value == '" HA_NONE_OPTION
+			   "' else value }}",
+		.icon = "mdi:disc",
+		.options = HA_OPT_IMAGES,
+	},
+	{
+		.key = "type_text",
+		.platform = HA_TEXT,
+		.name = "Type text",
+		.cmd = "type",
+		.source = HA_SRC_RESULT,
+		.val_tpl = HA_TPL_CLEAR,
+		.icon = "mdi:keyboard",
+		.max = HA_STATE_MAX,
+	},
+	{
+		.key = "send_keys",
+		.platform = HA_TEXT,
+		.name = "Send keys",
+		.cmd = "key",
+		.source = HA_SRC_RESULT,
+		.val_tpl = HA_TPL_CLEAR,
+		.icon = "mdi:keyboard-variant",
+		.max = HA_STATE_MAX,
+	},
+	{
+		.key = "console_input",
+		.platform = HA_TEXT,
+		.needs = HA_F_CONSOLE,
+		.name = "Console input",
+		.cmd = "console",
+		.source = HA_SRC_RESULT,
+		.val_tpl = HA_TPL_CLEAR,
+		.icon = "mdi:console-line",
+		.max = HA_STATE_MAX,
+	},
+	{
+		.key = "host_usb",
+		.platform = HA_SENSOR,
+		.needs = HA_F_USB,
+		.name = "Host USB",
+		.source = HA_SRC_STATE,
+		.val_tpl = "{{ value_json.usb.state if value_json.usb is "
+			   "defined else 'unknown' }}",
+		.dev_cla = "enum",
+		.icon = "mdi:usb",
+		.options = HA_OPT_UDC,
+	},
+	{
+		.key = "console",
+		.platform = HA_SENSOR,
+		.needs = HA_F_CONSOLE,
+		.name = "Console",
+		.source = HA_SRC_STATE,
+		.val_tpl = "{{ (value_json.console.last if value_json.console "
+			   "is defined and value_json.console.last is "
+			   "defined else '')[:255] }}",
+		.icon = "mdi:console",
+	},
+	{
+		.key = "macro",
+		.platform = HA_SENSOR,
+		.needs = HA_F_MACROS,
+		.name = "Macro",
+		.source = HA_SRC_STATE,
+		.val_tpl = "{% set m = value_json.macro if value_json.macro is "
+			   "defined else none %}{{ (m.name if m is mapping and "
+			   "m.name is defined and m.name else 'idle')[:255] }}",
+		.icon = "mdi:script-text",
+	},
+	{
+		.key = "host_running",
+		.platform = HA_BINARY_SENSOR,
+		.needs = HA_F_USB,
+		.name = "Host running",
+		.source = HA_SRC_STATE,
+		.val_tpl = "{{ 'ON' if value_json.usb is defined and "
+			   "value_json.usb.state == 'configured' else 'OFF' }}",
+		.dev_cla = "running",
+	},
+	{
+		.key = "command_result",
+		.platform = HA_EVENT,
+		.name = "Command result",
+		.source = HA_SRC_RESULT,
+		.val_tpl = "{{ {'event_type': value_json.status, 'command': "
+			   "value_json.cmd, 'id': value_json.id | default(''), "
+			   "'error': (value_json.error | default(''))[:255]} | "
+			   "tojson }}",
+		.icon = "mdi:console-network",
+		.options = HA_OPT_RESULT,
+	},
+	{
+		.key = "uptime",
+		.platform = HA_SENSOR,
+		.name = "Uptime",
+		.source = HA_SRC_STATE,
+		.val_tpl = "{{ value_json.uptime_s }}",
+		.dev_cla = "duration",
+		.ent_cat = "diagnostic",
+		.unit = "s",
+	},
+	{
+		.key = "keyboard_leds",
+		.platform = HA_SENSOR,
+		.name = "Keyboard LEDs",
+		.source = HA_SRC_STATE,
+		.val_tpl = "{% set l = value_json.keyboard.leds if "
+			   "value_json.keyboard is defined and "
+			   "value_json.keyboard.leds is defined else {} %}"
+			   "{{ ['num' if l.num else '', 'caps' if l.caps else "
+			   "'', 'scroll' if l.scroll else ''] | select | "
+			   "join(',') or 'none' }}",
+		.ent_cat = "diagnostic",
+		.icon = "mdi:keyboard-outline",
+	},
+};
+
+#define HA_NDEFS ((int)(sizeof(ha_defs) / sizeof(ha_defs[0])))
+
+static const char *const ha_platform_names[HA_PLATFORM_COUNT] = {
+	[HA_BUTTON] = "button",
+	[HA_SELECT] = "select",
+	[HA_TEXT] = "text",
+	[HA_SENSOR] = "sensor",
+	[HA_BINARY_SENSOR] = "binary_sensor",
+	[HA_EVENT] = "event",
+};
+
+const char *ha_platform_name(enum ha_platform p)
+{
+	return p < HA_PLATFORM_COUNT ? ha_platform_names[p] : "sensor";
+}
+
+enum ha_platform ha_entity_platform(const struct ha_entity *e)
+{
+	return ha_defs[e->def].platform;
+}
+
+uint64_t ha_hash(uint64_t h, const char *s)
+{
+	for (; s && *s; s++) {
+		h ^= (unsigned char)*s;
+		h *= 0x100000001b3ull;
+	}
+	return h;
+}
+
+/* ---- the entity set ---- */
+
+static bool ha_id_ok(const char *s, size_t max)
+{
+	size_t n = s ? strlen(s) : 0;
+
+	if (n < 1 || n > max)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		char c = s[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		      (c >= '0' && c <= '9') || c == '_' || c == '-'))
+			return false;
+	}
+	return true;
+}
+
+static bool ha_topic_ok(const char *s)
+{
+	if (!s || !s[0])
+		return false;
+	for (; *s; s++)
+		if (*s == '+' || *s == '#' || (unsigned char)*s < 0x20)
+			return false;
+	return true;
+}
+
+static int ha_input_check(const struct ha_input *in)
+{
+	if (!ha_id_ok(in->id, 64) || !ha_topic_ok(in->base) ||
+	    !ha_topic_ok(in->prefix))
+		return -EINVAL;
+	return 0;
+}
+
+/*
+ * A macro's key: "macro_" and its name, with every byte outside
+ * [A-Za-z0-9_] written as -xx (hex) so that two names never share a key
+ * and the key stays a valid topic level and entity id part.
+ */
+static int ha_macro_key(const char *prefix, const char *name, char *key,
+			size_t len)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t o = strlen(prefix);
+
+	if (!name[0] || o >= len)
+		return -EINVAL;
+	memcpy(key, prefix, o);
+	for (const unsigned char *p = (const unsigned char *)name; *p; p++) {
+		bool plain = (*p >= 'a' && *p <= 'z') ||
+			     (*p >= 'A' && *p <= 'Z') ||
+			     (*p >= '0' && *p <= '9') || *p == '_';
+
+		if (o + (plain ? 1 : 3) >= len)
+			return -ENAMETOOLONG;
+		if (plain) {
+			key[o++] = (char)*p;
+		} else {
+			key[o++] = '-';
+			key[o++] = hex[*p >> 4];
+			key[o++] = hex[*p & 15];
+		}
+	}
+	key[o] = '\0';
+	return 0;
+}
+
+static bool ha_set_has(const struct ha_set *s, const char *key)
+{
+	for (size_t i = 0; i < s->n; i++)
+		if (!strcmp(s->v[i].key, key))
+			return true;
+	return false;
+}
+
+static struct ha_entity *ha_set_push(struct ha_set *s, size_t *cap)
+{
+	if (s->n == *cap) {
+		size_t ncap = *cap ? *cap * 2 : 32;
+		struct ha_entity *v = realloc(s->v, ncap * sizeof(*v));
+
+		if (!v)
+			return NULL;
+		s->v = v;
+		*cap = ncap;
+	}
+	memset(&s->v[s->n], 0, sizeof(s->v[0]));
+	return &s->v[s->n++];
+}
+
+static int ha_set_macros(const struct ha_input *in, int def, struct ha_set *s,
+			 size_t *cap)
+{
+	const char *name;
+	char key[HA_KEY_MAX];
+
+	if (!in->macros)
+		return 0;
+	for (size_t i = 0; (name = in->macros(in->macros_data, i)); i++) {
+		struct ha_entity *e;
+
+		if (strlen(name) >= HA_ARG_MAX ||
+		    ha_macro_key(ha_defs[def].key, name, key, sizeof(key)) ||
+		    ha_set_has(s, key))
+			continue;
+		e = ha_set_push(s, cap);
+		if (!e)
+			return -ENOMEM;
+		e->def = def;
+		snprintf(e->key, sizeof(e->key), "%s", key);
+		snprintf(e->arg, sizeof(e->arg), "%s", name);
+	}
+	return 0;
+}
+
+int ha_set_build(const struct ha_input *in, struct ha_set *out)
+{
+	size_t cap = 0;
+	int r;
+
+	memset(out, 0, sizeof(*out));
+	r = ha_input_check(in);
+	if (r)
+		return r;
+	for (int d = 0; d < HA_NDEFS; d++) {
+		const struct ha_def *def = &ha_defs[d];
+		struct ha_entity *e;
+
+		if ((in->features & def->needs) != def->needs)
+			continue;
+		if (def->per_macro) {
+			r = ha_set_macros(in, d, out, &cap);
+			if (r)
+				goto fail;
+			continue;
+		}
+		e = ha_set_push(out, &cap);
+		if (!e) {
+			r = -ENOMEM;
+			goto fail;
+		}
+		e->def = d;
+		snprintf(e->key, sizeof(e->key), "%s", def->key);
+	}
+	return 0;
+fail:
+	ha_set_free(out);
+	return r;
+}
+
+void ha_set_free(struct ha_set *s)
+{
+	free(s->v);
+	s->v = NULL;
+	s->n = 0;
+}
+
+int ha_set_removed(const struct ha_set *old, const struct ha_set *now,
+		   struct ha_set *out)
+{
+	size_t cap = 0;
+
+	memset(out, 0, sizeof(*out));
+	for (size_t i = 0; old && i < old->n; i++) {
+		struct ha_entity *e;
+
+		if (ha_set_has(now, old->v[i].key))
+			continue;
+		e = ha_set_push(out, &cap);
+		if (!e) {
+			ha_set_free(out);
+			return -ENOMEM;
+		}
+		*e = old->v[i];
+	}
+	return 0;
+}
+
+/* ---- topics ---- */
+
+static int ha_fit(int n, size_t len)
+{
+	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
+}
+
+int ha_device_topic(const struct ha_input *in, char *buf, size_t len)
+{
+	return ha_fit(snprintf(buf, len, "%s/device/zerobmc_%s/config",
+			       in->prefix, in->id),
+		      len);
+}
+
+int ha_entity_topic(const struct ha_input *in, const struct ha_entity *e,
+		    char *buf, size_t len)
+{
+	return ha_fit(snprintf(buf, len, "%s/%s/zerobmc_%s/%s/config",
+			       in->prefix,
+			       ha_platform_name(ha_entity_platform(e)), in->id,
+			       e->key),
+		      len);
+}
+
+/* ---- payloads ---- */
+
+static bool ha_add_str(cJSON *o, const char *key, const char *val)
+{
+	return !val || cJSON_AddStringToObject(o, key, val);
+}
+
+static bool ha_add_topic(cJSON *o, const char *key, const char *base,
+			 const char *suffix)
+{
+	char t[512];
+
+	if (ha_fit(snprintf(t, sizeof(t), "%s/%s", base, suffix), sizeof(t)))
+		return false;
+	return cJSON_AddStringToObject(o, key, t) != NULL;
+}
+
+/* "zerobmc_<id>_<key>", lower case when lower is set. */
+static void ha_object_id(const struct ha_input *in, const struct ha_entity *e,
+			 bool lower, char *buf, size_t len)
+{
+	snprintf(buf, len, "zerobmc_%s_%s", in->id, e->key);
+	for (char *p = buf; lower && *p; p++) {
+		if (*p >= 'A' && *p <= 'Z')
+			*p = (char)(*p - 'A' + 'a');
+		else if (*p == '-')
+			*p = '_';
+	}
+}
+
+static bool ha_add_options(cJSON *o, const struct ha_input *in,
+			   enum ha_options opts)
+{
+	cJSON *arr;
+	const char *name;
+
+	if (opts == HA_OPT_NONE)
+		return true;
+	arr = cJSON_AddArrayToObject(o,
+				     opts == HA_OPT_RESULT ? "evt_typ" : "ops");
+	if (!arr)
+		return false;
+	switch (opts) {
+	case HA_OPT_IMAGES:
+		cJSON_AddItemToArray(arr, cJSON_CreateString(HA_NONE_OPTION));
+		for (size_t i = 0;
+		     in->images && (name = in->images(in->images_data, i));
+		     i++) {
+			/* An option is also the select's state. */
+			if (!strcmp(name, HA_NONE_OPTION) || !name[0] ||
+			    strlen(name) > HA_STATE_MAX)
+				continue;
+			cJSON_AddItemToArray(arr, cJSON_CreateString(name));
+		}
+		break;
+	case HA_OPT_UDC:
+		for (int s = 0; s < UDC_STATE_COUNT; s++)
+			cJSON_AddItemToArray(arr,
+					     cJSON_CreateString(udc_state_name(
+						     (enum udc_state)s)));
+		break;
+	case HA_OPT_RESULT:
+		for (int s = RESULT_OK; s <= RESULT_CANCELLED; s++)
+			cJSON_AddItemToArray(
+				arr, cJSON_CreateString(result_status_name(
+					     (enum result_status)s)));
+		break;
+	case HA_OPT_NONE:
+		break;
+	}
+	return true;
+}
+
+/* The component object of e; with_platform for device-based discovery. */
+static cJSON *ha_component(const struct ha_input *in, const struct ha_entity *e,
+			   bool with_platform)
+{
+	const struct ha_def *d = &ha_defs[e->def];
+	const char *platform = ha_platform_name(d->platform);
+	cJSON *o = cJSON_CreateObject();
+	char buf[HA_KEY_MAX + 128];
+	char name[HA_ARG_MAX + 32];
+	bool ok = o != NULL;
+
+	if (!ok)
+		return NULL;
+	if (with_platform)
+		ok = ok && ha_add_str(o, "p", platform);
+	if (d->per_macro)
+		snprintf(name, sizeof(name), "%s%s", d->name, e->arg);
+	else
+		snprintf(name, sizeof(name), "%s", d->name);
+	ok = ok && ha_add_str(o, "name", name);
+	ha_object_id(in, e, false, buf, sizeof(buf));
+	ok = ok && ha_add_str(o, "uniq_id", buf);
+	{
+		char oid[sizeof(buf)], eid[sizeof(buf) + 16];
+
+		ha_object_id(in, e, true, oid, sizeof(oid));
+		snprintf(eid, sizeof(eid), "%s.%s", platform, oid);
+		ok = ok && ha_add_str(o, "def_ent_id", eid);
+	}
+	if (d->cmd) {
+		char suffix[64];
+
+		snprintf(suffix, sizeof(suffix), "cmd/%s", d->cmd);
+		ok = ok && ha_add_topic(o, "cmd_t", in->base, suffix);
+		/* A retained command would replay on every reconnect. */
+		ok = ok && cJSON_AddBoolToObject(o, "ret", false);
+	}
+	if (d->platform == HA_BUTTON)
+		ok = ok &&
+		     ha_add_str(o, "pl_prs", d->per_macro ? e->arg : d->press);
+	if (d->source == HA_SRC_STATE)
+		ok = ok && ha_add_topic(o, "stat_t", in->base, "state");
+	else if (d->source == HA_SRC_RESULT)
+		ok = ok && ha_add_topic(o, "stat_t", in->base, "result");
+	ok = ok && ha_add_str(o, "val_tpl", d->val_tpl);
+	ok = ok && ha_add_str(o, "cmd_tpl", d->cmd_tpl);
+	ok = ok && ha_add_str(o, "dev_cla", d->dev_cla);
+	ok = ok && ha_add_str(o, "ent_cat", d->ent_cat);
+	ok = ok && ha_add_str(o, "ic", d->icon);
+	ok = ok && ha_add_str(o, "unit_of_meas", d->unit);
+	if (d->max) {
+		ok = ok && cJSON_AddNumberToObject(o, "min", 0);
+		ok = ok && cJSON_AddNumberToObject(o, "max", d->max);
+	}
+	ok = ok && ha_add_options(o, in, d->options);
+	if (!ok) {
+		cJSON_Delete(o);
+		return NULL;
+	}
+	return o;
+}
+
+/* "dev", "o", availability and QoS: shared by every entity. */
+static bool ha_add_shared(cJSON *o, const struct ha_input *in)
+{
+	cJSON *dev = cJSON_AddObjectToObject(o, "dev");
+	cJSON *orig, *ids;
+	char buf[96];
+	bool ok = dev != NULL;
+
+	snprintf(buf, sizeof(buf), "zerobmc_%s", in->id);
+	ids = cJSON_AddArrayToObject(dev, "ids");
+	ok = ok && ids;
+	if (ids)
+		cJSON_AddItemToArray(ids, cJSON_CreateString(buf));
+	ok = ok && ha_add_str(dev, "name", in->name ? in->name : in->id);
+	ok = ok && ha_add_str(dev, "mf", "zerobmc");
+	ok = ok && ha_add_str(dev, "mdl", "zerobmc");
+	ok = ok && ha_add_str(dev, "sw", in->sw_version);
+	ok = ok && ha_add_str(dev, "via_device", in->via_device);
+	orig = cJSON_AddObjectToObject(o, "o");
+	ok = ok && orig;
+	ok = ok && ha_add_str(orig, "name", "zerobmc");
+	ok = ok && ha_add_str(orig, "sw", in->sw_version);
+	ok = ok && ha_add_str(orig, "url", in->origin_url);
+	ok = ok && ha_add_topic(o, "avty_t", in->base, "status");
+	/* Commands are subscribed at QoS 1. */
+	ok = ok && cJSON_AddNumberToObject(o, "qos", 1);
+	return ok;
+}
+
+static char *ha_print(cJSON *o, bool ok)
+{
+	char *out = ok ? cJSON_PrintUnformatted(o) : NULL;
+
+	cJSON_Delete(o);
+	return out;
+}
+
+char *ha_device_config(const struct ha_input *in, const struct ha_set *now,
+		       const struct ha_set *removed)
+{
+	cJSON *o, *cmps;
+	bool ok;
+
+	if (ha_input_check(in))
+		return NULL;
+	o = cJSON_CreateObject();
+	if (!o)
+		return NULL;
+	ok = ha_add_shared(o, in);
+	cmps = cJSON_AddObjectToObject(o, "cmps");
+	ok = ok && cmps;
+	for (size_t i = 0; ok && i < now->n; i++) {
+		cJSON *c = ha_component(in, &now->v[i], true);
+
+		ok = c && cJSON_AddItemToObject(cmps, now->v[i].key, c);
+	}
+	for (size_t i = 0; ok && removed && i < removed->n; i++) {
+		cJSON *c = cJSON_CreateObject();
+
+		ok = c && ha_add_str(c, "p",
+				     ha_platform_name(ha_entity_platform(
+					     &removed->v[i])));
+		ok = ok && cJSON_AddItemToObject(cmps, removed->v[i].key, c);
+	}
+	return ha_print(o, ok);
+}
+
+char *ha_entity_config(const struct ha_input *in, const struct ha_entity *e)
+{
+	cJSON *o;
+
+	if (ha_input_check(in))
+		return NULL;
+	o = ha_component(in, e, false);
+	if (!o)
+		return NULL;
+	return ha_print(o, ha_add_shared(o, in));
+}
