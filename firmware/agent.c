@@ -20,7 +20,6 @@
 #include "firmware/media.h"
 #include "firmware/power.h"
 #include "firmware/mqtt.h"
-#include "firmware/notify.h"
 #include "firmware/outbox.h"
 #include "firmware/notify.h"
 #include "firmware/transport.h"

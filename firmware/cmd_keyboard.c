@@ -6,6 +6,8 @@
 
 #include "firmware/commands.h"
 #include "firmware/keyboard.h"
+#include "firmware/macro.h"
+#include "firmware/power.h"
 #include "gadget/keys.h"
 
 #define CMD_KEY_CHORDS_MAX 64
@@ -32,10 +34,14 @@ void cmd_keyboard_start(struct agent *a, struct cmd_req *req,
 {
 	int r;
 
-	if (keyboard_busy(a->kb)) {
+	if (keyboard_busy(a->kb) || macros_busy(a->macros)) {
 		typing_plan_free(plan);
 		agent_reply(a, req, RESULT_BUSY,
-			    "another keyboard job is running", NULL);
+			    macros_busy(a->macros)
+				    ? "a macro is running (cmd/macro cancel "
+				      "stops it)"
+				    : "another keyboard job is running",
+			    NULL);
 		return;
 	}
 	a->kb_req = req;
@@ -250,7 +256,7 @@ void cmd_type(struct agent *a, struct cmd_req *req)
 }
 
 /* Alt+SysRq then R E I S U B, with time for each step to take effect. */
-static int cmd_sysrq_plan(struct typing_plan *p)
+int cmd_sysrq_plan(struct typing_plan *p)
 {
 	static const struct {
 		uint8_t usage;
@@ -314,11 +320,8 @@ void cmd_reboot(struct agent *a, struct cmd_req *req)
 	} else if (!strcasecmp(mode, "sysrq")) {
 		r = cmd_sysrq_plan(&plan);
 	} else if (!strcasecmp(mode, "hard")) {
-		agent_reply(a, req, RESULT_ERROR,
-			    "reboot hard needs the reset pin wired "
-			    "([power] gpio_chip and reset_line); use "
-			    "reboot sysrq for a hung Linux server",
-			    NULL);
+		/* The reset pin, or the error naming what is missing. */
+		cmd_power_reboot_hard(a, req);
 		return;
 	} else {
 		snprintf(msg, sizeof(msg),

@@ -3,15 +3,17 @@
 
 #include <string.h>
 
+#include "firmware/macro.h"
 #include "firmware/media.h"
+#include "firmware/power.h"
 
 static const struct command_def commands[] = {
 	{"key", cmd_key, "tap key chords, or press and release keys"},
 	{"type", cmd_type, "type text in a keyboard layout"},
 	{"reboot", cmd_reboot, "Ctrl+Alt+Del, SysRq REISUB or reset pin"},
-	{"power", NULL, "power on, off, reset, cycle, wake"},
+	{"power", cmd_power, "power on, off, reset, cycle, wake"},
 	{"media", cmd_media, "insert or eject virtual media"},
-	{"macro", NULL, "run or cancel a macro"},
+	{"macro", cmd_macro, "run or cancel a macro"},
 	{"console", cmd_console, "write to the serial console"},
 	{"refresh", cmd_refresh, "republish state and discovery"},
 };

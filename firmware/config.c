@@ -14,6 +14,7 @@
 #include <strings.h>
 
 #include "firmware/log.h"
+#include "firmware/power.h"
 
 enum config_type {
 	CT_STR,
@@ -127,6 +128,7 @@ static const struct config_key config_keys[] = {
 	INT("power", "reset_line", power.reset_line, -1, 1023),
 	INT("power", "power_led_line", power.power_led_line, -1, 1023),
 	BOOL("power", "active_low", power.active_low),
+	BOOL("power", "led_active_low", power.led_active_low),
 	INT("power", "short_press_ms", power.short_press_ms, 50, 10000),
 	INT("power", "long_press_ms", power.long_press_ms, 1000, 30000),
 	INT("power", "cycle_wait_ms", power.cycle_wait_ms, 0, 60000),
@@ -534,6 +536,46 @@ static int config_parse_uri(struct config *c, struct config_error *err)
 	return 0;
 }
 
+/* Pins without a chip, one line twice, a bad MAC or address. */
+static int config_validate_power(const struct config *c,
+				 struct config_error *err)
+{
+	const int *lines[] = {&c->power.power_line, &c->power.reset_line,
+			      &c->power.power_led_line};
+	struct sockaddr_in to;
+	uint8_t mac[6];
+
+	for (int i = 0; i < 3; i++)
+		for (int k = i + 1; k < 3; k++)
+			if (*lines[i] >= 0 && *lines[i] == *lines[k]) {
+				config_err_set(err, 0, "power", "reset_line",
+					       "power_line, reset_line and "
+					       "power_led_line must differ");
+				return -EINVAL;
+			}
+	if (!c->power.gpio_chip[0] &&
+	    (c->power.power_line >= 0 || c->power.reset_line >= 0 ||
+	     c->power.power_led_line >= 0)) {
+		config_err_set(err, 0, "power", "gpio_chip",
+			       "missing: the lines need their chip (e.g. "
+			       "/dev/gpiochip0)");
+		return -EINVAL;
+	}
+	if (c->power.wol_mac[0] && power_mac_parse(c->power.wol_mac, mac)) {
+		config_err_set(err, 0, "power", "wol_mac",
+			       "not a MAC address (aa:bb:cc:dd:ee:ff)");
+		return -EINVAL;
+	}
+	if (c->power.wol_mac[0] &&
+	    power_wol_addr(c->power.wol_broadcast, c->power.wol_port, &to)) {
+		config_err_set(err, 0, "power", "wol_broadcast",
+			       "not a numeric IPv4 address (e.g. "
+			       "192.168.1.255)");
+		return -EINVAL;
+	}
+	return 0;
+}
+
 int config_validate(struct config *c, struct config_error *err)
 {
 	if (!c->agent.id[0]) {
@@ -586,6 +628,8 @@ int config_validate(struct config *c, struct config_error *err)
 			       "cert_file + key_file");
 		return -EINVAL;
 	}
+	if (config_validate_power(c, err))
+		return -EINVAL;
 	if (!c->mqtt.client_id[0])
 		snprintf(c->mqtt.client_id, sizeof(c->mqtt.client_id),
 			 "zerobmc-%.64s", c->agent.id);

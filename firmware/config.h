@@ -83,6 +83,7 @@ struct config {
 		char gpio_chip[CONFIG_PATH_MAX];
 		int power_line, reset_line, power_led_line; /* -1: not wired */
 		bool active_low;
+		bool led_active_low; /* the power-LED input */
 		int short_press_ms, long_press_ms, cycle_wait_ms;
 	} power;
 	struct {
