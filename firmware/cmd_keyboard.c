@@ -6,7 +6,6 @@
 
 #include "firmware/commands.h"
 #include "firmware/keyboard.h"
-#include "firmware/macro.h"
 #include "firmware/power.h"
 #include "gadget/keys.h"
 
@@ -34,14 +33,10 @@ void cmd_keyboard_start(struct agent *a, struct cmd_req *req,
 {
 	int r;
 
-	if (keyboard_busy(a->kb) || macros_busy(a->macros)) {
+	if (keyboard_busy(a->kb)) {
 		typing_plan_free(plan);
 		agent_reply(a, req, RESULT_BUSY,
-			    macros_busy(a->macros)
-				    ? "a macro is running (cmd/macro cancel "
-				      "stops it)"
-				    : "another keyboard job is running",
-			    NULL);
+			    "another keyboard job is running", NULL);
 		return;
 	}
 	a->kb_req = req;
@@ -256,7 +251,7 @@ void cmd_type(struct agent *a, struct cmd_req *req)
 }
 
 /* Alt+SysRq then R E I S U B, with time for each step to take effect. */
-int cmd_sysrq_plan(struct typing_plan *p)
+static int cmd_sysrq_plan(struct typing_plan *p)
 {
 	static const struct {
 		uint8_t usage;
