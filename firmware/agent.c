@@ -21,6 +21,7 @@
 #include "firmware/power.h"
 #include "firmware/mqtt.h"
 #include "firmware/outbox.h"
+#include "firmware/timeline.h"
 #include "firmware/notify.h"
 #include "firmware/transport.h"
 #include "firmware/gadget_cli.h"
@@ -35,6 +36,8 @@
 int agent_publish(struct agent *a, enum topics_pub which, const char *payload,
 		  size_t len, int qos, bool retain)
 {
+	if (!a->mqtt) /* capabilities start before the session exists */
+		return -ENOTCONN;
 	return mqtt_publish(a->mqtt, a->topics.pub[which], payload, len, qos,
 			    retain, NULL, 0);
 }
@@ -136,6 +139,7 @@ void agent_reply(struct agent *a, struct cmd_req *req,
 
 	if (status != RESULT_OK)
 		a->errors++;
+	timeline_command(a->timeline, req->name, result_status_name(status));
 	if (status == RESULT_ERROR)
 		log_info("command %s%s%s: %s", req->name,
 			 req->p.id[0] ? " id " : "", req->p.id,
@@ -262,9 +266,32 @@ static void agent_on_message(void *data, struct mqtt_msg *m)
 
 void cmd_refresh(struct agent *a, struct cmd_req *req)
 {
+	static const char *const fields[] = { "events", NULL };
+	cJSON *extra = NULL;
+	char msg[128];
+	long n = 0;
+	int r;
+
+	if (payload_check_fields(&req->p, fields, msg, sizeof(msg))) {
+		agent_reply(a, req, RESULT_ERROR, msg, NULL);
+		return;
+	}
+	r = payload_int(&req->p, "events", 0, TIMELINE_HISTORY, &n);
+	if (r == -EINVAL) {
+		snprintf(msg, sizeof(msg),
+			 "\"events\" must be a number from 0 to %d",
+			 TIMELINE_HISTORY);
+		agent_reply(a, req, RESULT_ERROR, msg, NULL);
+		return;
+	}
 	agent_state_dirty(a);
 	ha_republish(a->ha);
-	agent_reply(a, req, RESULT_OK, NULL, NULL);
+	if (n > 0) {
+		extra = cJSON_CreateObject();
+		cJSON_AddItemToObject(extra, "events",
+				      timeline_history(a->timeline, (int)n));
+	}
+	agent_reply(a, req, RESULT_OK, NULL, extra);
 }
 
 /* ---- session events ---- */
@@ -330,12 +357,16 @@ static void agent_on_leds(void *data, uint8_t leds)
 
 	log_debug("keyboard LEDs now 0x%02x", leds);
 	macros_on_leds(a->macros, leds);
+	timeline_led(a->timeline, leds);
 	agent_state_dirty(a);
 }
 
 static void agent_on_kb_host(void *data, bool taking)
 {
-	agent_state_dirty(data);
+	struct agent *a = data;
+
+	timeline_kb_host(a->timeline, taking);
+	agent_state_dirty(a);
 }
 
 /* ---- the server's USB state ---- */
@@ -566,6 +597,8 @@ int agent_init(struct agent *a, struct config *cfg, struct loop *l)
 		log_error("console: out of memory");
 	if (macros_attach(a))
 		log_error("macros: out of memory");
+	if (timeline_attach(a))
+		log_error("timeline: out of memory");
 	r = power_attach(a, err, sizeof(err));
 	if (err[0])
 		log_msg(r ? LOG_LVL_WARN : LOG_LVL_INFO, "power: %s", err);
@@ -618,6 +651,7 @@ void agent_fini(struct agent *a)
 		a->kb_req = NULL;
 	}
 	/* Capabilities are freed here, in reverse order. */
+	timeline_free(a->timeline);
 	ha_free(a->ha);
 	power_detach(a);
 	macros_free(a->macros);

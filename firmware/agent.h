@@ -30,6 +30,7 @@ struct macros;
 struct power;
 struct hostwatch;
 struct ha;
+struct timeline;
 struct outbox;
 
 #define AGENT_DEDUP_MAX 1024
@@ -75,6 +76,7 @@ struct agent {
 	struct macros *macros;
 	struct power *power;
 	struct ha *ha;
+	struct timeline *timeline;
 
 	struct {
 		char id[PAYLOAD_ID_MAX + 1];

@@ -133,6 +133,13 @@ static const struct config_key config_keys[] = {
 	INT("power", "long_press_ms", power.long_press_ms, 1000, 30000),
 	INT("power", "cycle_wait_ms", power.cycle_wait_ms, 0, 60000),
 
+	INT("timeline", "reenum_min_ms", timeline.reenum_min_ms, 0, 600000),
+	INT("timeline", "media_burst_gap_ms", timeline.media_burst_gap_ms, 100,
+	    600000),
+	INT("timeline", "console_quiet_ms", timeline.console_quiet_ms, 0,
+	    3600000),
+	INT("timeline", "events_per_s", timeline.events_per_s, 1, 1000),
+
 	BOOL("homeassistant", "discovery", homeassistant.discovery),
 	STR("homeassistant", "prefix", homeassistant.prefix),
 	BOOL("homeassistant", "per_entity", homeassistant.per_entity),
@@ -183,6 +190,10 @@ void config_defaults(struct config *c)
 	c->power.short_press_ms = 300;
 	c->power.long_press_ms = 5000;
 	c->power.cycle_wait_ms = 5000;
+	c->timeline.reenum_min_ms = 5000;
+	c->timeline.media_burst_gap_ms = 2000;
+	c->timeline.console_quiet_ms = 10000;
+	c->timeline.events_per_s = 20;
 	c->homeassistant.discovery = true;
 	snprintf(c->homeassistant.prefix, sizeof(c->homeassistant.prefix),
 		 "homeassistant");

@@ -87,6 +87,12 @@ struct config {
 		int short_press_ms, long_press_ms, cycle_wait_ms;
 	} power;
 	struct {
+		int reenum_min_ms; /* a later re-enumeration means an OS */
+		int media_burst_gap_ms; /* quiet time that ends a read burst */
+		int console_quiet_ms; /* silence before a "first line" event */
+		int events_per_s; /* rate limit of the event topic */
+	} timeline;
+	struct {
 		bool discovery;
 		char prefix[CONFIG_STR_MAX];
 		bool per_entity;

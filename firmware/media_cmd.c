@@ -5,10 +5,14 @@
 
 #include "firmware/agent.h"
 #include "firmware/media.h"
+#include "firmware/timeline.h"
 
 static void media_cmd_changed(void *data)
 {
-	agent_state_dirty(data);
+	struct agent *a = data;
+
+	timeline_media_changed(a->timeline);
+	agent_state_dirty(a);
 }
 
 int media_attach(struct agent *a, const char *lun, char *msg, size_t msglen)
