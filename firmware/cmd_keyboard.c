@@ -6,6 +6,7 @@
 
 #include "firmware/commands.h"
 #include "firmware/keyboard.h"
+#include "firmware/macro.h"
 #include "firmware/power.h"
 #include "gadget/keys.h"
 
@@ -33,10 +34,14 @@ void cmd_keyboard_start(struct agent *a, struct cmd_req *req,
 {
 	int r;
 
-	if (keyboard_busy(a->kb)) {
+	if (keyboard_busy(a->kb) || macros_busy(a->macros)) {
 		typing_plan_free(plan);
 		agent_reply(a, req, RESULT_BUSY,
-			    "another keyboard job is running", NULL);
+			    macros_busy(a->macros)
+				    ? "a macro is running (cmd/macro cancel "
+				      "stops it)"
+				    : "another keyboard job is running",
+			    NULL);
 		return;
 	}
 	a->kb_req = req;
@@ -193,7 +198,7 @@ static const char *const type_fields[] = {"text", "layout", "profile", NULL};
 void cmd_type(struct agent *a, struct cmd_req *req)
 {
 	struct typing_plan plan = {0};
-	const struct layout *layout = a->layout;
+	const struct layout *layout;
 	enum typing_profile prof;
 	const char *text, *lname;
 	size_t pos = 0;
@@ -209,7 +214,8 @@ void cmd_type(struct agent *a, struct cmd_req *req)
 	if (cmd_profile(a, req, &prof))
 		return;
 	lname = payload_str(&req->p, "layout", false, &bad);
-	if (bad || (lname && !(layout = layout_find(lname)))) {
+	layout = lname ? layout_find(lname) : a->layout;
+	if (bad || !layout) {
 		snprintf(msg, sizeof(msg), "unknown layout \"%.32s\"",
 			 lname ? lname : "?");
 		agent_reply(a, req, RESULT_ERROR, msg, NULL);
@@ -251,7 +257,7 @@ void cmd_type(struct agent *a, struct cmd_req *req)
 }
 
 /* Alt+SysRq then R E I S U B, with time for each step to take effect. */
-static int cmd_sysrq_plan(struct typing_plan *p)
+int cmd_sysrq_plan(struct typing_plan *p)
 {
 	static const struct {
 		uint8_t usage;
