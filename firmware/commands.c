@@ -3,6 +3,7 @@
 
 #include <string.h>
 
+#include "firmware/macro.h"
 #include "firmware/media.h"
 #include "firmware/power.h"
 
@@ -12,7 +13,7 @@ static const struct command_def commands[] = {
 	{"reboot", cmd_reboot, "Ctrl+Alt+Del, SysRq REISUB or reset pin"},
 	{"power", cmd_power, "power on, off, reset, cycle, wake"},
 	{"media", cmd_media, "insert or eject virtual media"},
-	{"macro", NULL, "run or cancel a macro"},
+	{"macro", cmd_macro, "run or cancel a macro"},
 	{"console", cmd_console, "write to the serial console"},
 	{"refresh", cmd_refresh, "republish state and discovery"},
 };

@@ -30,5 +30,7 @@ void cmd_refresh(struct agent *a, struct cmd_req *req);
  */
 void cmd_keyboard_start(struct agent *a, struct cmd_req *req,
 			struct typing_plan *plan, uint32_t hold_ms);
+/* Alt+SysRq R E I S U B with time for each step (reboot sysrq, macros). */
+int cmd_sysrq_plan(struct typing_plan *p);
 
 #endif

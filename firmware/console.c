@@ -52,6 +52,11 @@ struct console {
 	char error[CONFIG_PATH_MAX + 64];
 	char raw_topic[TOPICS_MAX + 8];
 	char pub[CONSOLE_LINE_OUT_MAX];
+	struct {
+		console_listener_fn fn;
+		void *data;
+	} listeners[CONSOLE_LISTENERS];
+	int n_listeners;
 };
 
 static void console_pump(struct console *c);
@@ -207,6 +212,8 @@ static void console_on_line(void *data, const char *line, size_t len)
 
 	c->nlines++;
 	console_history_add(&c->hist, line, len);
+	for (int i = 0; i < c->n_listeners; i++)
+		c->listeners[i].fn(c->listeners[i].data, line, len);
 	/* A blank line would blank the sensor: keep the last one with
 	 * something on it. */
 	n = console_last_text(line, len, c->cfg->console.strip_ansi, last);
@@ -613,6 +620,16 @@ void console_on_online(struct console *c)
 {
 	if (c)
 		console_pump(c);
+}
+
+int console_listen(struct console *c, console_listener_fn fn, void *data)
+{
+	if (c->n_listeners == CONSOLE_LISTENERS)
+		return -ENOSPC;
+	c->listeners[c->n_listeners].fn = fn;
+	c->listeners[c->n_listeners].data = data;
+	c->n_listeners++;
+	return 0;
 }
 
 int console_attach(struct agent *a)

@@ -21,6 +21,15 @@ void console_free(struct console *c);
 /* The broker session is up: publish what waits, in order. */
 void console_on_online(struct console *c);
 
+/*
+ * Other modules (macros waiting for a line) see every line as it is
+ * read: valid UTF-8, len bytes, not NUL-terminated, no line ending. At
+ * most CONSOLE_LISTENERS; -ENOSPC beyond.
+ */
+#define CONSOLE_LISTENERS 4
+typedef void (*console_listener_fn)(void *data, const char *line, size_t len);
+int console_listen(struct console *c, console_listener_fn fn, void *data);
+
 /* `cmd/console`: write text (plain, or JSON "data"/"enter") or return
  * the last lines (JSON "history"). */
 void cmd_console(struct agent *a, struct cmd_req *req);

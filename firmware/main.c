@@ -14,6 +14,7 @@
 #include "firmware/console_client.h"
 #include "firmware/gadget_cli.h"
 #include "firmware/log.h"
+#include "firmware/macro_cli.h"
 
 #define DEFAULT_CONFIG "/etc/zerobmc/zerobmc.conf"
 
@@ -27,6 +28,7 @@ struct main_tool {
 
 static const struct main_tool main_tools[] = {
 	{"console", "console [-e CHAR] [ID]", console_client_main, true},
+	{"macro", "macro check [-l LAYOUT] FILE...", macro_cli_main, false},
 	{NULL, NULL, NULL, false},
 };
 
