@@ -377,7 +377,8 @@ static void transport_handshake(struct transport *t)
 	t->last_rx_ms = loop_now_ms();
 	loop_timer_rearm(t->loop, &t->watchdog, transport_silence_ms(t),
 			 transport_watchdog, t);
-	t->cb(t->cb_data, TRANSPORT_UP, t->ops->name);
+	/* On success a stream may describe the session (TLS version, suite). */
+	t->cb(t->cb_data, TRANSPORT_UP, err[0] ? err : t->ops->name);
 	/* Paho's CONNECT may already be waiting in the buffer. */
 	transport_relay(t);
 }

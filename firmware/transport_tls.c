@@ -416,6 +416,9 @@ static int tls_handshake(void *ctx, int fd, short *want, char *err,
 								: -EPROTO;
 	}
 	s->established = true;
+	/* For the log: what was negotiated. */
+	snprintf(err, errlen, "%s, %s", mbedtls_ssl_get_version(&s->ssl),
+		 mbedtls_ssl_get_ciphersuite(&s->ssl));
 	/*
 	 * With renegotiation off the trust store is not needed again, and
 	 * the system bundle is the largest thing this module holds.
