@@ -272,6 +272,7 @@ class Lab:
             raise LabError("no zerobmc binary: build it or set ZEROBMC")
         initrd = labbuild.pi_initrd(self.path("pi-initrd.gz"), zerobmc)
         k = labbuild.kernel()
+        self.state["agent"] = gadget == "agent"
         if gadget == "agent":
             with open(os.path.join(self.share, "zerobmc.conf"), "w") as f:
                 f.write(self.agent_config(sections))
@@ -519,9 +520,42 @@ class Lab:
                 self.wait_for(r"zerobmc-lab-linux: up", timeout)
             else:
                 self.wait_uefi_shell(timeout)
+        if self.state.get("agent"):
+            self.wait_usb("configured")
+            if mode == "uefi":
+                self.keyboard_ready()
         if mode == "uefi":
             self.uefi_prompt()
         return self
+
+    def keyboard_ready(self, timeout=90):
+        """Waits until a key typed through the agent shows in the UEFI
+        shell. The firmware takes a moment after configuring a hot-plugged
+        keyboard before it turns its reports into keys (the first ~1.5 s
+        of typing were lost in a measured run)."""
+        end = time.time() + timeout
+        while True:
+            self.mark()
+            res = self.cmd("key", {"keys": "x"}, timeout=30)
+            if res.get("status") == "ok":
+                try:
+                    self.wait_for("x", 3)
+                    break
+                except LabError:
+                    pass
+            if time.time() > end:
+                raise LabError("keys typed through the agent never showed "
+                               "on the server console; last result %s" % res)
+            time.sleep(1)
+        self.cmd("key", {"keys": "backspace"}, timeout=30)
+
+    def wait_usb(self, state="configured", timeout=120):
+        """Waits until the agent's state says the server's USB host has
+        the gadget in `state` (state.usb.state): the server VM may reach
+        its shell before the gadget is plugged in (usb-redir connects when
+        the Pi is up) and enumerates it then."""
+        return self.agent_state(
+            lambda d: d.get("usb", {}).get("state") == state, timeout)
 
     def uefi_prompt(self, timeout=30):
         """A fresh UEFI shell prompt, asked for through the serial console
