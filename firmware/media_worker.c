@@ -7,12 +7,16 @@
 #include <linux/ioprio.h>
 #include <poll.h>
 #include <pthread.h>
+#include <setjmp.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -125,25 +129,71 @@ static void media_worker_do_save(struct media_worker *w)
 	media_worker_notify(w);
 }
 
+/*
+ * The hash reads the image through mmap, not read(): reads of the inserted
+ * image are how the timeline sees the server booting from it (inotify
+ * IN_ACCESS), and page faults raise no IN_ACCESS, so the agent's own hash
+ * does not look like the server. A file cut short while mapped raises
+ * SIGBUS on the faulting access; the worker's handler turns that into an
+ * error of this hash instead of the end of the agent.
+ */
+static _Thread_local sigjmp_buf *media_worker_jmp;
+
+static void media_worker_on_sigbus(int sig, siginfo_t *si, void *uc)
+{
+	if (media_worker_jmp)
+		siglongjmp(*media_worker_jmp, 1);
+	/* Not the hash's: the default action, as if nothing was caught. */
+	signal(SIGBUS, SIG_DFL);
+	raise(SIGBUS);
+}
+
+/* One window of the file into the hash; -EIO if the file shrank. */
+static int media_worker_hash_window(mbedtls_sha256_context *ctx, int fd,
+				    uint64_t off, size_t len)
+{
+	sigjmp_buf jmp;
+	unsigned char *p =
+		mmap(NULL, len, PROT_READ, MAP_PRIVATE, fd, (off_t)off);
+	int r = 0;
+
+	if (p == MAP_FAILED)
+		return -errno;
+	madvise(p, len, MADV_SEQUENTIAL);
+	if (sigsetjmp(jmp, 1)) {
+		media_worker_jmp = NULL;
+		munmap(p, len);
+		return -EIO;
+	}
+	media_worker_jmp = &jmp;
+	if (mbedtls_sha256_update_ret(ctx, p, len))
+		r = -EIO;
+	media_worker_jmp = NULL;
+	munmap(p, len);
+	return r;
+}
+
 static int media_worker_do_hash(struct media_worker *w, int fd, uint64_t gen,
 				char hex[65])
 {
 	mbedtls_sha256_context ctx;
 	unsigned char sum[32];
-	unsigned char *buf = malloc(MEDIA_WORKER_CHUNK);
-	uint64_t off = 0;
+	struct stat st;
+	uint64_t off = 0, size;
 	int r = 0;
 
-	if (!buf)
-		return -ENOMEM;
-	posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+	if (fstat(fd, &st))
+		return -errno;
+	size = (uint64_t)st.st_size;
 	mbedtls_sha256_init(&ctx);
 	if (mbedtls_sha256_starts_ret(&ctx, 0)) {
 		r = -EIO;
 		goto out;
 	}
-	for (;;) {
-		ssize_t n;
+	while (off < size) {
+		size_t len = size - off > MEDIA_WORKER_CHUNK
+				     ? MEDIA_WORKER_CHUNK
+				     : (size_t)(size - off);
 
 		if (atomic_load(&w->stop) || atomic_load(&w->want_gen) != gen) {
 			r = -ECANCELED;
@@ -153,20 +203,10 @@ static int media_worker_do_hash(struct media_worker *w, int fd, uint64_t gen,
 		if (w->save_text)
 			media_worker_do_save(w);
 		pthread_mutex_unlock(&w->mu);
-		n = pread(fd, buf, MEDIA_WORKER_CHUNK, (off_t)off);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			r = -errno;
+		r = media_worker_hash_window(&ctx, fd, off, len);
+		if (r)
 			break;
-		}
-		if (n == 0)
-			break;
-		if (mbedtls_sha256_update_ret(&ctx, buf, (size_t)n)) {
-			r = -EIO;
-			break;
-		}
-		off += (uint64_t)n;
+		off += len;
 		atomic_store(&w->hashed, off);
 	}
 	if (!r && mbedtls_sha256_finish_ret(&ctx, sum))
@@ -176,7 +216,6 @@ static int media_worker_do_hash(struct media_worker *w, int fd, uint64_t gen,
 			snprintf(hex + 2 * i, 3, "%02x", sum[i]);
 out:
 	mbedtls_sha256_free(&ctx);
-	free(buf);
 	return r;
 }
 
@@ -250,6 +289,15 @@ static void media_worker_on_event(int fd, short revents, void *data)
 		w->cb(w->data, &res);
 }
 
+static int media_worker_install_sigbus(void)
+{
+	struct sigaction sa = {.sa_sigaction = media_worker_on_sigbus,
+			       .sa_flags = SA_SIGINFO};
+
+	sigemptyset(&sa.sa_mask);
+	return sigaction(SIGBUS, &sa, NULL);
+}
+
 int media_worker_new(struct loop *l, media_worker_cb cb, void *data,
 		     struct media_worker **out)
 {
@@ -262,8 +310,13 @@ int media_worker_new(struct loop *l, media_worker_cb cb, void *data,
 	w->cb = cb;
 	w->data = data;
 	w->job_fd = -1;
+	w->efd = -1;
 	pthread_mutex_init(&w->mu, NULL);
 	pthread_cond_init(&w->cv, NULL);
+	if (media_worker_install_sigbus()) {
+		r = -errno;
+		goto fail;
+	}
 	w->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (w->efd < 0) {
 		r = -errno;
