@@ -478,6 +478,7 @@ static void agent_shutdown(struct agent *a)
 		keyboard_cancel(a->kb);
 		keyboard_release(a->kb);
 	}
+	power_cancel(a->power); /* a stopping agent lets go of the buttons */
 	agent_publish(a, TOPIC_STATUS, "offline", 7, 1, true);
 	if (mqtt_stop(a->mqtt, agent_quit_now, a))
 		loop_quit(a->loop);

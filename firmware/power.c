@@ -229,7 +229,9 @@ static int power_run(struct power *p)
 			}
 		}
 		if (s->then_ms) {
-			loop_timer_rearm(p->loop, &p->timer, s->then_ms,
+			/* +1: the loop's clock is in whole ms, and a press
+			 * must last at least as long as configured. */
+			loop_timer_rearm(p->loop, &p->timer, s->then_ms + 1,
 					 power_on_timer, p);
 			return 0;
 		}
@@ -483,6 +485,14 @@ int power_start(struct power *p, enum power_action act, bool force,
 	return 0;
 }
 
+void power_cancel(struct power *p)
+{
+	if (!p || !p->busy)
+		return;
+	power_all_inactive(p);
+	power_finish(p, -ECANCELED, "cancelled: the agent is stopping");
+}
+
 void *power_pending(const struct power *p)
 {
 	return p && p->busy ? p->done_data : NULL;
@@ -508,7 +518,9 @@ void power_set_usb(struct power *p, enum udc_state st)
 	if (st == p->usb)
 		return;
 	p->usb = st;
-	if (p->busy && p->wake_waiting && st != UDC_STATE_SUSPENDED) {
+	/* An unreadable state is no news: keep waiting for a real one. */
+	if (p->busy && p->wake_waiting && st != UDC_STATE_SUSPENDED &&
+	    st != UDC_STATE_UNKNOWN) {
 		cJSON_AddBoolToObject(p->extra, "resumed", true);
 		cJSON_AddStringToObject(p->extra, "usb_state",
 					udc_state_name(st));

@@ -208,6 +208,8 @@ const char *power_action_name(enum power_action act);
  */
 int power_start(struct power *p, enum power_action act, bool force,
 		power_done_fn done, void *data, char *err, size_t errlen);
+/* End a running action now: lines inactive, done gets -ECANCELED. */
+void power_cancel(struct power *p);
 /* The running action's callback data, or NULL. */
 void *power_pending(const struct power *p);
 bool power_busy(const struct power *p);

@@ -207,6 +207,34 @@ static void test_release_mid_press_goes_inactive(void **unused)
 	assert_non_null(strstr(last, " power set 0"));
 }
 
+static void cancel_now(void *data)
+{
+	power_cancel(((struct run *)data)->p);
+}
+
+static void test_cancel_mid_press(void **unused)
+{
+	struct power_cfg c = fake_cfg(17, -1, -1);
+	struct power_fake_rec s[8];
+	char err[200];
+	struct run r;
+
+	setup_run(&r, &c);
+	assert_int_equal(power_start(r.p, POWER_ACT_FORCE_OFF, true, on_done,
+				     &r, err, sizeof(err)),
+			 0);
+	loop_timer_add(r.loop, 30, cancel_now, &r);
+	run_for(&r, 2000);
+	assert_int_equal(r.calls, 1);
+	assert_int_equal(r.err, -ECANCELED);
+	assert_false(power_busy(r.p));
+	assert_int_equal(sets_of(&r, POWER_LINE_POWER, s, 8), 2);
+	assert_false(s[1].active);
+	if (ms_between(&s[0], &s[1]) >= 200)
+		fail_msg("the press ran its course");
+	teardown_run(&r);
+}
+
 /* ---- press timing ---- */
 
 static void test_on_short_press(void **unused)
@@ -744,6 +772,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_never_active_at_start),
 		cmocka_unit_test(test_release_mid_press_goes_inactive),
+		cmocka_unit_test(test_cancel_mid_press),
 		cmocka_unit_test(test_on_short_press),
 		cmocka_unit_test(test_force_off_long_press),
 		cmocka_unit_test(test_reset_uses_reset_line),
