@@ -225,6 +225,20 @@ class Media(unittest.TestCase):
         self.assertEqual(st["image"], "known.img")
         self.assertEqual(st["size"], len(data))
         self.assertEqual(st["mode"], "disk")
+        # The agent's own hash is not taken for the server reading the
+        # image (the timeline watches IN_ACCESS; the hash uses mmap) ...
+        time.sleep(0.3)
+        with self.env.client.lock:
+            reads = [m for m in self.env.client.msgs
+                     if m["topic"] == "zerobmc/media1/event"
+                     and b'"source":"media"' in m["payload"]]
+        self.assertEqual(reads, [])
+        # ... while a real read of it is.
+        with open(self.env.path("known.img"), "rb") as f:
+            f.read(4096)
+        self.env.client.wait(
+            lambda m: m["topic"] == "zerobmc/media1/event"
+            and b"read-start" in m["payload"], 10, "media read event")
         # Switching away and back uses the cache (name, size, mtime).
         self.env.cmd("media", {"image": "disk.img"})
         self.env.client.clear()
