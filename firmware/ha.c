@@ -1,7 +1,11 @@
 /*
  * Home Assistant glue: fills struct ha_input from the agent, publishes
- * what ha-integration/discovery.c builds, and remembers what it
- * published so that a change is noticed and a removed entity removed.
+ * what ha-integration/discovery.c builds, and keeps track of what Home
+ * Assistant has been told, so that a change is noticed and a removed
+ * entity removed. That knowledge also comes from the broker: the agent
+ * subscribes to its own discovery topics, so the retained payloads of
+ * an earlier run (another macro list, features since turned off, the
+ * other discovery form) are seen and cleaned up after a restart.
  */
 #include "firmware/ha.h"
 
@@ -11,6 +15,7 @@
 #include <string.h>
 
 #include "firmware/commands.h"
+#include "firmware/macro_store.h"
 #include "firmware/media.h"
 
 #ifndef ZB_HOMEPAGE
@@ -24,22 +29,32 @@
 /* State changes often (console lines); compare the entities at most
  * this often. */
 #define HA_CHECK_MS 1000
+/* After connecting, the retained discovery payloads of an earlier run
+ * arrive right after the subscription; wait for them this long before
+ * the first publish (later ones are handled when they come). */
+#define HA_SETTLE_MS 300
 
 struct ha {
 	struct agent *a;
 	bool per_entity;
 	char status_topic[TOPICS_MAX + 16];
 	char device_topic[TOPICS_MAX + 64];
+	char entity_filter[TOPICS_MAX + 96];
 	ha_list_fn macros;
 	void *macros_data;
+	/* The default macro list: the folder's files and the built-ins. */
+	char (*macro_files)[MACRO_NAME_MAX + 1];
+	size_t n_macro_files;
 	int birth_timer;
 	int check_timer;
-	/* What Home Assistant was last given. */
+	int settle_timer;
+	/* What Home Assistant has: published by us, or found retained. */
 	struct ha_set last;
 	uint64_t last_hash;
 	bool published;
-	/* The other form's topics were cleared once since start. */
-	bool cleared;
+	/* Retained payloads of the other discovery form, to be cleared. */
+	struct ha_set stale_entities; /* per-entity topics (device form) */
+	bool stale_device;	      /* the device topic (per-entity form) */
 	unsigned int publishes;
 	char error[128];
 };
@@ -52,6 +67,37 @@ static const char *ha_image_at(void *data, size_t i)
 	cJSON *name = cJSON_GetObjectItemCaseSensitive(img, "name");
 
 	return cJSON_IsString(name) ? name->valuestring : NULL;
+}
+
+/*
+ * The macros a button can run, as cmd/macro finds them: the folder's
+ * files (read again for each comparison, which happens at most once a
+ * second), then the built-ins a file does not override.
+ */
+static const char *ha_macro_at(void *data, size_t i)
+{
+	struct ha *h = data;
+	const struct macro_builtin *b = macro_builtins();
+
+	if (i < h->n_macro_files)
+		return h->macro_files[i];
+	i -= h->n_macro_files;
+	for (; b->name; b++) {
+		bool file = false;
+
+		for (size_t j = 0; j < h->n_macro_files && !file; j++)
+			file = !strcmp(h->macro_files[j], b->name);
+		if (!file && i-- == 0)
+			return b->name;
+	}
+	return NULL;
+}
+
+static void ha_macro_files(struct ha *h)
+{
+	if (macro_store_list(h->a->cfg->macros.dir, h->macro_files,
+			     MACRO_LIST_MAX, &h->n_macro_files))
+		h->n_macro_files = 0;
 }
 
 static bool ha_command_runs(const char *name)
@@ -107,8 +153,14 @@ static void ha_input(struct ha *h, struct ha_input *in, cJSON **media)
 		in->images_data =
 			cJSON_GetObjectItemCaseSensitive(*media, "images");
 	}
-	in->macros = h->macros;
-	in->macros_data = h->macros_data;
+	if (h->macros) {
+		in->macros = h->macros;
+		in->macros_data = h->macros_data;
+	} else if (in->features & HA_F_MACROS) {
+		ha_macro_files(h);
+		in->macros = ha_macro_at;
+		in->macros_data = h;
+	}
 }
 
 /* ---- publishing ---- */
@@ -162,6 +214,8 @@ static uint64_t ha_digest(struct ha *h, const struct ha_input *in,
  * Device-based: removed entities first go out as removal markers, then
  * the final payload without them is what stays retained. Per entity:
  * an empty retained payload removes an entity and clears its topic.
+ * Either way the other form's retained payloads are cleared first, or
+ * Home Assistant would see every unique id twice.
  */
 static int ha_publish_set(struct ha *h, const struct ha_input *in,
 			  const struct ha_set *now, const struct ha_set *gone)
@@ -171,10 +225,8 @@ static int ha_publish_set(struct ha *h, const struct ha_input *in,
 	int r = 0;
 
 	if (!h->per_entity) {
-		/* A switch from per-entity topics: clear them first, or Home
-		 * Assistant sees every unique id twice. */
-		for (size_t i = 0; !h->cleared && !r && i < now->n; i++)
-			if (!ha_entity_topic(in, &now->v[i], topic,
+		for (size_t i = 0; !r && i < h->stale_entities.n; i++)
+			if (!ha_entity_topic(in, &h->stale_entities.v[i], topic,
 					     sizeof(topic)))
 				r = ha_pub(h, topic, NULL);
 		if (!r && gone->n) {
@@ -189,7 +241,7 @@ static int ha_publish_set(struct ha *h, const struct ha_input *in,
 		}
 		return r;
 	}
-	if (!h->cleared)
+	if (h->stale_device)
 		r = ha_pub(h, h->device_topic, NULL);
 	for (size_t i = 0; !r && i < gone->n; i++)
 		if (!ha_entity_topic(in, &gone->v[i], topic, sizeof(topic)))
@@ -204,13 +256,16 @@ static int ha_publish_set(struct ha *h, const struct ha_input *in,
 	return r;
 }
 
-/* Publish if the entities changed since the last publish, or if force. */
+/*
+ * Publish if anything changed since the last publish (the entities,
+ * their payloads, something to remove or clear), or if force.
+ */
 static void ha_check(struct ha *h, bool force)
 {
 	struct ha_input in;
 	struct ha_set now = {0}, gone = {0};
 	cJSON *media = NULL;
-	uint64_t hash;
+	uint64_t hash = 0;
 	int r;
 
 	if (!mqtt_is_online(h->a->mqtt))
@@ -219,24 +274,25 @@ static void ha_check(struct ha *h, bool force)
 	r = ha_set_build(&in, &now);
 	if (!r)
 		hash = ha_digest(h, &in, &now, &r);
+	if (!r)
+		r = ha_set_removed(&h->last, &now, &gone);
 	if (r) {
 		snprintf(h->error, sizeof(h->error), "discovery: %s",
 			 strerror(-r));
 		goto out;
 	}
-	if (!force && h->published && hash == h->last_hash)
+	if (!force && h->published && hash == h->last_hash && !gone.n &&
+	    !h->stale_entities.n && !h->stale_device)
 		goto out;
-	r = ha_set_removed(&h->last, &now, &gone);
-	if (!r)
-		r = ha_publish_set(h, &in, &now, &gone);
+	r = ha_publish_set(h, &in, &now, &gone);
 	if (r)
 		goto out;
-	h->cleared = true;
+	ha_set_free(&h->stale_entities);
+	h->stale_device = false;
 	h->error[0] = '\0';
 	ha_set_free(&h->last);
 	h->last = now;
-	now.v = NULL;
-	now.n = 0;
+	memset(&now, 0, sizeof(now));
 	h->last_hash = hash;
 	h->published = true;
 	h->publishes++;
@@ -261,6 +317,14 @@ static void ha_birth_now(void *data)
 	struct ha *h = data;
 
 	h->birth_timer = 0;
+	ha_check(h, true);
+}
+
+static void ha_settled(void *data)
+{
+	struct ha *h = data;
+
+	h->settle_timer = 0;
 	ha_check(h, true);
 }
 
@@ -297,7 +361,8 @@ static cJSON *ha_state_json(void *data)
 void ha_on_online(struct ha *h)
 {
 	if (h)
-		ha_check(h, true);
+		loop_timer_rearm(h->a->loop, &h->settle_timer, HA_SETTLE_MS,
+				 ha_settled, h);
 }
 
 void ha_republish(struct ha *h)
@@ -306,12 +371,53 @@ void ha_republish(struct ha *h)
 		ha_check(h, true);
 }
 
+/*
+ * A payload on one of our discovery topics: retained ones of an earlier
+ * run, or our own coming back (the session asks for the retain flag as
+ * published). Either way it is what Home Assistant will find there.
+ */
+static void ha_on_discovery(struct ha *h, const struct mqtt_msg *m)
+{
+	struct ha_input in = {
+		.id = h->a->cfg->agent.id,
+		.base = h->a->topics.base,
+		.prefix = h->a->cfg->homeassistant.prefix,
+	};
+	char key[HA_KEY_MAX];
+	enum ha_platform p;
+
+	if (!strcmp(m->topic, h->device_topic)) {
+		if (!m->len)
+			return;
+		if (h->per_entity)
+			h->stale_device = true;
+		else
+			ha_device_config_parse(m->payload, m->len, &h->last);
+	} else if (!ha_entity_topic_parse(&in, m->topic, key, &p)) {
+		if (!m->len)
+			ha_set_del(&h->stale_entities, key);
+		else if (h->per_entity)
+			ha_set_add(&h->last, key, p);
+		else
+			ha_set_add(&h->stale_entities, key, p);
+	} else {
+		return;
+	}
+	ha_refresh(h->a);
+}
+
 bool ha_on_message(struct ha *h, const struct mqtt_msg *m)
 {
 	unsigned int delay;
 
-	if (!h || strcmp(m->topic, h->status_topic))
+	if (!h)
 		return false;
+	if (strcmp(m->topic, h->status_topic)) {
+		if (!m->retained)
+			return false;
+		ha_on_discovery(h, m);
+		return true;
+	}
 	/* A retained birth is an old one: the publish at connect covers
 	 * it. */
 	if (m->retained || m->len != 6 || memcmp(m->payload, "online", 6))
@@ -348,17 +454,31 @@ int ha_attach(struct agent *a)
 		return -ENOMEM;
 	h->a = a;
 	h->per_entity = c->homeassistant.per_entity;
+	h->macro_files = calloc(MACRO_LIST_MAX, sizeof(*h->macro_files));
+	if (!h->macro_files) {
+		free(h);
+		return -ENOMEM;
+	}
 	r = ha_device_topic(&in, h->device_topic, sizeof(h->device_topic));
 	if (!r &&
 	    snprintf(h->status_topic, sizeof(h->status_topic), "%s/status",
 		     in.prefix) >= (int)sizeof(h->status_topic))
 		r = -ENAMETOOLONG;
+	if (!r && snprintf(h->entity_filter, sizeof(h->entity_filter),
+			   "%s/+/zerobmc_%s/+/config", in.prefix,
+			   in.id) >= (int)sizeof(h->entity_filter))
+		r = -ENAMETOOLONG;
 	if (!r)
 		r = mqtt_add_subscription(a->mqtt, h->status_topic);
+	if (!r)
+		r = mqtt_add_subscription(a->mqtt, h->device_topic);
+	if (!r)
+		r = mqtt_add_subscription(a->mqtt, h->entity_filter);
 	if (!r)
 		r = state_provider_add(&a->state, "homeassistant",
 				       ha_state_json, h);
 	if (r) {
+		free(h->macro_files);
 		free(h);
 		return r;
 	}
@@ -374,7 +494,11 @@ void ha_free(struct ha *h)
 		loop_timer_cancel(h->a->loop, h->birth_timer);
 	if (h->check_timer)
 		loop_timer_cancel(h->a->loop, h->check_timer);
+	if (h->settle_timer)
+		loop_timer_cancel(h->a->loop, h->settle_timer);
 	ha_set_free(&h->last);
+	ha_set_free(&h->stale_entities);
+	free(h->macro_files);
 	h->a->ha = NULL;
 	free(h);
 }

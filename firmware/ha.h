@@ -36,7 +36,11 @@ bool ha_on_message(struct ha *h, const struct mqtt_msg *m);
 void ha_republish(struct ha *h);
 /* Capabilities call this when what they offer changed; checked soon. */
 void ha_refresh(struct agent *a);
-/* Where the macro buttons take their names from (the macros module). */
+/*
+ * Where the macro buttons take their names from. Without this, the
+ * [macros] folder's files and the built-ins are listed as cmd/macro
+ * finds them.
+ */
 void ha_set_macros(struct ha *h, ha_list_fn fn, void *data);
 
 #endif

@@ -265,9 +265,19 @@ const char *ha_platform_name(enum ha_platform p)
 	return p < HA_PLATFORM_COUNT ? ha_platform_names[p] : "sensor";
 }
 
+int ha_platform_parse(const char *name, enum ha_platform *p)
+{
+	for (int i = 0; i < HA_PLATFORM_COUNT; i++)
+		if (!strcmp(ha_platform_names[i], name)) {
+			*p = (enum ha_platform)i;
+			return 0;
+		}
+	return -EINVAL;
+}
+
 enum ha_platform ha_entity_platform(const struct ha_entity *e)
 {
-	return ha_defs[e->def].platform;
+	return e->platform;
 }
 
 uint64_t ha_hash(uint64_t h, const char *s)
@@ -356,23 +366,22 @@ static bool ha_set_has(const struct ha_set *s, const char *key)
 	return false;
 }
 
-static struct ha_entity *ha_set_push(struct ha_set *s, size_t *cap)
+static struct ha_entity *ha_set_push(struct ha_set *s)
 {
-	if (s->n == *cap) {
-		size_t ncap = *cap ? *cap * 2 : 32;
+	if (s->n == s->cap) {
+		size_t ncap = s->cap ? s->cap * 2 : 32;
 		struct ha_entity *v = realloc(s->v, ncap * sizeof(*v));
 
 		if (!v)
 			return NULL;
 		s->v = v;
-		*cap = ncap;
+		s->cap = ncap;
 	}
 	memset(&s->v[s->n], 0, sizeof(s->v[0]));
 	return &s->v[s->n++];
 }
 
-static int ha_set_macros(const struct ha_input *in, int def, struct ha_set *s,
-			 size_t *cap)
+static int ha_set_macros(const struct ha_input *in, int def, struct ha_set *s)
 {
 	const char *name;
 	char key[HA_KEY_MAX];
@@ -386,10 +395,11 @@ static int ha_set_macros(const struct ha_input *in, int def, struct ha_set *s,
 		    ha_macro_key(ha_defs[def].key, name, key, sizeof(key)) ||
 		    ha_set_has(s, key))
 			continue;
-		e = ha_set_push(s, cap);
+		e = ha_set_push(s);
 		if (!e)
 			return -ENOMEM;
 		e->def = def;
+		e->platform = ha_defs[def].platform;
 		snprintf(e->key, sizeof(e->key), "%s", key);
 		snprintf(e->arg, sizeof(e->arg), "%s", name);
 	}
@@ -398,7 +408,6 @@ static int ha_set_macros(const struct ha_input *in, int def, struct ha_set *s,
 
 int ha_set_build(const struct ha_input *in, struct ha_set *out)
 {
-	size_t cap = 0;
 	int r;
 
 	memset(out, 0, sizeof(*out));
@@ -412,17 +421,18 @@ int ha_set_build(const struct ha_input *in, struct ha_set *out)
 		if ((in->features & def->needs) != def->needs)
 			continue;
 		if (def->per_macro) {
-			r = ha_set_macros(in, d, out, &cap);
+			r = ha_set_macros(in, d, out);
 			if (r)
 				goto fail;
 			continue;
 		}
-		e = ha_set_push(out, &cap);
+		e = ha_set_push(out);
 		if (!e) {
 			r = -ENOMEM;
 			goto fail;
 		}
 		e->def = d;
+		e->platform = def->platform;
 		snprintf(e->key, sizeof(e->key), "%s", def->key);
 	}
 	return 0;
@@ -436,20 +446,19 @@ void ha_set_free(struct ha_set *s)
 	free(s->v);
 	s->v = NULL;
 	s->n = 0;
+	s->cap = 0;
 }
 
 int ha_set_removed(const struct ha_set *old, const struct ha_set *now,
 		   struct ha_set *out)
 {
-	size_t cap = 0;
-
 	memset(out, 0, sizeof(*out));
 	for (size_t i = 0; old && i < old->n; i++) {
 		struct ha_entity *e;
 
 		if (ha_set_has(now, old->v[i].key))
 			continue;
-		e = ha_set_push(out, &cap);
+		e = ha_set_push(out);
 		if (!e) {
 			ha_set_free(out);
 			return -ENOMEM;
@@ -457,6 +466,94 @@ int ha_set_removed(const struct ha_set *old, const struct ha_set *now,
 		*e = old->v[i];
 	}
 	return 0;
+}
+
+int ha_set_add(struct ha_set *s, const char *key, enum ha_platform p)
+{
+	struct ha_entity *e;
+
+	if (strlen(key) >= HA_KEY_MAX)
+		return -ENAMETOOLONG;
+	if (ha_set_has(s, key))
+		return 0;
+	e = ha_set_push(s);
+	if (!e)
+		return -ENOMEM;
+	e->def = -1;
+	e->platform = p;
+	snprintf(e->key, sizeof(e->key), "%s", key);
+	return 0;
+}
+
+void ha_set_del(struct ha_set *s, const char *key)
+{
+	for (size_t i = 0; i < s->n; i++)
+		if (!strcmp(s->v[i].key, key)) {
+			memmove(&s->v[i], &s->v[i + 1],
+				(s->n - i - 1) * sizeof(s->v[0]));
+			s->n--;
+			return;
+		}
+}
+
+int ha_device_config_parse(const char *payload, size_t len, struct ha_set *into)
+{
+	cJSON *o = cJSON_ParseWithLength(payload, len);
+	cJSON *cmps = cJSON_GetObjectItemCaseSensitive(o, "cmps");
+	cJSON *c;
+	int r = 0;
+
+	if (!cJSON_IsObject(cmps)) {
+		cJSON_Delete(o);
+		return -EINVAL;
+	}
+	cJSON_ArrayForEach(c, cmps)
+	{
+		cJSON *p = cJSON_GetObjectItemCaseSensitive(c, "p");
+		enum ha_platform pf;
+
+		if (!cJSON_IsString(p) || cJSON_GetArraySize(c) < 2 ||
+		    ha_platform_parse(p->valuestring, &pf) ||
+		    !ha_id_ok(c->string, HA_KEY_MAX - 1))
+			continue;
+		r = ha_set_add(into, c->string, pf);
+		if (r)
+			break;
+	}
+	cJSON_Delete(o);
+	return r;
+}
+
+int ha_entity_topic_parse(const struct ha_input *in, const char *topic,
+			  char *key, enum ha_platform *p)
+{
+	size_t n = strlen(in->prefix);
+	const char *s = topic, *slash;
+	char platform[32];
+	char dev[96];
+
+	if (strncmp(s, in->prefix, n) || s[n] != '/')
+		return -ENOENT;
+	s += n + 1;
+	slash = strchr(s, '/');
+	if (!slash || (size_t)(slash - s) >= sizeof(platform))
+		return -ENOENT;
+	memcpy(platform, s, (size_t)(slash - s));
+	platform[slash - s] = '\0';
+	if (ha_platform_parse(platform, p))
+		return -ENOENT;
+	s = slash + 1;
+	snprintf(dev, sizeof(dev), "zerobmc_%s/", in->id);
+	if (strncmp(s, dev, strlen(dev)))
+		return -ENOENT;
+	s += strlen(dev);
+	slash = strchr(s, '/');
+	if (!slash || strcmp(slash, "/config") || slash == s ||
+	    (size_t)(slash - s) >= HA_KEY_MAX)
+		return -ENOENT;
+	memcpy(key, s, (size_t)(slash - s));
+	key[slash - s] = '\0';
+	return ha_id_ok(key, HA_KEY_MAX - 1) ? 0 : -ENOENT;
 }
 
 /* ---- topics ---- */
@@ -560,13 +657,19 @@ static bool ha_add_options(cJSON *o, const struct ha_input *in,
 static cJSON *ha_component(const struct ha_input *in, const struct ha_entity *e,
 			   bool with_platform)
 {
-	const struct ha_def *d = &ha_defs[e->def];
-	const char *platform = ha_platform_name(d->platform);
-	cJSON *o = cJSON_CreateObject();
+	const struct ha_def *d;
+	const char *platform;
+	cJSON *o;
 	char buf[HA_KEY_MAX + 128];
 	char name[HA_ARG_MAX + 32];
-	bool ok = o != NULL;
+	bool ok;
 
+	if (e->def < 0 || e->def >= HA_NDEFS)
+		return NULL;
+	d = &ha_defs[e->def];
+	platform = ha_platform_name(d->platform);
+	o = cJSON_CreateObject();
+	ok = o != NULL;
 	if (!ok)
 		return NULL;
 	if (with_platform)

@@ -77,19 +77,26 @@ struct ha_input {
 	void *macros_data;
 };
 
-/* One entity as offered: a table row, its key, and its argument. */
+/*
+ * One entity as offered: a table row, its key, and its argument. An
+ * entity known only from a retained payload on the broker has def -1:
+ * enough to remove it, not to describe it.
+ */
 struct ha_entity {
 	int def;
+	enum ha_platform platform;
 	char key[HA_KEY_MAX];
 	char arg[HA_ARG_MAX];
 };
 
 struct ha_set {
 	struct ha_entity *v;
-	size_t n;
+	size_t n, cap;
 };
 
 const char *ha_platform_name(enum ha_platform p);
+/* 0, or -EINVAL for a platform this table does not use. */
+int ha_platform_parse(const char *name, enum ha_platform *p);
 enum ha_platform ha_entity_platform(const struct ha_entity *e);
 
 /*
@@ -103,6 +110,25 @@ void ha_set_free(struct ha_set *s);
 /* The entities of old whose key is not in now. 0 or -ENOMEM. */
 int ha_set_removed(const struct ha_set *old, const struct ha_set *now,
 		   struct ha_set *out);
+/* Add an entity known by key and platform, unless s has the key. */
+int ha_set_add(struct ha_set *s, const char *key, enum ha_platform p);
+/* Drop the entity with this key, if s has it. */
+void ha_set_del(struct ha_set *s, const char *key);
+
+/*
+ * Read a device-based payload (a retained one found on the broker) and
+ * add its components to into; removal markers (a platform alone) are
+ * not entities and are skipped. 0, -EINVAL (not such a payload) or
+ * -ENOMEM.
+ */
+int ha_device_config_parse(const char *payload, size_t len,
+			   struct ha_set *into);
+/*
+ * If topic is "<prefix>/<platform>/zerobmc_<id>/<key>/config" of in,
+ * fill key[HA_KEY_MAX] and *p and return 0; otherwise -ENOENT.
+ */
+int ha_entity_topic_parse(const struct ha_input *in, const char *topic,
+			  char *key, enum ha_platform *p);
 
 /* "<prefix>/device/zerobmc_<id>/config". 0 or -ENAMETOOLONG. */
 int ha_device_topic(const struct ha_input *in, char *buf, size_t len);

@@ -1,0 +1,330 @@
+"""Home Assistant discovery from the real agent and a real broker.
+
+The test client plays Home Assistant: it reads the retained discovery
+payloads, announces itself on homeassistant/status, and checks that
+entities follow the images folder, the macros folder and the agent's
+configuration, including their removal.
+"""
+import json
+import os
+import shutil
+import sys
+import tempfile
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(__file__))
+import zbtest  # noqa: E402
+
+PREFIX = "homeassistant"
+
+
+def device_topic(agent_id):
+    return f"{PREFIX}/device/zerobmc_{agent_id}/config"
+
+
+class HaEnv:
+    """Broker, one agent (restartable with other settings), test client."""
+
+    def __init__(self, agent_id="nuc"):
+        self.id = agent_id
+        self.tmp = tempfile.mkdtemp(prefix="zbha-")
+        self.images = os.path.join(self.tmp, "images")
+        self.lun = os.path.join(self.tmp, "lun")
+        self.macros = os.path.join(self.tmp, "macros")
+        for d in (self.images, self.lun, self.macros):
+            os.makedirs(d)
+        for name, value in (("file", ""), ("ro", "0\n"), ("cdrom", "0\n"),
+                            ("forced_eject", "")):
+            with open(os.path.join(self.lun, name), "w") as f:
+                f.write(value)
+        for name, size in (("debian-12.iso", 700 << 20),
+                           ("disk.img", 64 << 20)):
+            with open(os.path.join(self.images, name), "wb") as f:
+                f.truncate(size)
+        with open(os.path.join(self.macros, "unlock.txt"), "w") as f:
+            f.write("STRING hello\nENTER\n")
+        self.broker = zbtest.Broker(self.tmp).start()
+        self.client = zbtest.Client(self.broker.port)
+        self.client.subscribe(f"zerobmc/{agent_id}/#")
+        self.client.subscribe(f"{PREFIX}/#")
+        self.agent = None
+        self.console = None
+
+    def start(self, console=True, ha=None):
+        self.console = zbtest.Pty() if console else None
+        sections = {
+            "media": {"dir": self.images, "lun": self.lun,
+                      "state_file": os.path.join(self.tmp, "media.state")},
+            "macros": {"dir": self.macros},
+            "homeassistant": dict(ha or {}),
+        }
+        if not console:
+            sections["console"] = {"device": ""}
+        self.agent = zbtest.Agent(self.tmp, self.broker.port, self.id,
+                                  sections=sections, console=self.console)
+        self.agent.start()
+        self.client.wait(lambda m: m["topic"] == f"zerobmc/{self.id}/status"
+                         and m["payload"] == b"online" and
+                         m["t"] > self.t0, 10, "online")
+
+    def restart(self, **kw):
+        self.stop_agent()
+        self.mark()
+        self.start(**kw)
+
+    def stop_agent(self):
+        if self.agent:
+            self.agent.stop()
+            self.agent.keyboard.close()
+        if self.console:
+            self.console.close()
+        self.agent = None
+
+    @property
+    def t0(self):
+        return getattr(self, "_t0", 0.0)
+
+    def mark(self):
+        self._t0 = time.monotonic()
+        return self._t0
+
+    def discovery(self, after, timeout=10, pred=None, what="discovery"):
+        """The first device payload published after `after`."""
+        def match(m):
+            if m["topic"] != device_topic(self.id) or m["t"] <= after:
+                return False
+            if not m["payload"]:
+                return False
+            return pred is None or pred(json.loads(m["payload"]))
+        m = self.client.wait(match, timeout, what)
+        return m, json.loads(m["payload"])
+
+    def retained(self, topic_filter, timeout=1.5):
+        """What a client subscribing now finds retained."""
+        c = zbtest.Client(self.broker.port)
+        try:
+            c.subscribe(topic_filter)
+            time.sleep(timeout)
+            with c.lock:
+                return {m["topic"]: m for m in c.msgs if m["retain"]}
+        finally:
+            c.close()
+
+    def close(self):
+        try:
+            self.client.close()
+        except Exception:
+            pass
+        self.stop_agent()
+        self.broker.stop()
+        if os.environ.get("ZB_KEEP_TMP"):
+            print("kept", self.tmp)
+        else:
+            shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+class DiscoveryTest(unittest.TestCase):
+    def setUp(self):
+        self.env = HaEnv()
+        self.env.mark()
+        try:
+            self.env.start()
+        except Exception:
+            self.env.close()
+            raise
+
+    def tearDown(self):
+        self.env.close()
+
+    def test_retained_at_connect_with_images_and_macros(self):
+        e = self.env
+        e.discovery(0)
+        found = e.retained(device_topic(e.id))
+        self.assertIn(device_topic(e.id), found)
+        m = found[device_topic(e.id)]
+        self.assertTrue(m["retain"])
+        doc = json.loads(m["payload"])
+        self.assertEqual(doc["dev"]["ids"], [f"zerobmc_{e.id}"])
+        self.assertEqual(doc["avty_t"], f"zerobmc/{e.id}/status")
+        self.assertEqual(doc["o"]["name"], "zerobmc")
+        cmps = doc["cmps"]
+        media = cmps["media"]
+        self.assertEqual(media["p"], "select")
+        self.assertEqual(media["ops"], ["none", "debian-12.iso", "disk.img"])
+        self.assertEqual(media["cmd_t"], f"zerobmc/{e.id}/cmd/media")
+        # One button per macro: the folder's file and the built-ins.
+        for name in ("unlock", "enter_setup", "boot_menu", "sysrq_reboot"):
+            self.assertEqual(cmps[f"macro_{name}"]["pl_prs"], name)
+        for key in ("ctrl_alt_del", "sysrq_reboot", "type_text",
+                    "send_keys", "console_input", "console", "macro",
+                    "command_result", "uptime", "keyboard_leds"):
+            self.assertIn(key, cmps)
+        uids = [c["uniq_id"] for c in cmps.values()]
+        self.assertEqual(len(uids), len(set(uids)))
+        # Nothing of the per-entity form is left retained.
+        per = e.retained(f"{PREFIX}/+/zerobmc_{e.id}/+/config", 1.0)
+        self.assertEqual([t for t, m in per.items() if m["payload"]], [])
+
+    def test_entities_drive_the_agent(self):
+        """What Home Assistant would send from the discovered entities."""
+        e = self.env
+        _, doc = e.discovery(0)
+        cmps = doc["cmps"]
+        # The select: an image, then "none" (the command template turns
+        # it into eject; the test applies it as Home Assistant would).
+        e.client.publish(cmps["media"]["cmd_t"], "disk.img")
+        st = e.client.wait(
+            lambda m: m["topic"] == f"zerobmc/{e.id}/state" and
+            (json.loads(m["payload"]).get("media") or {}).get("image") ==
+            "disk.img", 10, "disk.img inserted")
+        self.assertIsNotNone(st)
+        e.client.publish(cmps["media"]["cmd_t"], "eject")
+        e.client.wait(
+            lambda m: m["topic"] == f"zerobmc/{e.id}/state" and
+            "media" in json.loads(m["payload"]) and
+            json.loads(m["payload"])["media"].get("image") is None,
+            10, "ejected")
+        # A button press: the Ctrl+Alt+Del chord reaches the keyboard.
+        t = e.mark()
+        e.client.publish(cmps["ctrl_alt_del"]["cmd_t"],
+                         cmps["ctrl_alt_del"]["pl_prs"])
+        m = e.client.wait(lambda m: m["topic"] == f"zerobmc/{e.id}/result"
+                          and m["t"] > t and b'"reboot"' in m["payload"],
+                          10, "reboot result")
+        res = json.loads(m["payload"])
+        self.assertEqual((res["cmd"], res["status"]), ("reboot", "ok"))
+        reports = e.agent.keyboard.reports(until_idle=0.3, timeout=3)
+        self.assertTrue(any(r[0] == 0x05 and 0x4c in r[2:] for r in reports),
+                        reports)
+
+    def test_birth_message_republishes_after_a_delay(self):
+        e = self.env
+        e.discovery(0)
+        time.sleep(1.5)
+        t = e.mark()
+        e.client.publish(f"{PREFIX}/status", "online")
+        m, _ = e.discovery(t, timeout=10, what="discovery after birth")
+        delay = m["t"] - t
+        self.assertGreaterEqual(delay, 0.9)
+        self.assertLessEqual(delay, 5.5)
+        # ... and the state goes out again for the entities' values.
+        e.client.wait(lambda x: x["topic"] == f"zerobmc/{e.id}/state" and
+                      x["t"] > m["t"], 5, "state after discovery")
+
+    def test_retained_birth_and_offline_are_ignored(self):
+        e = self.env
+        e.discovery(0)
+        time.sleep(1.0)
+        t = e.mark()
+        e.client.publish(f"{PREFIX}/status", "offline")
+        e.client.publish(f"{PREFIX}/status", "online", retain=True)
+        time.sleep(5.5)
+        e.client.publish(f"{PREFIX}/status", "", retain=True)
+        with e.client.lock:
+            again = [m for m in e.client.msgs
+                     if m["topic"] == device_topic(e.id) and m["t"] > t]
+        self.assertEqual(again, [])
+
+    def test_image_added_and_removed(self):
+        e = self.env
+        e.discovery(0)
+        t = e.mark()
+        with open(os.path.join(e.images, "ubuntu.iso"), "wb") as f:
+            f.truncate(4 << 20)
+        _, doc = e.discovery(t, pred=lambda d: "ubuntu.iso" in
+                             d["cmps"]["media"]["ops"], what="new image")
+        t = e.mark()
+        os.unlink(os.path.join(e.images, "disk.img"))
+        _, doc = e.discovery(t, pred=lambda d: "disk.img" not in
+                             d["cmps"]["media"]["ops"], what="image gone")
+        self.assertEqual(doc["cmps"]["media"]["ops"],
+                         ["none", "debian-12.iso", "ubuntu.iso"])
+
+    def test_macro_removed_is_removed_in_home_assistant(self):
+        e = self.env
+        e.discovery(0)
+        t = e.mark()
+        os.unlink(os.path.join(e.macros, "unlock.txt"))
+        _, doc = e.discovery(t, what="removal marker", pred=lambda d:
+                             d["cmps"].get("macro_unlock") == {"p": "button"})
+        m, final = e.discovery(t, what="final", pred=lambda d:
+                               "macro_unlock" not in d["cmps"])
+        self.assertIn("macro_enter_setup", final["cmps"])
+        time.sleep(0.5)
+        found = e.retained(device_topic(e.id), 1.0)
+        self.assertNotIn("macro_unlock",
+                         json.loads(found[device_topic(e.id)]["payload"])
+                         ["cmps"])
+
+    def test_refresh_republishes(self):
+        e = self.env
+        e.discovery(0)
+        t = e.mark()
+        e.client.publish(f"zerobmc/{e.id}/cmd/refresh", "")
+        m, _ = e.discovery(t, timeout=5, what="discovery after refresh")
+        self.assertLess(m["t"] - t, 2.0)
+
+    def test_feature_gone_after_restart(self):
+        """The console turned off in the configuration: its entities are
+        removed although the new run never published them."""
+        e = self.env
+        e.discovery(0)
+        t = e.mark()
+        e.restart(console=False)
+        t = min(t, e.t0)
+        _, doc = e.discovery(t, what="markers", pred=lambda d:
+                             d["cmps"].get("console") == {"p": "sensor"})
+        self.assertEqual(doc["cmps"]["console_input"], {"p": "text"})
+        _, final = e.discovery(t, what="final", pred=lambda d:
+                               "console" not in d["cmps"])
+        self.assertNotIn("console_input", final["cmps"])
+
+    def test_per_entity_mode_and_back(self):
+        e = self.env
+        e.discovery(0)
+        e.restart(ha={"per_entity": "true"})
+        time.sleep(1.5)
+        found = e.retained(f"{PREFIX}/#", 1.5)
+        self.assertNotIn(device_topic(e.id), found)
+        topic = f"{PREFIX}/select/zerobmc_{e.id}/media/config"
+        self.assertIn(topic, found)
+        cfg = json.loads(found[topic]["payload"])
+        self.assertNotIn("p", cfg)
+        self.assertEqual(cfg["dev"]["ids"], [f"zerobmc_{e.id}"])
+        self.assertEqual(cfg["avty_t"], f"zerobmc/{e.id}/status")
+        self.assertIn(f"{PREFIX}/button/zerobmc_{e.id}/macro_unlock/config",
+                      found)
+        # A macro removed: its per-entity topic is emptied.
+        os.unlink(os.path.join(e.macros, "unlock.txt"))
+        gone = f"{PREFIX}/button/zerobmc_{e.id}/macro_unlock/config"
+        e.client.wait(lambda m: m["topic"] == gone and m["payload"] == b"",
+                      10, "empty retained payload")
+        # Back to the device form: the per-entity topics are cleared.
+        e.restart()
+        time.sleep(1.5)
+        found = e.retained(f"{PREFIX}/#", 1.5)
+        self.assertIn(device_topic(e.id), found)
+        self.assertEqual([t for t in found if t != device_topic(e.id)], [])
+
+
+class DiscoveryOffTest(unittest.TestCase):
+    def test_nothing_published(self):
+        env = HaEnv("off1")
+        try:
+            env.mark()
+            env.start(ha={"discovery": "false"})
+            time.sleep(1.5)
+            with env.client.lock:
+                ha = [m for m in env.client.msgs
+                      if m["topic"].startswith(PREFIX + "/")]
+            self.assertEqual(ha, [])
+            st = env.client.wait(
+                lambda m: m["topic"] == "zerobmc/off1/state", 5, "state")
+            self.assertNotIn("homeassistant", json.loads(st["payload"]))
+        finally:
+            env.close()
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
