@@ -41,6 +41,29 @@ bool payload_utf8_valid(const char *data, size_t len)
 	return true;
 }
 
+/*
+ * cJSON decodes "\u0000" and silently cuts the string there, so
+ * "a\u0000b" would arrive as "a": refuse the escape before parsing.
+ */
+static bool payload_has_nul_escape(const char *s, size_t len)
+{
+	for (size_t i = 0; i + 6 <= len; i++) {
+		size_t bs = 0;
+
+		if (s[i] != '\\')
+			continue;
+		while (i + bs < len && s[i + bs] == '\\')
+			bs++;
+		/* An even run is escaped backslashes; an odd run ends in an
+		 * escape of the next character. */
+		if ((bs & 1) && i + bs + 5 <= len && s[i + bs] == 'u' &&
+		    !strncmp(s + i + bs + 1, "0000", 4))
+			return true;
+		i += bs - 1;
+	}
+	return false;
+}
+
 static int payload_depth(const cJSON *j, int depth)
 {
 	int max = depth;
@@ -94,6 +117,11 @@ int payload_parse(const char *data, size_t len, size_t max, struct payload *p,
 	if (start < end && data[start] == '{') {
 		const char *perr = NULL;
 
+		if (payload_has_nul_escape(data + start, end - start)) {
+			snprintf(err, errlen,
+				 "JSON payload contains \\u0000 (NUL)");
+			return -EINVAL;
+		}
 		p->json = cJSON_ParseWithLengthOpts(data + start, end - start,
 						    &perr, false);
 		if (!p->json) {

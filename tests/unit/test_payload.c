@@ -83,6 +83,12 @@ static void test_errors(void **state)
 			 -EINVAL);
 	assert_non_null(strstr(err, "NUL"));
 	assert_int_equal(PARSE("\xc0\xaf", &p), -EILSEQ);
+	assert_int_equal(PARSE("{\"image\":\"a\\u0000b.iso\"}", &p), -EINVAL);
+	assert_non_null(strstr(err, "NUL"));
+	/* An escaped backslash followed by "u0000" is plain text. */
+	assert_int_equal(PARSE("{\"t\":\"a\\\\u0000\"}", &p), 0);
+	assert_string_equal(payload_str(&p, "t", false, NULL), "a\\u0000");
+	payload_free(&p);
 	for (int i = 0; i < 20; i++)
 		strcat(deep, "{\"a\":");
 	strcat(deep, "1");
