@@ -687,6 +687,8 @@ zerobmc lab: the agent runs in the Pi VM, the server VM shows its screen
       -m '{"text":"echo slow and sure\\n","profile":"bios"}'
   mosquitto_sub -h 127.0.0.1 -t 'zerobmc/lab/#' -v
 
+One keyboard job at a time: a key sent while text is still being typed
+gets "busy" (results show below).
 Logs: %s (agent: share/agent.log).
 Ctrl+C stops everything this started.
 """

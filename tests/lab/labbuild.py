@@ -59,11 +59,15 @@ def kernel_package():
 def kernel():
     """Returns {"version", "vmlinuz", "root", "moddir"}, downloading once."""
     pkg = kernel_package()
+    have = sorted(glob.glob(os.path.join(CACHE, "linux-image-*")))
+    if pkg is None and not have:
+        # A machine whose package lists were never fetched (or cleaned).
+        log("apt-cache knows no linux-image-amd64: apt-get update")
+        run("apt-get", "update", "-qq", stdout=sys.stderr)
+        pkg = kernel_package()
+        if pkg is None:
+            raise SystemExit("labbuild: no linux-image-amd64 in apt")
     if pkg is None:
-        have = sorted(glob.glob(os.path.join(CACHE, "linux-image-*")))
-        if not have:
-            raise SystemExit("labbuild: apt-cache knows no linux-image-amd64; "
-                             "run apt-get update")
         pkg = os.path.basename(have[-1])
     root = os.path.join(CACHE, pkg)
     version = pkg[len("linux-image-"):]

@@ -1,9 +1,12 @@
 # The lab: the real agent in a qemu "Pi" (Debian kernel, dummy_hcd) driving
 # real UEFI firmware in a second qemu. One lab is booted for the whole
 # suite: lab.setup (FIXTURES_SETUP) boots it and leaves it running with its
-# state in ${ZB_LAB_RUN}; every tests/lab/test_*.py attaches to it;
-# lab.cleanup (FIXTURES_CLEANUP) stops it. Each test alone also works: run
-# without the fixture it boots a private lab and stops it at exit.
+# state in ${ZB_LAB_RUN}; every tests/lab/test_*.py that calls
+# Lab.for_test() attaches to it (and leaves the server VM as it found it, or
+# asks for its mode with lab.ensure_server()); lab.cleanup
+# (FIXTURES_CLEANUP) stops it. Tests that boot a special lab of their own
+# run before the shared one is booted. Each test alone also works: run
+# without the fixture, Lab.for_test() boots a private lab and stops it.
 set(ZB_LAB_RUN ${CMAKE_BINARY_DIR}/lab-run)
 set(ZB_LAB_ENV "ZEROBMC=$<TARGET_FILE:zerobmc>;ZB_SOURCE=${CMAKE_SOURCE_DIR};ZB_BUILD=${CMAKE_BINARY_DIR};ZB_LAB_RUN=${ZB_LAB_RUN}")
 
