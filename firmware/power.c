@@ -306,14 +306,23 @@ static int power_wake(struct power *p, char *err, size_t errlen)
 		snprintf(usb_why, sizeof(usb_why),
 			 "USB remote wakeup needs the UDC (no [gadget] udc or "
 			 "udc_state known)");
-	} else if (p->usb != UDC_STATE_SUSPENDED) {
+	} else if (p->usb != UDC_STATE_SUSPENDED &&
+		   p->usb != UDC_STATE_CONFIGURED) {
 		snprintf(usb_why, sizeof(usb_why),
-			 "USB remote wakeup not tried: the host has not "
-			 "suspended the bus (USB state %s)",
+			 "USB remote wakeup not tried: no host has configured "
+			 "the gadget (USB state %s)",
 			 udc_state_name(p->usb));
 	} else if (!power_srp(p, usb_why, sizeof(usb_why))) {
 		cJSON_AddItemToArray(sent, cJSON_CreateString("usb"));
-		usb = true;
+		/* Only a reported suspend can be seen to end. */
+		usb = p->usb == UDC_STATE_SUSPENDED;
+		if (!usb)
+			cJSON_AddStringToObject(
+				p->extra, "usb_note",
+				"signalled while the UDC state says "
+				"configured: UDCs that never report suspend "
+				"(dwc2, dummy_hcd) show a sleeping host that "
+				"way, so a resume cannot be seen here");
 	}
 	if (wol_why[0])
 		cJSON_AddStringToObject(p->extra, "wol", wol_why);

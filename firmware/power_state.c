@@ -29,7 +29,9 @@ static const struct power_infer_row infer_table[UDC_STATE_COUNT] = {
 	{UDC_STATE_ADDRESSED, POWER_STATE_ON,
 	 "the host is enumerating the gadget: the server is on"},
 	{UDC_STATE_CONFIGURED, POWER_STATE_ON,
-	 "the host configured the gadget: the server is on"},
+	 "the host configured the gadget: the server is on (or asleep: "
+	 "UDCs that never report suspend, such as dwc2, show a sleeping "
+	 "host as configured)"},
 	{UDC_STATE_SUSPENDED, POWER_STATE_ASLEEP,
 	 "the host suspended the bus: the server sleeps (S3), or is off "
 	 "with standby power on its port, or its OS suspended an idle port"},

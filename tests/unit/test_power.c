@@ -706,13 +706,13 @@ static void test_wake_usb(void **unused)
 	c.srp_path = srp;
 	setup_run(&r, &c);
 
-	/* Not suspended: nothing to send, and no WoL configured. */
-	power_set_usb(r.p, UDC_STATE_CONFIGURED);
+	/* No host session: nothing to send, and no WoL configured. */
+	power_set_usb(r.p, UDC_STATE_NOT_ATTACHED);
 	assert_int_equal(power_start(r.p, POWER_ACT_WAKE, false, on_done, &r,
 				     err, sizeof(err)),
 			 -ENOENT);
 	assert_non_null(strstr(err, "nothing was sent"));
-	assert_non_null(strstr(err, "USB state configured"));
+	assert_non_null(strstr(err, "USB state not attached"));
 	assert_false(power_busy(r.p));
 
 	/* Suspended: "1" into srp, and the result waits for the resume. */
@@ -732,6 +732,39 @@ static void test_wake_usb(void **unused)
 	assert_true(cJSON_IsTrue(
 		cJSON_GetObjectItemCaseSensitive(r.extra, "resumed")));
 	assert_string_equal(extra_str(&r, "usb_state"), "configured");
+	teardown_run(&r);
+	unlink(srp);
+	rmdir(dir);
+}
+
+/* Configured: signalled blind (the UDC may not report suspend). */
+static void test_wake_usb_blind(void **unused)
+{
+	struct power_cfg c = fake_cfg(-1, -1, -1);
+	char dir[] = "/tmp/zbpowerXXXXXX", srp[PATH_MAX], buf[8] = "";
+	char err[300];
+	struct run r;
+	cJSON *sent;
+	int fd;
+
+	make_srp(dir, srp, sizeof(srp));
+	c.gpio.chip = "";
+	c.srp_path = srp;
+	setup_run(&r, &c);
+	power_set_usb(r.p, UDC_STATE_CONFIGURED);
+	assert_int_equal(power_start(r.p, POWER_ACT_WAKE, false, on_done, &r,
+				     err, sizeof(err)),
+			 0);
+	run_for(&r, 2000);
+	assert_int_equal(r.calls, 1);
+	assert_int_equal(r.err, 0);
+	sent = cJSON_GetObjectItemCaseSensitive(r.extra, "sent");
+	assert_string_equal(cJSON_GetArrayItem(sent, 0)->valuestring, "usb");
+	assert_null(cJSON_GetObjectItemCaseSensitive(r.extra, "resumed"));
+	assert_non_null(strstr(extra_str(&r, "usb_note"), "configured"));
+	fd = open(srp, O_RDONLY | O_CLOEXEC);
+	assert_int_equal(read(fd, buf, sizeof(buf) - 1), 1);
+	close(fd);
 	teardown_run(&r);
 	unlink(srp);
 	rmdir(dir);
@@ -787,6 +820,7 @@ int main(void)
 		cmocka_unit_test(test_mac_and_packet),
 		cmocka_unit_test(test_wake_wol_on_loopback),
 		cmocka_unit_test(test_wake_usb),
+		cmocka_unit_test(test_wake_usb_blind),
 		cmocka_unit_test(test_wake_usb_no_resume),
 	};
 
