@@ -99,8 +99,13 @@ static cJSON *agent_state_json(void *data)
 	cJSON_AddNumberToObject(mq, "protocol", mqtt_version(a->mqtt));
 	cJSON_AddStringToObject(mq, "transport",
 				a->cfg->mqtt.tls ? "tls" : "tcp");
-	if (a->link_error[0])
+	/* The last failure stays after reconnecting: while the link was
+	 * down, no state could say why. */
+	if (a->link_error[0]) {
 		cJSON_AddStringToObject(mq, "last_error", a->link_error);
+		cJSON_AddNumberToObject(mq, "last_error_at",
+					(double)a->link_error_at);
+	}
 	kb = cJSON_AddObjectToObject(o, "keyboard");
 	cJSON_AddStringToObject(kb, "layout", a->layout->name);
 	cJSON_AddStringToObject(kb, "profile", typing_profile_name(a->profile));
@@ -303,7 +308,6 @@ static void agent_on_online(void *data)
 	log_info("connected to %s:%u (MQTT %s), serving %s", a->cfg->mqtt.host,
 		 a->cfg->mqtt.port, mqtt_version(a->mqtt) == 5 ? "5" : "3.1.1",
 		 a->topics.base);
-	a->link_error[0] = '\0';
 	/* Status first, then the results that waited for the broker. */
 	if (agent_publish(a, TOPIC_STATUS, "online", 6, 1, true) == -EAGAIN)
 		outbox_publish(a->outbox, a->topics.pub[TOPIC_STATUS],
@@ -321,6 +325,7 @@ static void agent_on_offline(void *data, const char *why)
 	struct agent *a = data;
 	const char *detail = transport_last_error(a->transport);
 
+	a->link_error_at = (uint64_t)time(NULL);
 	snprintf(a->link_error, sizeof(a->link_error), "%s",
 		 detail[0] ? detail : why);
 	log_warn("broker %s:%u: %s", a->cfg->mqtt.host, a->cfg->mqtt.port,

@@ -61,6 +61,7 @@ struct agent {
 	uint64_t start_ms;
 	uint64_t start_unix;
 	char link_error[256];
+	uint64_t link_error_at;
 	uint64_t commands, errors;
 
 	/* Keyboard. */
