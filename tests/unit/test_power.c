@@ -470,6 +470,33 @@ static void test_not_wired(void **unused)
 	loop_free(r.loop);
 }
 
+/* The libgpiod backend, where this build has it: a missing chip is an
+ * error naming the key and the path, and the module runs on unwired. */
+static void test_gpiod_missing_chip(void **unused)
+{
+	struct power_cfg c = fake_cfg(17, 27, -1);
+	char err[400];
+	struct run r;
+
+	c.ops = power_gpiod_ops();
+	if (!c.ops)
+		skip();
+	c.gpio.chip = "/dev/gpiochip-zerobmc-test-none";
+	memset(&r, 0, sizeof(r));
+	r.loop = loop_new();
+	assert_int_equal(
+		power_new(r.loop, &c, NULL, NULL, &r.p, err, sizeof(err)), 0);
+	assert_non_null(strstr(err, "[power] gpio_chip "
+				    "/dev/gpiochip-zerobmc-test-none"));
+	assert_false(power_wired(r.p, POWER_LINE_POWER));
+	assert_int_equal(power_start(r.p, POWER_ACT_RESET, true, on_done, &r,
+				     err, sizeof(err)),
+			 -ENODEV);
+	assert_non_null(strstr(err, "could not be claimed at start"));
+	power_free(r.p);
+	loop_free(r.loop);
+}
+
 static void test_set_failure(void **unused)
 {
 	struct power_cfg c = fake_cfg(17, 27, -1);
@@ -814,6 +841,7 @@ int main(void)
 		cmocka_unit_test(test_busy),
 		cmocka_unit_test(test_state_checks),
 		cmocka_unit_test(test_not_wired),
+		cmocka_unit_test(test_gpiod_missing_chip),
 		cmocka_unit_test(test_set_failure),
 		cmocka_unit_test(test_inference_table),
 		cmocka_unit_test(test_led_input),
