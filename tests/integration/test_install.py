@@ -101,6 +101,20 @@ class InstallTest(unittest.TestCase):
             self.assertEqual(f.read(), "[agent]\nid = nuc\n")
         self.assertNotIn("set [agent] id", out)
 
+    def test_overlay_of_another_board_does_not_count(self):
+        """Raspberry Pi OS's own config.txt: dwc2 in host mode for the
+        CM5 only, and an [all] section at the end."""
+        text = ("dtparam=audio=on\n[cm4]\notg_mode=1\n\n[cm5]\n"
+                "dtoverlay=dwc2,dr_mode=host\n\n[all]\n")
+        root = self.make_root(text=text)
+        out = self.run_install(root).stdout
+        cfg = os.path.join(root, "boot", "firmware", "config.txt")
+        self.assertIn("changed: " + cfg, out)
+        with open(cfg) as f:
+            self.assertTrue(f.read().endswith("[all]\ndtoverlay=dwc2\n"))
+        out = self.run_install(root).stdout
+        self.assertIn("unchanged: " + cfg, out)
+
     def test_not_a_pi(self):
         root = self.make_root(config_dir=None)
         out = self.run_install(root).stdout
