@@ -216,8 +216,9 @@ static const struct ha_def ha_defs[] = {
 		.platform = HA_EVENT,
 		.name = "Command result",
 		.source = HA_SRC_RESULT,
-		.val_tpl = "{{ {'event_type': value_json.status, 'command': "
-			   "value_json.cmd, 'id': value_json.id | default(''), "
+		.val_tpl = "{{ {'event_type': value_json.status | "
+			   "default('error'), 'command': value_json.cmd | "
+			   "default(''), 'id': value_json.id | default(''), "
 			   "'error': (value_json.error | default(''))[:255]} | "
 			   "tojson }}",
 		.icon = "mdi:console-network",

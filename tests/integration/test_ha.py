@@ -16,6 +16,11 @@ import unittest
 sys.path.insert(0, os.path.dirname(__file__))
 import zbtest  # noqa: E402
 
+try:
+    from jinja2.sandbox import ImmutableSandboxedEnvironment
+except ImportError:  # python3-jinja2 (scripts/deps)
+    ImmutableSandboxedEnvironment = None
+
 PREFIX = "homeassistant"
 
 
@@ -32,8 +37,11 @@ class HaEnv:
         self.images = os.path.join(self.tmp, "images")
         self.lun = os.path.join(self.tmp, "lun")
         self.macros = os.path.join(self.tmp, "macros")
+        self.udc_state = os.path.join(self.tmp, "udc-state")
         for d in (self.images, self.lun, self.macros):
             os.makedirs(d)
+        with open(self.udc_state, "w") as f:
+            f.write("configured\n")
         for name, value in (("file", ""), ("ro", "0\n"), ("cdrom", "0\n"),
                             ("forced_eject", "")):
             with open(os.path.join(self.lun, name), "w") as f:
@@ -57,6 +65,7 @@ class HaEnv:
             "media": {"dir": self.images, "lun": self.lun,
                       "state_file": os.path.join(self.tmp, "media.state")},
             "macros": {"dir": self.macros},
+            "gadget": {"manage": "false", "udc_state": self.udc_state},
             "homeassistant": dict(ha or {}),
         }
         if not console:
@@ -306,6 +315,120 @@ class DiscoveryTest(unittest.TestCase):
         found = e.retained(f"{PREFIX}/#", 1.5)
         self.assertIn(device_topic(e.id), found)
         self.assertEqual([t for t in found if t != device_topic(e.id)], [])
+
+
+def render(tpl, payload):
+    """A value template as Home Assistant renders it: Jinja in a
+    sandbox, with value and value_json."""
+    env = ImmutableSandboxedEnvironment()
+    try:
+        value_json = json.loads(payload)
+    except ValueError:
+        value_json = None
+    return env.from_string(tpl).render(value=payload, value_json=value_json)
+
+
+@unittest.skipIf(ImmutableSandboxedEnvironment is None,
+                 "python3-jinja2 not installed")
+class TemplateTest(unittest.TestCase):
+    """Every template of the discovery payload against the agent's real
+    state documents and results."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.env = HaEnv("tpl")
+        cls.env.mark()
+        try:
+            cls.env.start()
+            _, cls.doc = cls.env.discovery(0)
+        except Exception:
+            cls.env.close()
+            raise
+        cls.cmps = cls.doc["cmps"]
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.env.close()
+
+    def state(self, pred=lambda d: True, what="state"):
+        e = self.env
+        m = e.client.wait(lambda m: m["topic"] == f"zerobmc/{e.id}/state"
+                          and pred(json.loads(m["payload"])), 10, what)
+        return m["payload"].decode()
+
+    def value(self, key, payload):
+        return render(self.cmps[key]["val_tpl"], payload)
+
+    def test_every_template_renders_on_the_state(self):
+        st = self.state()
+        for key, c in self.cmps.items():
+            if c.get("stat_t") == f"zerobmc/{self.env.id}/state":
+                out = self.value(key, st)
+                self.assertLessEqual(len(out), 255, key)
+                if "ops" in c:
+                    self.assertIn(out, c["ops"], key)
+        self.assertEqual(self.value("media", st), "none")
+        self.assertEqual(self.value("macro", st), "idle")
+        self.assertEqual(self.value("host_usb", st), "configured")
+        self.assertEqual(self.value("host_running", st), "ON")
+        self.assertEqual(self.value("keyboard_leds", st), "none")
+        self.assertRegex(self.value("uptime", st), r"^\d+$")
+        self.assertEqual(self.value("console", st), "")
+        # A state without the optional sections: no template fails.
+        bare = json.dumps({"uptime_s": 3, "keyboard": {}})
+        for key, c in self.cmps.items():
+            if "val_tpl" in c:
+                render(c["val_tpl"], bare)
+        self.assertEqual(self.value("host_usb", bare), "unknown")
+        self.assertEqual(self.value("host_running", bare), "OFF")
+
+    def test_state_changes_show(self):
+        e = self.env
+        e.client.publish(f"zerobmc/{e.id}/cmd/media", "disk.img")
+        st = self.state(lambda d: (d.get("media") or {}).get("image") ==
+                        "disk.img", "inserted")
+        self.assertEqual(self.value("media", st), "disk.img")
+        long_line = "x" * 400
+        e.console.write(b"kernel: " + long_line.encode() + b"\r\n")
+        st = self.state(lambda d: "xxx" in d.get("console", {})
+                        .get("last", ""), "console line")
+        out = self.value("console", st)
+        self.assertEqual(len(out), 255)
+        self.assertTrue(out.startswith("kernel: xxx"))
+        with open(e.udc_state, "w") as f:
+            f.write("not attached\n")
+        st = self.state(lambda d: d.get("usb", {}).get("state") ==
+                        "not attached", "usb state")
+        self.assertEqual(self.value("host_usb", st), "not attached")
+        self.assertIn("not attached", self.cmps["host_usb"]["ops"])
+        self.assertEqual(self.value("host_running", st), "OFF")
+        running = json.dumps({"macro": {"running": True,
+                                        "name": "enter_setup"}})
+        self.assertEqual(self.value("macro", running), "enter_setup")
+        leds = json.dumps({"keyboard": {"leds": {"num": True, "caps": True,
+                                                 "scroll": False}}})
+        self.assertEqual(self.value("keyboard_leds", leds), "num,caps")
+
+    def test_results_and_commands(self):
+        e = self.env
+        t = e.mark()
+        e.client.publish(f"zerobmc/{e.id}/cmd/media", "nonexistent.iso")
+        m = e.client.wait(lambda m: m["topic"] == f"zerobmc/{e.id}/result"
+                          and m["t"] > t, 10, "error result")
+        ev = json.loads(self.value("command_result", m["payload"].decode()))
+        self.assertEqual(ev["event_type"], "error")
+        self.assertIn(ev["event_type"], self.cmps["command_result"]["evt_typ"])
+        self.assertEqual(ev["command"], "media")
+        self.assertTrue(ev["error"])
+        ok = json.loads(self.value("command_result",
+                                   '{"id":"a","cmd":"key","status":"ok"}'))
+        self.assertEqual(ok, {"event_type": "ok", "command": "key",
+                              "id": "a", "error": ""})
+        for key in ("type_text", "send_keys", "console_input"):
+            self.assertEqual(self.value(key, m["payload"].decode()), "")
+        cmd = self.cmps["media"]["cmd_tpl"]
+        self.assertEqual(render(cmd, "none"), "eject")
+        self.assertEqual(render(cmd, "disk.img"), "disk.img")
 
 
 class DiscoveryOffTest(unittest.TestCase):
