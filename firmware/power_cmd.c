@@ -65,11 +65,10 @@ static void power_cmd_summary(struct agent *a, const struct power_cfg *pc,
 			c->power.reset_line, c->power.power_led_line,
 			c->power.active_low ? ", active low" : "");
 	if (off < msglen)
-		off += (size_t)snprintf(msg + off, msglen - off,
-					"Wake-on-LAN %s; USB remote wakeup %s",
-					pc->wol ? c->power.wol_mac : "off",
-					pc->srp_path[0] ? pc->srp_path
-							: "off (no UDC)");
+		snprintf(msg + off, msglen - off,
+			 "Wake-on-LAN %s; USB remote wakeup %s",
+			 pc->wol ? c->power.wol_mac : "off",
+			 pc->srp_path[0] ? pc->srp_path : "off (no UDC)");
 }
 
 int power_attach(struct agent *a, char *msg, size_t msglen)
