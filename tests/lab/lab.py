@@ -428,6 +428,12 @@ class Lab:
             end = time.time() + 10
             while alive(entry) and time.time() < end:
                 time.sleep(0.05)
+            # The Pi's usbredirect would spin on its dead peer for up to
+            # minutes before it gives up; a fresh one listens at once.
+            try:
+                self.pi_shell("lab-redirect drop", timeout=30, check=False)
+            except (LabError, OSError):
+                pass
         self.state["procs"].pop("server", None)
         self.save()
 
