@@ -22,6 +22,28 @@ import paho.mqtt.client as paho
 
 ZEROBMC = os.environ.get("ZEROBMC") or os.path.join(
     os.environ.get("ZB_BUILD", "build"), "firmware", "zerobmc")
+
+
+def _wrap(binary, wrapper):
+    """A cross-built agent runs under an emulator: ZEROBMC_WRAPPER is the
+    command put before it ("qemu-aarch64-static -cpu cortex-a53"). Tests
+    exec ZEROBMC in several ways, so it becomes a script that execs the
+    wrapper: the process the tests see is the emulator running the agent."""
+    import atexit
+    import shlex
+    d = tempfile.mkdtemp(prefix="zbwrap-")
+    atexit.register(shutil.rmtree, d, True)
+    script = os.path.join(d, "zerobmc")
+    with open(script, "w") as f:
+        f.write("#!/bin/sh\nexec %s %s \"$@\"\n" % (
+            " ".join(shlex.quote(w) for w in shlex.split(wrapper)),
+            shlex.quote(os.path.abspath(binary))))
+    os.chmod(script, 0o755)
+    return script
+
+
+if os.environ.get("ZEROBMC_WRAPPER"):
+    ZEROBMC = _wrap(ZEROBMC, os.environ["ZEROBMC_WRAPPER"])
 MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
 
 
