@@ -73,11 +73,22 @@ def port_taken(port):
 
 
 def _start_time(pid):
-    """The process's start time (clock ticks since boot), or None."""
+    """The process's start time (clock ticks since boot), or None when it
+    is gone. A zombie counts as gone (and is reaped if it is ours)."""
     try:
         with open("/proc/%d/stat" % pid) as f:
-            return int(f.read().rpartition(")")[2].split()[19])
-    except (OSError, ValueError, IndexError):
+            fields = f.read().rpartition(")")[2].split()
+    except OSError:
+        return None
+    if fields[0] == "Z":
+        try:
+            os.waitpid(pid, os.WNOHANG)
+        except ChildProcessError:
+            pass
+        return None
+    try:
+        return int(fields[19])
+    except (ValueError, IndexError):
         return None
 
 
@@ -740,9 +751,13 @@ def up(run, server, port, raw):
             msgs = c.msgs[seen:]
             seen = len(c.msgs)
         for m in msgs:
+            text = m["payload"].decode("utf-8", "replace")
             if m["topic"].endswith(("/result", "/status")):
-                print("\n[mqtt %s] %s" % (m["topic"], m["payload"].decode(
-                    "utf-8", "replace")), flush=True)
+                print("\n[mqtt %s] %s" % (m["topic"], text), flush=True)
+            elif m["topic"].endswith("/console"):
+                # The server's ttyACM0, through the gadget and the agent.
+                print("\n[console] %s" % strip_ansi(m["payload"]),
+                      flush=True)
         if not lab.running("server") or not lab.running("pi"):
             print("\nlab: a VM stopped; see " + run, file=sys.stderr)
             return 1
