@@ -640,7 +640,11 @@ class Lab:
                     doc = json.loads(m["payload"])
                 except ValueError:
                     continue
-                if pred is None or pred(doc):
+                try:
+                    ok = pred is None or pred(doc)
+                except (KeyError, TypeError, AttributeError):
+                    ok = False
+                if ok:
                     return doc
                 break
             if time.time() > end:
