@@ -19,6 +19,8 @@
 
 /* A queued macro waits behind a key or type job: look again this often. */
 #define MACRO_KB_RETRY_MS 100
+/* The running macro's line and step are republished at most this often. */
+#define MACRO_STATE_MS 250
 
 struct macro_job {
 	struct cmd_req *req;
@@ -39,6 +41,7 @@ struct macros {
 	struct macro_env env;
 	struct macro_run run;
 	int run_timer;
+	int progress_timer;
 	struct macro_job *cur;
 	uint64_t cur_start_ms;
 	struct macro_job *queue[MACRO_QUEUE_MAX];
@@ -118,7 +121,6 @@ static void macros_kb_done(void *data, int err, const char *msg)
 {
 	struct macros *m = data;
 
-	agent_state_dirty(m->a);
 	macro_run_kb_done(&m->run, err, msg);
 }
 
@@ -126,7 +128,6 @@ static int macros_kb_run(void *data, struct typing_plan *plan)
 {
 	struct macros *m = data;
 
-	agent_state_dirty(m->a);
 	/* Keys that HOLD keeps down stay down until RELEASE or the end of
 	 * the macro, which releases everything. */
 	return keyboard_run(m->a->kb, plan, (uint32_t)MACRO_RUNTIME_MAX_MS,
@@ -184,11 +185,22 @@ static int macros_media(void *data, const char *name, char *err, size_t len)
 	return media_insert(m->a->media, &rq, &done, err, len);
 }
 
+static void macros_progress_cb(void *data)
+{
+	struct macros *m = data;
+
+	m->progress_timer = 0;
+	agent_state_dirty(m->a);
+}
+
+/* A macro of many quick lines must not flood the retained state. */
 static void macros_progress(void *data)
 {
 	struct macros *m = data;
 
-	agent_state_dirty(m->a);
+	if (!m->progress_timer)
+		loop_timer_rearm(m->loop, &m->progress_timer, MACRO_STATE_MS,
+				 macros_progress_cb, m);
 }
 
 static void macros_next_cb(void *data);
@@ -233,7 +245,6 @@ static void macros_start(struct macros *m, struct macro_job *job)
 {
 	struct agent *a = m->a;
 	struct macro_error err;
-	char msg[MACRO_ERROR_MAX + 32];
 	int r;
 
 	m->env = (struct macro_env){
@@ -256,6 +267,8 @@ static void macros_start(struct macros *m, struct macro_job *job)
 	};
 	r = macro_run_start(&m->run, &m->env, &job->s, &err);
 	if (r) {
+		char msg[MACRO_ERROR_MAX + 32];
+
 		macro_error_format(&err, msg, sizeof(msg));
 		macros_job_refuse(m, job, RESULT_ERROR, err.line, msg);
 		if (m->nq)
@@ -668,6 +681,8 @@ void macros_free(struct macros *m)
 		macro_run_cancel(&m->run);
 	if (m->run_timer)
 		loop_timer_cancel(m->loop, m->run_timer);
+	if (m->progress_timer)
+		loop_timer_cancel(m->loop, m->progress_timer);
 	if (m->next_timer)
 		loop_timer_cancel(m->loop, m->next_timer);
 	if (m->dir_timer)
