@@ -19,7 +19,7 @@
 #include "firmware/media.h"
 
 #ifndef ZB_HOMEPAGE
-#define ZB_HOMEPAGE "https://github.com/zerobmc/zerobmc"
+#define ZB_HOMEPAGE "" /* set at build time; empty: no origin url */
 #endif
 
 /* Home Assistant's birth message: answer after 1 to 5 s, so that a

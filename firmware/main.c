@@ -28,6 +28,7 @@ struct main_tool {
 
 static const struct main_tool main_tools[] = {
 	{"console", "console [-e CHAR] [ID]", console_client_main, true},
+	{"gadget", "gadget up|down|status", gadget_cli_main, true},
 	{"macro", "macro check [-l LAYOUT] FILE...", macro_cli_main, false},
 	{NULL, NULL, NULL, false},
 };

@@ -17,6 +17,19 @@
 
 #include "gadget/udc.h"
 
+/*
+ * Class 0 (defined per interface), not 0xEF/02/01 (interface association):
+ * EDK2 UEFI firmware (OVMF, and the many BIOSes built on EDK2) matches the
+ * boot keyboard for its console input by the device's class fields, so
+ * with 0xEF it lists the keyboard but never reads it (measured in the
+ * lab: nothing typed arrived). Linux and firmware bind CDC-ACM either
+ * way; Windows wants 0xEF for the serial port's association, which
+ * matters less than a keyboard that works in the BIOS.
+ */
+#define GADGET_DEVICE_CLASS 0x00
+#define GADGET_DEVICE_SUBCLASS 0x00
+#define GADGET_DEVICE_PROTOCOL 0x00
+
 #define F_HID_INSTANCE "keyboard"
 #define F_MS_INSTANCE "media"
 #define F_ACM_INSTANCE "console"
@@ -427,8 +440,9 @@ static bool layout_matches(struct op *op, usbg_gadget *g, char *why, size_t len)
 		return false;
 	}
 	if (ga.bcdUSB != BCD_USB || ga.bcdDevice != BCD_DEVICE ||
-	    ga.bDeviceClass != 0xef || ga.bDeviceSubClass != 0x02 ||
-	    ga.bDeviceProtocol != 0x01) {
+	    ga.bDeviceClass != GADGET_DEVICE_CLASS ||
+	    ga.bDeviceSubClass != GADGET_DEVICE_SUBCLASS ||
+	    ga.bDeviceProtocol != GADGET_DEVICE_PROTOCOL) {
 		snprintf(why, len, "device class or versions differ");
 		return false;
 	}
@@ -518,10 +532,9 @@ static int create_gadget(struct op *op, usbg_gadget **out)
 {
 	struct usbg_gadget_attrs ga = {
 		.bcdUSB = BCD_USB,
-		/* Interface association descriptors, which CDC-ACM needs. */
-		.bDeviceClass = 0xef,
-		.bDeviceSubClass = 0x02,
-		.bDeviceProtocol = 0x01,
+		.bDeviceClass = GADGET_DEVICE_CLASS,
+		.bDeviceSubClass = GADGET_DEVICE_SUBCLASS,
+		.bDeviceProtocol = GADGET_DEVICE_PROTOCOL,
 		.bMaxPacketSize0 = 64,
 		.idVendor = op->vid,
 		.idProduct = op->pid,

@@ -20,6 +20,7 @@ enum ha_source {
 	HA_SRC_NONE,
 	HA_SRC_STATE,  /* <base>/state, the retained JSON document */
 	HA_SRC_RESULT, /* <base>/result, one JSON object per command */
+	HA_SRC_EVENT,  /* <base>/event, the timeline */
 };
 
 /* Options of a select or an enum sensor, or event types. */
@@ -28,6 +29,16 @@ enum ha_options {
 	HA_OPT_IMAGES, /* "none" and the image names */
 	HA_OPT_UDC,    /* the UDC state names */
 	HA_OPT_RESULT, /* the result statuses */
+	HA_OPT_PHASE,  /* the server phases */
+	HA_OPT_EVENT,  /* the timeline's event sources */
+};
+
+/* Kept in step with firmware/phase.c and topics/README.md (Timeline). */
+static const char *const ha_phase_names[] = {
+	"unknown", "off", "firmware", "booting-media", "os", "asleep",
+};
+static const char *const ha_event_sources[] = {
+	"usb", "led", "media", "console", "power", "agent",
 };
 
 struct ha_def {
@@ -223,6 +234,28 @@ static const struct ha_def ha_defs[] = {
 			   "tojson }}",
 		.icon = "mdi:console-network",
 		.options = HA_OPT_RESULT,
+	},
+	{
+		.key = "server_phase",
+		.platform = HA_SENSOR,
+		.name = "Server phase",
+		.source = HA_SRC_STATE,
+		.val_tpl = "{{ value_json.phase.phase if value_json.phase is "
+			   "defined else 'unknown' }}",
+		.dev_cla = "enum",
+		.icon = "mdi:server-network",
+		.options = HA_OPT_PHASE,
+	},
+	{
+		.key = "server_events",
+		.platform = HA_EVENT,
+		.name = "Server events",
+		.source = HA_SRC_EVENT,
+		.val_tpl = "{{ {'event_type': value_json.source | "
+			   "default('agent'), 'what': value_json.what | "
+			   "default('')} | tojson }}",
+		.icon = "mdi:timeline-clock",
+		.options = HA_OPT_EVENT,
 	},
 	{
 		.key = "uptime",
@@ -619,8 +652,10 @@ static bool ha_add_options(cJSON *o, const struct ha_input *in,
 
 	if (opts == HA_OPT_NONE)
 		return true;
-	arr = cJSON_AddArrayToObject(o,
-				     opts == HA_OPT_RESULT ? "evt_typ" : "ops");
+	arr = cJSON_AddArrayToObject(o, opts == HA_OPT_RESULT ||
+						       opts == HA_OPT_EVENT ?
+					       "evt_typ" :
+					       "ops");
 	if (!arr)
 		return false;
 	switch (opts) {
@@ -647,6 +682,19 @@ static bool ha_add_options(cJSON *o, const struct ha_input *in,
 			cJSON_AddItemToArray(
 				arr, cJSON_CreateString(result_status_name(
 					     (enum result_status)s)));
+		break;
+	case HA_OPT_PHASE:
+		for (size_t i = 0;
+		     i < sizeof(ha_phase_names) / sizeof(ha_phase_names[0]); i++)
+			cJSON_AddItemToArray(arr,
+					     cJSON_CreateString(ha_phase_names[i]));
+		break;
+	case HA_OPT_EVENT:
+		for (size_t i = 0; i < sizeof(ha_event_sources) /
+					       sizeof(ha_event_sources[0]);
+		     i++)
+			cJSON_AddItemToArray(
+				arr, cJSON_CreateString(ha_event_sources[i]));
 		break;
 	case HA_OPT_NONE:
 		break;
@@ -704,6 +752,8 @@ static cJSON *ha_component(const struct ha_input *in, const struct ha_entity *e,
 		ok = ok && ha_add_topic(o, "stat_t", in->base, "state");
 	else if (d->source == HA_SRC_RESULT)
 		ok = ok && ha_add_topic(o, "stat_t", in->base, "result");
+	else if (d->source == HA_SRC_EVENT)
+		ok = ok && ha_add_topic(o, "stat_t", in->base, "event");
 	ok = ok && ha_add_str(o, "val_tpl", d->val_tpl);
 	ok = ok && ha_add_str(o, "cmd_tpl", d->cmd_tpl);
 	ok = ok && ha_add_str(o, "dev_cla", d->dev_cla);

@@ -124,7 +124,7 @@ static const char *const origin_keys[] = {"name", "sw", "url", NULL};
 /* Top-level members of the agent's state document (agent_state_json and
  * the providers) that templates may read. */
 static const char *const state_members[] = {
-	"media", "usb", "console", "macro", "uptime_s", "keyboard", NULL,
+	"media", "usb", "console", "macro", "uptime_s", "keyboard", "phase", NULL,
 };
 
 static bool in_list(const char *const *l, const char *s)
@@ -231,7 +231,8 @@ static void check_topics(const char *platform, const cJSON *c)
 	}
 	if (st) {
 		assert_true(!strcmp(st, tp.pub[TOPIC_STATE]) ||
-			    !strcmp(st, tp.pub[TOPIC_RESULT]));
+			    !strcmp(st, tp.pub[TOPIC_RESULT]) ||
+			    !strcmp(st, tp.pub[TOPIC_EVENT]));
 		if (!strcmp(st, tp.pub[TOPIC_STATE]))
 			check_state_members(str(c, "val_tpl"));
 	}
@@ -483,8 +484,9 @@ static void test_features_gate_entities(void **unused)
 		assert_false(in_list(gated, s.v[i].key));
 		assert_int_not_equal(strncmp(s.v[i].key, "macro_", 6), 0);
 	}
-	/* The keyboard, results and diagnostics are always there. */
-	assert_int_equal(s.n, 7);
+	/* The keyboard, results, the server phase and its events, and the
+	 * diagnostics are always there. */
+	assert_int_equal(s.n, 9);
 	ha_set_free(&s);
 }
 
@@ -593,7 +595,7 @@ static void test_bad_input_and_limits(void **unused)
 	assert_int_equal(ha_set_build(&in, &s), 0);
 	for (size_t i = 0; i < s.n; i++)
 		assert_true(strlen(s.v[i].key) < HA_KEY_MAX);
-	assert_int_equal(s.n, 9);
+	assert_int_equal(s.n, 11);
 	ha_set_free(&s);
 	list_macros = NULL;
 
