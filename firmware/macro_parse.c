@@ -20,6 +20,7 @@ struct parser {
 	const struct layout *layout; /* from LAYOUT, NULL before */
 	const struct layout *deflt;
 	int nregex;
+	uint64_t regex_weight; /* see regex_cost() */
 	/* The line before (REM and blank lines aside) made the last op. */
 	bool repeatable;
 };
@@ -549,11 +550,70 @@ static int p_wait_led(struct parser *p, char *args, size_t len)
 	return 0;
 }
 
+/*
+ * What a pattern may cost. glibc's regcomp() copies a group once per
+ * count of an interval, so nested intervals multiply: "((a{255}){255})
+ * {255}" takes gigabytes and many seconds to compile, in the agent's
+ * loop. Back-references make regexec() exponential. So back-references
+ * are refused, the counts of all intervals of a pattern may multiply to
+ * at most MACRO_REGEX_REPEAT, and the script's patterns together may
+ * weigh (length times that product) at most MACRO_REGEX_WEIGHT.
+ */
+static int regex_cost(struct parser *p, const char *pat, size_t len,
+		      uint64_t *weight)
+{
+	uint64_t prod = 1;
+
+	for (size_t i = 0; i < len; i++) {
+		uint64_t lo = 0, hi = 0;
+		size_t k = i + 1;
+
+		if (pat[i] == '\\' && i + 1 < len) {
+			if (pat[i + 1] >= '1' && pat[i + 1] <= '9')
+				return perr(p, -EINVAL,
+					    "WAIT_CONSOLE: back-references "
+					    "(\\%c) are not supported",
+					    pat[i + 1]);
+			i++;
+			continue;
+		}
+		if (pat[i] != '{')
+			continue;
+		while (k < len && pat[k] >= '0' && pat[k] <= '9' && lo < 100000)
+			lo = lo * 10 + (uint64_t)(pat[k++] - '0');
+		hi = lo;
+		if (k < len && pat[k] == ',') {
+			hi = 0;
+			for (k++; k < len && pat[k] >= '0' && pat[k] <= '9' &&
+				  hi < 100000;
+			     k++)
+				hi = hi * 10 + (uint64_t)(pat[k] - '0');
+			if (hi < lo)
+				hi = lo; /* "{m,}": m copies and a star */
+		}
+		prod *= hi > 1 ? hi : 1;
+		if (prod > MACRO_REGEX_REPEAT)
+			return perr(p, -EINVAL,
+				    "WAIT_CONSOLE: the pattern's repetition "
+				    "counts {...} multiply to more than %d",
+				    MACRO_REGEX_REPEAT);
+	}
+	*weight = (uint64_t)len * prod;
+	if (p->regex_weight + *weight > MACRO_REGEX_WEIGHT)
+		return perr(p, -EINVAL,
+			    "WAIT_CONSOLE: the patterns of the macro are too "
+			    "large together (length times repetition counts "
+			    "over %d)",
+			    MACRO_REGEX_WEIGHT);
+	return 0;
+}
+
 static int p_wait_console(struct parser *p, char *args, size_t len)
 {
 	char *end = len ? memrchr(args, '/', len) : NULL;
 	size_t plen, i, s0, n0;
 	struct macro_op *op;
+	uint64_t weight;
 	regex_t *re;
 	uint32_t ms;
 	int r;
@@ -579,6 +639,8 @@ static int p_wait_console(struct parser *p, char *args, size_t len)
 			    "WAIT_CONSOLE takes a /pattern/ and a timeout, no "
 			    "more");
 	r = ptimeout(p, args + s0, n0, "WAIT_CONSOLE timeout", &ms);
+	if (!r)
+		r = regex_cost(p, args + 1, plen, &weight);
 	if (r)
 		return r;
 	re = calloc(1, sizeof(*re));
@@ -600,6 +662,7 @@ static int p_wait_console(struct parser *p, char *args, size_t len)
 		return -ENOMEM;
 	}
 	p->nregex++;
+	p->regex_weight += weight;
 	op->u.console.re = re;
 	op->u.console.pattern = args + 1;
 	op->u.console.timeout_ms = ms;

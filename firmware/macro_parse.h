@@ -32,6 +32,8 @@
 #define MACRO_SPAM_KEYS_MAX 4
 #define MACRO_REGEX_MAX 256 /* bytes of a WAIT_CONSOLE pattern */
 #define MACRO_REGEXES_MAX 64
+#define MACRO_REGEX_REPEAT 256	 /* product of a pattern's {m,n} counts */
+#define MACRO_REGEX_WEIGHT 65536 /* sum of pattern length x that product */
 #define MACRO_ERROR_MAX 200
 
 enum macro_op_kind {

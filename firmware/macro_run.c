@@ -6,8 +6,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Console lines longer than this are matched on their first part. */
-#define MACRO_MATCH_MAX 16384
+/*
+ * A console line is matched on its first MACRO_MATCH_MAX bytes (after
+ * escape sequences are taken out of its first MACRO_LINE_KEEP): the cost
+ * of a bad pattern grows with the square of the text (see regex_cost()
+ * in macro_parse.c), and prompts are short.
+ */
+#define MACRO_MATCH_MAX 1024
+#define MACRO_LINE_KEEP 4096
 
 static void run_advance(struct macro_run *r);
 
@@ -651,6 +657,20 @@ static size_t run_strip_ansi(char *s, size_t len)
 	return o;
 }
 
+static bool run_match(const regex_t *re, char *buf, size_t len)
+{
+	char keep;
+	bool hit;
+
+	if (len > MACRO_MATCH_MAX)
+		len = MACRO_MATCH_MAX;
+	keep = buf[len];
+	buf[len] = '\0';
+	hit = !regexec(re, buf, 0, NULL, 0);
+	buf[len] = keep;
+	return hit;
+}
+
 void macro_run_console(struct macro_run *r, const char *line, size_t len)
 {
 	const struct macro_op *op;
@@ -661,20 +681,19 @@ void macro_run_console(struct macro_run *r, const char *line, size_t len)
 	op = run_op(r);
 	if (!op || op->kind != MACRO_OP_WAIT_CONSOLE)
 		return;
-	if (len > MACRO_MATCH_MAX)
-		len = MACRO_MATCH_MAX;
+	if (len > MACRO_LINE_KEEP)
+		len = MACRO_LINE_KEEP;
 	buf = malloc(len + 1);
 	if (!buf)
 		return;
 	memcpy(buf, line, len);
 	buf[len] = '\0';
 	/* A NUL inside the line ends it for regexec: fine, it is rare. */
-	if (!regexec(op->u.console.re, buf, 0, NULL, 0))
+	if (run_match(op->u.console.re, buf, len))
 		r->wait_met = true;
-	else if (memchr(buf, 0x1b, len) &&
-		 (run_strip_ansi(buf, strlen(buf)),
-		  !regexec(op->u.console.re, buf, 0, NULL, 0)))
-		r->wait_met = true;
+	else if (memchr(buf, 0x1b, len))
+		r->wait_met = run_match(op->u.console.re, buf,
+					run_strip_ansi(buf, strlen(buf)));
 	free(buf);
 	if (r->wait_met)
 		run_advance(r);

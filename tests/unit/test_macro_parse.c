@@ -452,6 +452,28 @@ static void test_waits(void **state)
 	parse_err("WAIT_CONSOLE //\n", 1, "empty");
 	parse_err("WAIT_CONSOLE /x\n", 1, "between slashes");
 	parse_err("WAIT_CONSOLE /x/ 1s 2s\n", 1, "no more");
+	/* Patterns that would cost the agent seconds or gigabytes. */
+	parse_err("WAIT_CONSOLE /(a*)*\\1b/\n", 1, "back-references");
+	parse_err("WAIT_CONSOLE /((a{255}){255}){255}/\n", 1,
+		  "multiply to more than 256");
+	parse_err("WAIT_CONSOLE /(a{17}){16}/\n", 1, "multiply");
+	parse_err("WAIT_CONSOLE /(a{2,}){200}/\n", 1, "multiply");
+	parse_ok("WAIT_CONSOLE /(a{16}){16}/\nWAIT_CONSOLE /x{3,5}\\.[0-9]{1,}/"
+		 "\nWAIT_CONSOLE /a\\{999\\}/\n",
+		 &s);
+	assert_int_equal(s.n, 3);
+	macro_script_free(&s);
+	{
+		/* 256 bytes x 256 is the whole budget: a second one is over. */
+		char script[1024];
+		int n = snprintf(script, sizeof(script), "WAIT_CONSOLE /(");
+
+		for (int k = 0; k < 248; k++)
+			script[n++] = 'a';
+		n += snprintf(script + n, sizeof(script) - (size_t)n,
+			      "){256}/\nWAIT_CONSOLE /(bbbbbbbbbb){30}/\n");
+		parse_err(script, 2, "too large together");
+	}
 	{
 		char line[600];
 

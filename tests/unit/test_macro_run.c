@@ -584,6 +584,22 @@ static void test_wait_console(void **state)
 	assert_int_equal(s->job_start[0], T0 + 300);
 	sim_free(s);
 
+	/* A line is matched on its first 1024 bytes. */
+	s = sim_new();
+	{
+		static char late[3000], early[1100];
+
+		memset(late, 'x', sizeof(late) - 1);
+		memcpy(late + 2000, "READY", 5);
+		memset(early, 'x', sizeof(early) - 1);
+		memcpy(early + 1000, "READY", 5);
+		sim_event(s, 100, EV_LINE, 0, late);
+		sim_event(s, 200, EV_LINE, 0, early);
+	}
+	sim_run_ok(s, "WAIT_CONSOLE /READY/ 1s\nENTER\n", 10000);
+	assert_int_equal(s->job_start[0], T0 + 200);
+	sim_free(s);
+
 	/* Lines before the wait began do not count. */
 	s = sim_new();
 	sim_event(s, 10, EV_LINE, 0, "ready");
