@@ -613,7 +613,7 @@ static int p_wait_console(struct parser *p, char *args, size_t len)
 	char *end = len ? memrchr(args, '/', len) : NULL;
 	size_t plen, i, s0, n0;
 	struct macro_op *op;
-	uint64_t weight;
+	uint64_t weight = 0;
 	regex_t *re;
 	uint32_t ms;
 	int r;
