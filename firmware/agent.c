@@ -601,10 +601,10 @@ int agent_init(struct agent *a, struct config *cfg, struct loop *l)
 	agent_media(a, a->cfg->media.lun); /* no-op if before_bind built it */
 	if (console_attach(a))
 		log_error("console: out of memory");
-	if (macros_attach(a))
-		log_error("macros: out of memory");
 	if (timeline_attach(a))
 		log_error("timeline: out of memory");
+	if (macros_attach(a))
+		log_error("macros: out of memory");
 	r = power_attach(a, err, sizeof(err));
 	if (err[0])
 		log_msg(r ? LOG_LVL_WARN : LOG_LVL_INFO, "power: %s", err);

@@ -1,4 +1,6 @@
 #include "firmware/macro.h"
+#include "firmware/timeline.h"
+#include "firmware/power.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -19,6 +21,7 @@
 
 /* A queued macro waits behind a key or type job: look again this often. */
 #define MACRO_KB_RETRY_MS 100
+#define MACRO_DIR_RETRY_MAX_MS 60000
 /* The running macro's line and step are republished at most this often. */
 #define MACRO_STATE_MS 250
 
@@ -34,6 +37,7 @@ struct macros {
 	const char *dir;
 	int ino; /* inotify on the folder; -1 while it is missing */
 	int dir_timer;
+	uint32_t dir_retry_ms; /* grows while the folder stays away */
 	char dir_error[CONFIG_PATH_MAX + 64];
 	char names[MACRO_LIST_MAX][MACRO_NAME_MAX + 1];
 	size_t n_names;
@@ -185,6 +189,52 @@ static int macros_media(void *data, const char *name, char *err, size_t len)
 	return media_insert(m->a->media, &rq, &done, err, len);
 }
 
+static void macros_reset_done(void *data, int err, const char *msg,
+			      cJSON *extra)
+{
+	/* The press ends on its own; the macro goes on with its next line
+	 * (usually a WAIT_USB) and does not wait for it. */
+	(void)data;
+	(void)err;
+	(void)msg;
+	cJSON_Delete(extra);
+}
+
+static int macros_hard_reset(void *data, char *err, size_t len)
+{
+	struct macros *m = data;
+
+	if (!power_wired(m->a->power, POWER_LINE_RESET)) {
+		snprintf(err, len,
+			 "the reset pin is not wired ([power] gpio_chip and "
+			 "reset_line)");
+		return -ENODEV;
+	}
+	return power_start(m->a->power, POWER_ACT_RESET, true,
+			   macros_reset_done, m, err, len);
+}
+
+static int macros_phase(void *data)
+{
+	struct macros *m = data;
+
+	return (int)timeline_phase(m->a->timeline);
+}
+
+static uint64_t macros_media_reads(void *data)
+{
+	struct macros *m = data;
+
+	return timeline_media_reads(m->a->timeline);
+}
+
+static void macros_on_timeline(void *data)
+{
+	struct macros *m = data;
+
+	macro_run_poke(&m->run);
+}
+
 static void macros_progress_cb(void *data)
 {
 	struct macros *m = data;
@@ -259,7 +309,10 @@ static void macros_start(struct macros *m, struct macro_job *job)
 		.leds = macros_leds,
 		.has_console = a->console != NULL,
 		.media = a->media ? macros_media : NULL,
-		.hard_reset = NULL, /* no reset pin driver yet */
+		.hard_reset = a->power ? macros_hard_reset : NULL,
+		.phase = a->timeline ? macros_phase : NULL,
+		.media_reads =
+			a->timeline && a->media ? macros_media_reads : NULL,
 		.progress = macros_progress,
 		.done = macros_done,
 		.layout = a->layout,
@@ -384,17 +437,28 @@ static void macros_watch(struct macros *m)
 				      IN_DELETE_SELF | IN_MOVE_SELF |
 				      IN_ONLYDIR) < 0 ||
 	    loop_fd_add(m->loop, ino, POLLIN, macros_on_inotify, m)) {
+		char was[sizeof(m->dir_error)];
+
+		memcpy(was, m->dir_error, sizeof(was));
 		snprintf(m->dir_error, sizeof(m->dir_error), "%s: %s", m->dir,
 			 strerror(errno));
 		if (ino >= 0)
 			close(ino);
 		m->n_names = 0;
-		agent_state_dirty(m->a);
-		loop_timer_rearm(m->loop, &m->dir_timer, MACRO_DIR_RETRY_MS,
+		/* Only a new reason is news; and a folder that stays away is
+		 * looked for less and less often, so idle costs nothing. */
+		if (strcmp(was, m->dir_error))
+			agent_state_dirty(m->a);
+		m->dir_retry_ms = m->dir_retry_ms ? m->dir_retry_ms * 2
+						  : MACRO_DIR_RETRY_MS;
+		if (m->dir_retry_ms > MACRO_DIR_RETRY_MAX_MS)
+			m->dir_retry_ms = MACRO_DIR_RETRY_MAX_MS;
+		loop_timer_rearm(m->loop, &m->dir_timer, m->dir_retry_ms,
 				 macros_dir_cb, m);
 		return;
 	}
 	m->ino = ino;
+	m->dir_retry_ms = 0;
 	macros_relist(m);
 }
 
@@ -662,6 +726,8 @@ int macros_attach(struct agent *a)
 		hostwatch_listen(a->host, macros_on_host, m);
 	if (a->console)
 		console_listen(a->console, macros_on_console, m);
+	if (a->timeline)
+		timeline_listen(a->timeline, macros_on_timeline, m);
 	a->macros = m;
 	macros_watch(m);
 	return 0;

@@ -1,4 +1,5 @@
 #include "firmware/macro_parse.h"
+#include "firmware/phase.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -38,6 +39,8 @@ static const char *const op_names[MACRO_OP_COUNT] = {
 	[MACRO_OP_RELEASE] = "RELEASE",
 	[MACRO_OP_WAIT_USB] = "WAIT_USB",
 	[MACRO_OP_WAIT_LED] = "WAIT_LED",
+	[MACRO_OP_WAIT_PHASE] = "WAIT_PHASE",
+	[MACRO_OP_WAIT_MEDIA_READ] = "WAIT_MEDIA_READ",
 	[MACRO_OP_WAIT_CONSOLE] = "WAIT_CONSOLE",
 	[MACRO_OP_SPAM] = "SPAM",
 	[MACRO_OP_MEDIA] = "MEDIA",
@@ -497,6 +500,74 @@ static int p_wait_usb(struct parser *p, char *args, size_t len)
 	return 0;
 }
 
+static int p_wait_phase(struct parser *p, char *args, size_t len)
+{
+	size_t i = 0, s0, n0, s1, n1;
+	struct macro_op *op;
+	int want = -1;
+	uint32_t ms;
+	char b[48];
+	int r;
+
+	n0 = word(args, len, &i, &s0);
+	n1 = word(args, len, &i, &s1);
+	if (i < len && word(args, len, &i, &s1))
+		return perr(p, -EINVAL,
+			    "WAIT_PHASE takes a phase and a timeout, no more");
+	for (int ph = 0; ph < PHASE_COUNT && n0; ph++) {
+		const char *name = phase_name((enum phase)ph);
+		size_t k;
+
+		if (strlen(name) != n0)
+			continue;
+		for (k = 0; k < n0; k++) {
+			char c = args[s0 + k] == '_' ? '-' : args[s0 + k];
+
+			if ((c | 0x20) != (name[k] | 0x20))
+				break;
+		}
+		if (k == n0) {
+			want = ph;
+			break;
+		}
+	}
+	if (want < 0)
+		return perr(p, -EINVAL,
+			    "WAIT_PHASE needs a phase: off, firmware, "
+			    "booting-media, os, asleep or unknown, not \"%s\"",
+			    shown(args + s0, n0, b));
+	r = ptimeout(p, args + s1, n1, "WAIT_PHASE timeout", &ms);
+	if (r)
+		return r;
+	op = op_new(p, MACRO_OP_WAIT_PHASE);
+	if (!op)
+		return -ENOMEM;
+	op->u.phase.want = want;
+	op->u.phase.timeout_ms = ms;
+	return 0;
+}
+
+static int p_wait_media_read(struct parser *p, char *args, size_t len)
+{
+	size_t i = 0, s0, n0;
+	struct macro_op *op;
+	uint32_t ms;
+	int r;
+
+	n0 = word(args, len, &i, &s0);
+	if (i < len && word(args, len, &i, &s0))
+		return perr(p, -EINVAL,
+			    "WAIT_MEDIA_READ takes a timeout, no more");
+	r = ptimeout(p, args + s0, n0, "WAIT_MEDIA_READ timeout", &ms);
+	if (r)
+		return r;
+	op = op_new(p, MACRO_OP_WAIT_MEDIA_READ);
+	if (!op)
+		return -ENOMEM;
+	op->u.media_read.timeout_ms = ms;
+	return 0;
+}
+
 static int p_wait_led(struct parser *p, char *args, size_t len)
 {
 	static const struct {
@@ -792,6 +863,8 @@ static const struct parse_cmd parse_cmds[] = {
 	{"PROFILE", p_profile},
 	{"WAIT_USB", p_wait_usb},
 	{"WAIT_LED", p_wait_led},
+	{"WAIT_PHASE", p_wait_phase},
+	{"WAIT_MEDIA_READ", p_wait_media_read},
 	{"WAIT_CONSOLE", p_wait_console},
 	{"SPAM", p_spam},
 	{"MEDIA", p_media},

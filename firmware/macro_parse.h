@@ -45,6 +45,8 @@ enum macro_op_kind {
 	MACRO_OP_WAIT_USB,
 	MACRO_OP_WAIT_LED,
 	MACRO_OP_WAIT_CONSOLE,
+	MACRO_OP_WAIT_PHASE,	  /* the server phase (firmware/phase.h) */
+	MACRO_OP_WAIT_MEDIA_READ, /* the host reads the virtual media */
 	MACRO_OP_SPAM,
 	MACRO_OP_MEDIA, /* insert an image, or eject (name NULL) */
 	MACRO_OP_REBOOT,
@@ -87,6 +89,13 @@ struct macro_op {
 			enum macro_led_want want;
 			uint32_t timeout_ms;
 		} led;
+		struct {
+			int want; /* enum phase */
+			uint32_t timeout_ms;
+		} phase;
+		struct {
+			uint32_t timeout_ms;
+		} media_read;
 		struct {
 			regex_t *re;
 			const char *pattern;

@@ -1,4 +1,5 @@
 #include "firmware/macro_run.h"
+#include "firmware/phase.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -234,7 +235,9 @@ static bool run_is_wait(const struct macro_op *op)
 {
 	return op && (op->kind == MACRO_OP_WAIT_USB ||
 		      op->kind == MACRO_OP_WAIT_LED ||
-		      op->kind == MACRO_OP_WAIT_CONSOLE);
+		      op->kind == MACRO_OP_WAIT_CONSOLE ||
+		      op->kind == MACRO_OP_WAIT_PHASE ||
+		      op->kind == MACRO_OP_WAIT_MEDIA_READ);
 }
 
 static uint32_t run_wait_timeout(const struct macro_op *op)
@@ -244,6 +247,10 @@ static uint32_t run_wait_timeout(const struct macro_op *op)
 		return op->u.usb.timeout_ms;
 	case MACRO_OP_WAIT_LED:
 		return op->u.led.timeout_ms;
+	case MACRO_OP_WAIT_PHASE:
+		return op->u.phase.timeout_ms;
+	case MACRO_OP_WAIT_MEDIA_READ:
+		return op->u.media_read.timeout_ms;
 	default:
 		return op->u.console.timeout_ms;
 	}
@@ -297,10 +304,14 @@ static bool run_next(struct macro_run *r, uint64_t now)
 	case MACRO_OP_WAIT_USB:
 	case MACRO_OP_WAIT_LED:
 	case MACRO_OP_WAIT_CONSOLE:
+	case MACRO_OP_WAIT_PHASE:
+	case MACRO_OP_WAIT_MEDIA_READ:
 		r->phase = MACRO_PH_WAIT;
 		r->due_ms = now + run_wait_timeout(op);
 		r->wait_met = false;
 		r->led_at_start = e->leds ? e->leds(e->data) : 0;
+		r->reads_at_start =
+			e->media_reads ? e->media_reads(e->data) : 0;
 		return true;
 	case MACRO_OP_SPAM:
 		r->spam.on = true;
@@ -387,6 +398,10 @@ static bool run_wait_met(struct macro_run *r, const struct macro_op *op)
 		if (op->u.led.want == MACRO_LED_OFF)
 			return !(l & op->u.led.bit);
 		return (l ^ r->led_at_start) & op->u.led.bit;
+	case MACRO_OP_WAIT_PHASE:
+		return e->phase(e->data) == op->u.phase.want;
+	case MACRO_OP_WAIT_MEDIA_READ:
+		return e->media_reads(e->data) > r->reads_at_start;
 	default:
 		return r->wait_met;
 	}
@@ -421,6 +436,20 @@ static void run_wait(struct macro_run *r, uint64_t now)
 	case MACRO_OP_WAIT_LED:
 		run_fail(r, op->line, "WAIT_LED: timed out after %u ms",
 			 op->u.led.timeout_ms);
+		break;
+	case MACRO_OP_WAIT_PHASE:
+		run_fail(r, op->line,
+			 "WAIT_PHASE %s: timed out after %u ms (the server "
+			 "phase is %s)",
+			 phase_name((enum phase)op->u.phase.want),
+			 op->u.phase.timeout_ms,
+			 phase_name((enum phase)r->env->phase(r->env->data)));
+		break;
+	case MACRO_OP_WAIT_MEDIA_READ:
+		run_fail(r, op->line,
+			 "WAIT_MEDIA_READ: the host did not read the virtual "
+			 "media within %u ms",
+			 op->u.media_read.timeout_ms);
 		break;
 	default:
 		run_fail(r, op->line,
@@ -580,6 +609,13 @@ int macro_run_start(struct macro_run *r, const struct macro_env *env,
 			      "here ([gadget] udc or udc_state)";
 		else if (op->kind == MACRO_OP_WAIT_LED && !env->leds)
 			why = "WAIT_LED: the keyboard LEDs are not known here";
+		else if (op->kind == MACRO_OP_WAIT_PHASE && !env->phase)
+			why = "WAIT_PHASE: the server phase is not known here";
+		else if (op->kind == MACRO_OP_WAIT_MEDIA_READ &&
+			 !env->media_reads)
+			why = "WAIT_MEDIA_READ: media reads are not watched "
+			      "here "
+			      "(no virtual media)";
 		else if (op->kind == MACRO_OP_WAIT_CONSOLE && !env->has_console)
 			why = "WAIT_CONSOLE: the console is off ([console] "
 			      "device)";

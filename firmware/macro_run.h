@@ -52,6 +52,10 @@ struct macro_env {
 	 * unknown (no UDC to watch). NULL: not available. */
 	int (*usb)(void *data, enum udc_state *st, uint64_t *since_ms);
 	uint8_t (*leds)(void *data);
+	/* The inferred server phase (enum phase); NULL: not available. */
+	int (*phase)(void *data);
+	/* Media reads seen since start; NULL: not available. */
+	uint64_t (*media_reads)(void *data);
 	bool has_console;
 	/* Insert (name) or eject (NULL). NULL: no virtual media here. */
 	int (*media)(void *data, const char *name, char *err, size_t errlen);
@@ -87,6 +91,7 @@ struct macro_run {
 	uint64_t start_ms, deadline_ms;
 	uint64_t reboot_ms; /* when the last REBOOT began; 0: none */
 	uint8_t led_at_start;
+	uint64_t reads_at_start; /* WAIT_MEDIA_READ */
 	bool wait_met;
 	struct hid_report held; /* what HOLD keeps pressed */
 

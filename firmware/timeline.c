@@ -14,6 +14,7 @@
 #include "firmware/agent.h"
 #include "firmware/console.h"
 #include "firmware/hostwatch.h"
+#include "firmware/outbox.h"
 #include "gadget/hid_report.h"
 
 #define TIMELINE_LISTENERS 4
@@ -136,7 +137,13 @@ static void timeline_emit(struct timeline *t, const char *source,
 	if (!json)
 		return;
 	if (timeline_take_token(t)) {
-		agent_publish(t->a, TOPIC_EVENT, json, strlen(json), 0, false);
+		/* Through the outbox: during a flood Paho's queue can be
+		 * full for a while (its 1 s stall when the broker's receive
+		 * window fills), and the summary must still arrive. */
+		if (t->a->outbox)
+			outbox_publish(t->a->outbox,
+				       t->a->topics.pub[TOPIC_EVENT], json,
+				       strlen(json), 0, false, NULL, 0);
 	} else {
 		/* Kept in the history, summarised on the topic later. */
 		t->suppressed++;

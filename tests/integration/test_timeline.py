@@ -146,6 +146,48 @@ class Timeline(unittest.TestCase):
         self.assertIn("events", res["error"])
 
 
+class MacroWaits(unittest.TestCase):
+    """WAIT_PHASE and WAIT_MEDIA_READ in macros."""
+
+    def setUp(self):
+        self.env = TimelineEnv("tl3")
+        self.addCleanup(lambda: self.env.close())
+        self.env.wait_online()
+
+    def test_wait_phase_and_media_read(self):
+        env = self.env
+        res = env.cmd("media", {"image": "boot.img"})
+        self.assertEqual(res["status"], "ok", res)
+        env.client.publish("zerobmc/tl3/cmd/macro", json.dumps(
+            {"id": "w1", "script": "WAIT_PHASE firmware 10s\n"
+                                   "WAIT_MEDIA_READ 10s\n"
+                                   "WAIT_PHASE booting_media 5s\n"
+                                   "STRING ok\n"}))
+        time.sleep(0.5)
+        env.set_usb("configured")
+        time.sleep(0.5)
+        with open(os.path.join(env.images, "boot.img"), "rb") as f:
+            f.read(4096)
+        m = env.client.wait(zbtest.result_for("tl3", "w1"), 15)
+        res = json.loads(m["payload"])
+        self.assertEqual(res["status"], "ok", res)
+        reps = env.agent.keyboard.reports(until_idle=0.3)
+        self.assertIn(0x12, [r[2] for r in reps])  # the o of "ok"
+
+    def test_wait_phase_times_out_with_line(self):
+        res = self.env.cmd("macro", {"script": "REM x\nWAIT_PHASE os 300ms"})
+        self.assertEqual(res["status"], "error")
+        self.assertIn("line 2", res["error"])
+        self.assertIn("WAIT_PHASE os", res["error"])
+
+    def test_bad_phase_is_refused_before_running(self):
+        res = self.env.cmd("macro", {"script": "STRING a\nWAIT_PHASE lunch"})
+        self.assertEqual(res["status"], "error")
+        self.assertIn("line 2", res["error"])
+        self.assertIn("lunch", res["error"])
+        self.assertEqual(self.env.agent.keyboard.reports(until_idle=0.3), [])
+
+
 class RateLimit(unittest.TestCase):
     def test_flood_is_summarised(self):
         env = TimelineEnv("tl2", {"timeline": {"events_per_s": "5"}})
