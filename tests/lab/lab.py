@@ -48,6 +48,15 @@ AGENT_ID = "lab"
 # UEFI shell prompt, as the stripped console shows it.
 SHELL_PROMPT = r"Shell> "
 QEMU_EXTRA = []
+# How the Pi of each architecture boots (labbuild.lab_arch: $ZB_LAB_ARCH):
+# emulator, machine, serial console. arm64 is the Pi Zero 2 W's Cortex-A53.
+PI_MACHINES = {
+    "x86_64": (QEMU, ["-accel", "tcg", "-cpu", "max"], "ttyS0"),
+    "arm64": (shutil.which("qemu-system-aarch64")
+              or "/usr/bin/qemu-system-aarch64",
+              ["-machine", "virt", "-cpu", "cortex-a53", "-accel", "tcg"],
+              "ttyAMA0"),
+}
 
 ANSI = re.compile(rb"\x1b(\[[0-9;?=]*[A-Za-z@]|[()][A-Za-z0-9]|[=>c78])")
 
@@ -275,14 +284,25 @@ class Lab:
             for sec, keys in conf.items())
 
     def start_pi(self, gadget="agent", redirect=True, sections=None,
-                 zerobmc=None, wait=True):
+                 zerobmc=None, wait=True, arch=None):
         """Boots the Pi VM. gadget: agent (manage = true), shell (configfs
-        by hand, to prove the lab without the agent) or none."""
+        by hand, to prove the lab without the agent) or none. arch: the
+        Pi's architecture (default $ZB_LAB_ARCH, else x86_64)."""
         zerobmc = zerobmc or find_zerobmc()
+        arch = labbuild.lab_arch(arch)
+        if zerobmc and (labbuild.elf_machine(zerobmc)
+                        != labbuild.ARCHES[arch]["elf"]):
+            if gadget == "agent":
+                raise LabError("%s is no %s program (ZB_LAB_ARCH=%s): build "
+                               "it for the lab's Pi or set ZEROBMC"
+                               % (zerobmc, arch, arch))
+            zerobmc = None
         if gadget == "agent" and not zerobmc:
             raise LabError("no zerobmc binary: build it or set ZEROBMC")
-        initrd = labbuild.pi_initrd(self.path("pi-initrd.gz"), zerobmc)
-        k = labbuild.kernel()
+        initrd = labbuild.pi_initrd(self.path("pi-initrd.gz"), zerobmc, arch)
+        k = labbuild.kernel(arch)
+        qemu, machine, console = PI_MACHINES[arch]
+        self.state["arch"] = arch
         self.state["agent"] = gadget == "agent"
         if gadget == "agent":
             with open(os.path.join(self.share, "zerobmc.conf"), "w") as f:
@@ -293,9 +313,9 @@ class Lab:
                     "share/usbredirect.log"):
             if os.path.exists(self.path(log)):
                 os.unlink(self.path(log))
-        append = ("console=ttyS0,115200 quiet panic=-1 zb.gadget=%s "
-                  "zb.redirect=%d" % (gadget, 1 if redirect else 0))
-        argv = [QEMU, "-accel", "tcg", "-cpu", "max", "-m", "512",
+        append = ("console=%s,115200 quiet panic=-1 zb.gadget=%s "
+                  "zb.redirect=%d" % (console, gadget, 1 if redirect else 0))
+        argv = [qemu] + machine + ["-m", "512",
                 "-smp", "1", "-nodefaults", "-no-user-config",
                 "-display", "none", "-no-reboot",
                 "-kernel", k["vmlinuz"], "-initrd", initrd,

@@ -9,10 +9,13 @@ $ZB_LAB_CACHE); everything else is cheap and rebuilt per run.
   labbuild.py pi-initrd OUT [ZEROBMC]     the Pi's initramfs
   labbuild.py linux-img OUT               FAT image booting the server Linux
   labbuild.py marker-img OUT MARKER       FAT image whose startup.nsh echoes MARKER
+
+ZB_LAB_ARCH=arm64: the Pi's kernel, initramfs and programs are arm64.
 """
 import glob
 import gzip
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -35,6 +38,28 @@ SERVER_MODULES = """usb-common usbcore xhci-hcd xhci-pci hid usbhid hid-generic
 evdev cdc-acm scsi_common scsi_mod usb-storage sd_mod""".split()
 
 
+# The Pi's architecture: x86_64 (the default) or arm64, the Pi Zero 2 W's
+# Cortex-A53 (ZB_LAB_ARCH=arm64). The server VM stays x86_64 (OVMF). For
+# arm64 the kernel, busybox and usbredirect are Debian's arm64 packages
+# (apt-get download, never installed; dpkg --add-architecture arm64 and
+# apt-get update first, as scripts/cross does).
+ARCHES = {
+    "x86_64": {"deb": "amd64", "triplet": "x86_64-linux-gnu",
+               "elf": "Advanced Micro Devices X86-64"},
+    "arm64": {"deb": "arm64", "triplet": "aarch64-linux-gnu",
+              "elf": "AArch64"},
+}
+
+
+def lab_arch(arch=None):
+    """The Pi's architecture: arch, else $ZB_LAB_ARCH, else x86_64."""
+    arch = arch or os.environ.get("ZB_LAB_ARCH") or "x86_64"
+    arch = {"amd64": "x86_64", "aarch64": "arm64"}.get(arch, arch)
+    if arch not in ARCHES:
+        raise SystemExit("labbuild: no lab for %s (x86_64 or arm64)" % arch)
+    return arch
+
+
 def log(msg):
     print("labbuild: " + msg, file=sys.stderr, flush=True)
 
@@ -45,26 +70,30 @@ def run(*cmd, **kw):
 
 # --- kernel -----------------------------------------------------------------
 
-def kernel_package():
-    """linux-image-6.1.0-NN-amd64, the package linux-image-amd64 points at."""
-    out = subprocess.run(["apt-cache", "depends", "linux-image-amd64"],
+def kernel_package(arch="x86_64"):
+    """linux-image-6.1.0-NN-amd64, the package linux-image-amd64 points at
+    (-arm64 for arm64)."""
+    deb = ARCHES[arch]["deb"]
+    out = subprocess.run(["apt-cache", "depends",
+                          "linux-image-%s:%s" % (deb, deb)],
                          capture_output=True, text=True).stdout
     for line in out.splitlines():
         word = line.split()[-1] if line.split() else ""
         if line.strip().startswith("Depends:") and word.startswith("linux-image-"):
-            return word
+            return word.split(":")[0]
     return None
 
 
-def kernel():
+def kernel(arch="x86_64"):
     """Returns {"version", "vmlinuz", "root", "moddir"}, downloading once."""
-    pkg = kernel_package()
-    have = sorted(glob.glob(os.path.join(CACHE, "linux-image-*")))
+    pkg = kernel_package(arch)
+    have = sorted(glob.glob(os.path.join(
+        CACHE, "linux-image-*-" + ARCHES[arch]["deb"])))
     if pkg is None and not have:
         # A machine whose package lists were never fetched (or cleaned).
         log("apt-cache knows no linux-image-amd64: apt-get update")
         run("apt-get", "update", "-qq", stdout=sys.stderr)
-        pkg = kernel_package()
+        pkg = kernel_package(arch)
         if pkg is None:
             raise SystemExit("labbuild: no linux-image-amd64 in apt")
     if pkg is None:
@@ -76,7 +105,8 @@ def kernel():
         tmp = tempfile.mkdtemp(prefix=".dl-", dir=CACHE)
         os.chmod(tmp, 0o755)  # apt's _apt user writes there
         log("downloading " + pkg)
-        run("apt-get", "download", "-q", pkg, cwd=tmp, stdout=sys.stderr,
+        run("apt-get", "download", "-q",
+            "%s:%s" % (pkg, ARCHES[arch]["deb"]), cwd=tmp, stdout=sys.stderr,
             stderr=subprocess.DEVNULL)
         deb = glob.glob(os.path.join(tmp, "*.deb"))[0]
         run("dpkg", "-x", deb, os.path.join(tmp, "root"))
@@ -100,6 +130,11 @@ def module_order(k, names):
             mod, _, rest = line.partition(":")
             deps[mod] = rest.split()
     by_name = {_modname(m): m for m in deps}
+    # A module of one architecture is built in on another (arm64: virtio).
+    builtin = set()
+    if os.path.exists(os.path.join(k["moddir"], "modules.builtin")):
+        with open(os.path.join(k["moddir"], "modules.builtin")) as f:
+            builtin = {_modname(line.strip()) for line in f}
     order = []
 
     def visit(mod):
@@ -112,6 +147,8 @@ def module_order(k, names):
 
     for n in names:
         key = n.replace("-", "_")
+        if key in builtin and key not in by_name:
+            continue
         if key not in by_name:
             raise SystemExit("labbuild: no module " + n)
         visit(by_name[key])
@@ -172,15 +209,58 @@ class Cpio:
             if lib.startswith("/"):
                 self.host_file(lib)
 
+    def foreign_program(self, exe, libdirs):
+        """A program of another architecture (ldd cannot run it): its
+        loader and, recursively, the libraries its DT_NEEDED entries name,
+        from the first of libdirs (host folders) that has them, into the
+        VM's multiarch folder. The program itself keeps its host path."""
+        self.host_file(exe)
+        vmdir = None
+        todo, seen = [exe], set()
+        while todo:
+            elf = todo.pop()
+            dyn = subprocess.run(["readelf", "-d", "-l", "-W", elf],
+                                 capture_output=True, text=True,
+                                 check=True).stdout
+            interp = re.search(r"program interpreter: (/[^\]]+)\]", dyn)
+            if interp:
+                # /lib/ld-linux-aarch64.so.1 -> aarch64-linux-gnu/...
+                path = interp.group(1)
+                real = os.path.realpath(path)
+                self.file(real, open(real, "rb").read(), 0o755)
+                # At the folder's real path: /lib is a link to usr/lib.
+                link = os.path.join(os.path.realpath(os.path.dirname(path)),
+                                    os.path.basename(path))
+                if real != link:
+                    self.symlink(link, os.path.relpath(
+                        real, os.path.dirname(link)))
+            for name in re.findall(r"\(NEEDED\).*\[(.+)\]", dyn):
+                if name in seen:
+                    continue
+                seen.add(name)
+                for d in libdirs:
+                    if os.path.exists(os.path.join(d, name)):
+                        lib = os.path.realpath(os.path.join(d, name))
+                        break
+                else:
+                    raise SystemExit("labbuild: %s needs %s: not in %s"
+                                     % (exe, name, " ".join(libdirs)))
+                vmdir = vmdir or "usr/lib/" + os.path.basename(
+                    libdirs[0].rstrip("/"))
+                self.host_file(lib, os.path.join(vmdir, name))
+                todo.append(lib)
+
     def usr_merged(self):
         # Debian's merged /usr, so ldd's /lib/... paths resolve in the VM.
         for d in ("bin", "sbin", "lib", "lib64"):
             self.dir("usr/" + d)
             self.symlink(d, "usr/" + d)
 
-    def busybox(self):
-        self.file("usr/bin/busybox", open("/bin/busybox", "rb").read(), 0o755)
-        applets = subprocess.run(["/bin/busybox", "--list"], capture_output=True,
+    def busybox(self, binary="/bin/busybox", runner=()):
+        """busybox and its applets; runner: an emulator for a foreign one."""
+        self.file("usr/bin/busybox", open(binary, "rb").read(), 0o755)
+        applets = subprocess.run(list(runner) + [binary, "--list"],
+                                 capture_output=True,
                                  text=True).stdout.split()
         for a in applets:
             if "usr/bin/" + a not in self.entries:
@@ -213,10 +293,13 @@ class Cpio:
         return out
 
 
-def _base(k, modules, rootfs):
+def _base(k, modules, rootfs, busybox=None):
     c = Cpio()
     c.usr_merged()
-    c.busybox()
+    if busybox:
+        c.busybox(*busybox)
+    else:
+        c.busybox()
     for d in ("proc", "sys", "dev", "tmp", "run", "root", "etc", "var/lib"):
         c.dir(d)
     c.chardev("dev/console", 5, 1)
@@ -233,8 +316,80 @@ def _base(k, modules, rootfs):
     return c
 
 
-def pi_initrd(out, zerobmc=None):
+# --- a foreign architecture's user space ---------------------------------------
+
+PI_PACKAGES = ["busybox-static", "usbredirect"]
+
+
+def userland(arch):
+    """busybox and usbredirect of arch with everything they depend on:
+    Debian's packages as apt resolves them for an empty machine, unpacked
+    once into the cache (never installed)."""
+    deb = ARCHES[arch]["deb"]
+    root = os.path.join(CACHE, "userland-" + deb)
+    if os.path.isdir(root):
+        return root
+    sim = subprocess.run(
+        ["apt-get", "-s", "-o", "Dir::State::status=/dev/null",
+         "--no-install-recommends", "install"]
+        + ["%s:%s" % (p, deb) for p in PI_PACKAGES],
+        capture_output=True, text=True)
+    pkgs = re.findall(r"^Inst (\S+:%s) \((\S+) " % deb, sim.stdout, re.M)
+    if not pkgs:
+        raise SystemExit("labbuild: apt has no %s packages for the lab "
+                         "(dpkg --add-architecture %s; apt-get update): %s"
+                         % (deb, deb, sim.stderr.strip()))
+    os.makedirs(CACHE, exist_ok=True)
+    tmp = tempfile.mkdtemp(prefix=".dl-", dir=CACHE)
+    os.chmod(tmp, 0o755)  # apt's _apt user writes there
+    log("downloading %s" % " ".join(n for n, _ in pkgs))
+    run("apt-get", "download", "-q", *["%s=%s" % p for p in pkgs], cwd=tmp,
+        stdout=sys.stderr, stderr=subprocess.DEVNULL)
+    for f in glob.glob(os.path.join(tmp, "*.deb")):
+        run("dpkg", "-x", f, os.path.join(tmp, "root"))
+    os.rename(os.path.join(tmp, "root"), root)
+    shutil.rmtree(tmp)
+    return root
+
+
+def _foreign_pi(k, arch, zerobmc):
+    """The Pi of another architecture: its busybox (listed under
+    qemu-user when there is one), usbredirect and agent with the
+    libraries found in the host's multiarch folders (where the cross build
+    linked), then in the unpacked packages."""
+    t = ARCHES[arch]["triplet"]
+    root = userland(arch)
+    qemu = shutil.which("qemu-%s-static" % t.split("-")[0])
+    c = _base(k, PI_MODULES, "pi", busybox=(
+        os.path.join(root, "bin", "busybox"), [qemu] if qemu else []))
+    libdirs = ["/usr/lib/" + t, "/lib/" + t,
+               os.path.join(root, "usr", "lib", t),
+               os.path.join(root, "lib", t)]
+    if os.environ.get("ZB_SYSROOT"):
+        libdirs += [os.path.join(os.environ["ZB_SYSROOT"], d, t)
+                    for d in ("usr/lib", "lib")]
+    redirect = os.path.join(root, "usr", "bin", "usbredirect")
+    c.foreign_program(redirect, libdirs)
+    c.symlink("usr/bin/usbredirect", redirect)
+    if zerobmc and os.path.exists(zerobmc):
+        c.foreign_program(os.path.abspath(zerobmc), libdirs)
+        c.symlink("usr/bin/zerobmc", os.path.realpath(zerobmc))
+    return c
+
+
+def elf_machine(path):
+    """The ELF machine (readelf's name: X86-64, AArch64, ...), or None."""
+    out = subprocess.run(["readelf", "-h", path], capture_output=True,
+                         text=True).stdout
+    m = re.search(r"Machine:\s+(.*)", out)
+    return m.group(1).strip() if m else None
+
+
+def pi_initrd(out, zerobmc=None, arch=None):
     """The Pi's initramfs: /init from rootfs/pi, modules, usbredirect, agent."""
+    arch = lab_arch(arch)
+    if arch != "x86_64":
+        return _foreign_pi(kernel(arch), arch, zerobmc).write(out)
     k = kernel()
     c = _base(k, PI_MODULES, "pi")
     c.program(shutil.which("usbredirect") or "/usr/bin/usbredirect")
@@ -319,7 +474,7 @@ def main(argv):
         return 0 if len(argv) >= 2 else 2
     what = argv[1]
     if what == "kernel":
-        k = kernel()
+        k = kernel(lab_arch())
         print(k["version"], k["vmlinuz"], k["moddir"])
     elif what == "pi-initrd":
         print(pi_initrd(argv[2], argv[3] if len(argv) > 3 else None))
