@@ -1,0 +1,123 @@
+#!/usr/bin/python3
+"""The server timeline in the lab (issue 12): what the gadget sees of a real
+UEFI firmware and a real Linux booting, as events and state.phase.
+
+test_1: a marker image is inserted as virtual media and the OVMF server is
+power-cycled: the event topic shows the host enumerating the gadget (USB
+state), then reads of the virtual media (the firmware runs the image's
+startup.nsh), in that order, and state.phase passes through a phase other
+than "os" while only the firmware runs.
+
+test_2: the small Linux boots from linux.img: its console lines arrive and
+state.phase becomes "os" with console evidence.
+
+test_3: the server VM is killed: the phase never stays a wrong "os" once
+the keyboard is found dead (a key command fails): "unknown" or "off".
+
+Run: /usr/bin/python3 tests/lab/test_timeline.py (ZEROBMC or ZB_BUILD names
+the binary; ZB_LAB_RUN attaches to a running lab).
+"""
+import json
+import os
+import random
+import sys
+import time
+import unittest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import lab as labmod  # noqa: E402
+import labbuild  # noqa: E402
+
+BOOT_S = 300
+
+
+def events(lab, since_t):
+    out = []
+    with lab.mqtt().lock:
+        msgs = list(lab.mqtt().msgs)
+    for m in msgs:
+        if m["topic"] == "zerobmc/lab/event" and m["t"] >= since_t:
+            out.append(json.loads(m["payload"]))
+    return out
+
+
+class LabTimeline(unittest.TestCase):
+    lab = None
+
+    @classmethod
+    def setUpClass(cls):
+        cls.lab = labmod.Lab.for_test(server="uefi")
+        if not cls.lab.running("server"):
+            cls.lab.start_server("uefi")
+        cls.tag = "%06x" % random.randrange(1 << 24)
+
+    @classmethod
+    def tearDownClass(cls):
+        if cls.lab:
+            try:
+                cls.lab.cmd("media", {"image": "eject"}, timeout=30)
+            except labmod.LabError:
+                pass
+            if cls.lab.owner:
+                cls.lab.stop()
+            else:
+                try:
+                    cls.lab.ensure_server("uefi")
+                except labmod.LabError:
+                    pass
+                cls.lab.close_clients()
+
+    def test_1_firmware_reads_the_media_after_enumerating(self):
+        lab = self.lab
+        marker = "zerobmc-timeline-" + self.tag
+        name = "tl-%s.img" % self.tag
+        labbuild.marker_img(os.path.join(lab.share, "images", name), marker)
+        res = lab.cmd("media", {"image": name})
+        self.assertEqual(res["status"], "ok", res)
+        t0 = time.monotonic()
+        since = lab.mark()
+        lab.restart_server("uefi")
+        lab.wait_for(marker, BOOT_S, since=since)
+        time.sleep(3)  # the end of the read burst
+        evs = events(lab, t0)
+        kinds = [(e["source"], e["what"]) for e in evs]
+        print("\nlab timeline: %s" % kinds, file=sys.stderr)
+        self.assertIn(("media", "read-start"), kinds)
+        usb = [i for i, k in enumerate(kinds) if k == ("usb", "state")
+               and evs[i].get("to") == "configured"]
+        self.assertTrue(usb, kinds)
+        self.assertLess(usb[0], kinds.index(("media", "read-start")))
+        phases = [e["to"] for e in evs if e["what"] == "phase"]
+        self.assertNotIn("os", phases)
+        doc = lab.agent_state(lambda d: d["phase"]["media_reads"] > 0)
+        self.assertIn(doc["phase"]["phase"],
+                      ("firmware", "booting-media"))
+        res = lab.cmd("refresh", {"events": 200})
+        self.assertEqual(res["status"], "ok", res)
+        self.assertTrue(any(e["source"] == "media" for e in res["events"]))
+        lab.cmd("media", {"image": "eject"}, timeout=30)
+
+    def test_2_linux_console_means_os(self):
+        lab = self.lab
+        lab.ensure_server("linux", timeout=BOOT_S)
+        lab.mqtt().wait(lambda m: m["topic"] == "zerobmc/lab/console",
+                        BOOT_S, "a console line from the server's Linux")
+        doc = lab.agent_state(lambda d: d["phase"]["phase"] == "os", 60)
+        self.assertIn("console", doc["phase"]["evidence"])
+
+    def test_3_killed_server_is_never_a_wrong_os(self):
+        lab = self.lab
+        lab.kill_server()
+        # A key for the dead host: the job fails, the keyboard is dead.
+        res = lab.cmd("type", {"text": "x" * 50}, timeout=120)
+        self.assertEqual(res["status"], "error", res)
+        doc = lab.agent_state(
+            lambda d: d["phase"]["phase"] in ("unknown", "off"), 60)
+        print("\nlab timeline: killed server -> %s (%s)"
+              % (doc["phase"]["phase"], doc["phase"]["evidence"]),
+              file=sys.stderr)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
