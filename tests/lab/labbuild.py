@@ -373,7 +373,9 @@ def _foreign_pi(k, arch, zerobmc):
     c.symlink("usr/bin/usbredirect", redirect)
     if zerobmc and os.path.exists(zerobmc):
         c.foreign_program(os.path.abspath(zerobmc), libdirs)
-        c.symlink("usr/bin/zerobmc", os.path.realpath(zerobmc))
+        # A copy, not a link to the build folder: that may be under /tmp,
+        # which the Pi's init covers with a tmpfs (CI clones live there).
+        c.host_file(os.path.realpath(zerobmc), "usr/bin/zerobmc")
     return c
 
 
@@ -395,7 +397,7 @@ def pi_initrd(out, zerobmc=None, arch=None):
     c.program(shutil.which("usbredirect") or "/usr/bin/usbredirect")
     if zerobmc and os.path.exists(zerobmc):
         c.program(os.path.abspath(zerobmc))
-        c.symlink("usr/bin/zerobmc", os.path.realpath(zerobmc))
+        c.host_file(os.path.realpath(zerobmc), "usr/bin/zerobmc")
     return c.write(out)
 
 
