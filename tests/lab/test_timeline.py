@@ -11,8 +11,8 @@ than "os" while only the firmware runs.
 test_2: the small Linux boots from linux.img: its console lines arrive and
 state.phase becomes "os" with console evidence.
 
-test_3: the server VM is killed: the phase never stays a wrong "os" once
-the keyboard is found dead (a key command fails): "unknown" or "off".
+test_3: the server VM is killed: the phase leaves "os" ("unknown", "off",
+or "firmware" when the Pi's own host side re-enumerates the gadget).
 
 Run: /usr/bin/python3 tests/lab/test_timeline.py (ZEROBMC or ZB_BUILD names
 the binary; ZB_LAB_RUN attaches to a running lab).
@@ -108,16 +108,19 @@ class LabTimeline(unittest.TestCase):
 
     def test_3_killed_server_is_never_a_wrong_os(self):
         lab = self.lab
+        lab.agent_state(lambda d: d["phase"]["phase"] == "os", 60)
         lab.kill_server()
-        # A key for the dead host: the job fails, the keyboard is dead.
-        res = lab.cmd("type", {"text": "x" * 50}, timeout=120)
-        self.assertEqual(res["status"], "error", res)
+        # What the gadget sees of a vanished server depends on the host
+        # side: here the Pi's own kernel takes the device back when
+        # usbredirect lets go (a re-enumeration), elsewhere the keyboard
+        # stops being polled. Either way the phase must leave "os".
         doc = lab.agent_state(
-            lambda d: d["phase"]["phase"] in ("unknown", "off"), 60)
+            lambda d: d["phase"]["phase"] in ("unknown", "off",
+                                              "firmware"), 120)
         print("\nlab timeline: killed server -> %s (%s)"
               % (doc["phase"]["phase"], doc["phase"]["evidence"]),
               file=sys.stderr)
-
+        self.assertNotEqual(doc["phase"]["phase"], "os")
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)
