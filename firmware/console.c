@@ -21,6 +21,7 @@
 #define CONSOLE_RETRY_MS 1
 /* The device is missing or went away without a hostwatch to tell. */
 #define CONSOLE_REOPEN_MS 1000
+#define CONSOLE_REOPEN_MAX_MS 30000
 /* The state's line count and last line are republished at most this often. */
 #define CONSOLE_STATE_MS 250
 /* Reads per wakeup, so that a flood leaves the loop room for the rest. */
@@ -43,6 +44,7 @@ struct console {
 	bool paused;
 	bool backlog; /* lines waited in the ring since the last state */
 	int idle_timer, pump_timer, reopen_timer, deadline_timer, state_timer;
+	uint32_t reopen_ms; /* grows while the device stays away */
 	struct console_lines lines;
 	struct console_ring ring;
 	struct console_history hist;
@@ -292,7 +294,11 @@ static void console_schedule_reopen(struct console *c)
 
 	if (st != UDC_STATE_CONFIGURED && st != UDC_STATE_UNKNOWN)
 		return;
-	loop_timer_rearm(c->loop, &c->reopen_timer, CONSOLE_REOPEN_MS,
+	/* Doubling up to a cap: a device that stays away costs no idle CPU. */
+	c->reopen_ms = c->reopen_ms ? c->reopen_ms * 2 : CONSOLE_REOPEN_MS;
+	if (c->reopen_ms > CONSOLE_REOPEN_MAX_MS)
+		c->reopen_ms = CONSOLE_REOPEN_MAX_MS;
+	loop_timer_rearm(c->loop, &c->reopen_timer, c->reopen_ms,
 			 console_reopen_cb, c);
 }
 
@@ -426,10 +432,15 @@ static void console_try_open(struct console *c)
 		return;
 	fd = open(dev, O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
 	if (fd < 0) {
+		char was[sizeof(c->error)];
+
+		memcpy(was, c->error, sizeof(was));
 		snprintf(c->error, sizeof(c->error), "%s: %s", dev,
 			 strerror(errno));
 		console_schedule_reopen(c);
-		agent_state_dirty(c->a);
+		/* Only a new reason is news for the state. */
+		if (strcmp(was, c->error))
+			agent_state_dirty(c->a);
 		return;
 	}
 	if (isatty(fd)) {
@@ -454,6 +465,7 @@ static void console_try_open(struct console *c)
 	}
 	c->fd = fd;
 	c->error[0] = '\0';
+	c->reopen_ms = 0;
 	if (c->reopen_timer) {
 		loop_timer_cancel(c->loop, c->reopen_timer);
 		c->reopen_timer = 0;
