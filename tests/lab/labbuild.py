@@ -45,9 +45,9 @@ evdev cdc-acm scsi_common scsi_mod usb-storage sd_mod""".split()
 # apt-get update first, as scripts/cross does).
 ARCHES = {
     "x86_64": {"deb": "amd64", "triplet": "x86_64-linux-gnu",
-               "elf": "Advanced Micro Devices X86-64"},
+               "elf": "Advanced Micro Devices X86-64", "cc": "gcc"},
     "arm64": {"deb": "arm64", "triplet": "aarch64-linux-gnu",
-              "elf": "AArch64"},
+              "elf": "AArch64", "cc": "aarch64-linux-gnu-gcc"},
 }
 
 

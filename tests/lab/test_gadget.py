@@ -74,7 +74,9 @@ def build_probe(out):
     src = [os.path.join(HERE, "gadget_probe.c"),
            os.path.join(SOURCE, "gadget", "compose.c"),
            os.path.join(SOURCE, "gadget", "udc.c")]
-    subprocess.run(["gcc", "-std=c11", "-D_GNU_SOURCE", "-O1", "-static",
+    # The Pi's compiler: the arm64 lab's Pi runs arm64 programs.
+    cc = labmod.labbuild.ARCHES[labmod.labbuild.lab_arch()]["cc"]
+    subprocess.run([cc, "-std=c11", "-D_GNU_SOURCE", "-O1", "-static",
                     "-I", SOURCE, "-o", out] + src +
                    ["-lusbgx", "-lconfig"], check=True)
 
