@@ -24,7 +24,7 @@ ZEROBMC = os.environ.get("ZEROBMC") or os.path.join(
     os.environ.get("ZB_BUILD", "build"), "firmware", "zerobmc")
 
 
-def _wrap(binary, wrapper):
+def wrap_binary(binary, wrapper):
     """A cross-built agent runs under an emulator: ZEROBMC_WRAPPER is the
     command put before it ("qemu-aarch64-static -cpu cortex-a53"). Tests
     exec ZEROBMC in several ways, so it becomes a script that execs the
@@ -43,7 +43,7 @@ def _wrap(binary, wrapper):
 
 
 if os.environ.get("ZEROBMC_WRAPPER"):
-    ZEROBMC = _wrap(ZEROBMC, os.environ["ZEROBMC_WRAPPER"])
+    ZEROBMC = wrap_binary(ZEROBMC, os.environ["ZEROBMC_WRAPPER"])
 MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
 
 
