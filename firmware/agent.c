@@ -46,21 +46,26 @@ static void agent_state_publish(void *data)
 {
 	struct agent *a = data;
 	char *doc;
+	int r;
 
 	a->state_timer = 0;
 	if (!mqtt_is_online(a->mqtt))
 		return;
+	/* Paho's queue can be full during a console flood, or the broker's
+	 * window during a burst of results: try again soon, with whatever
+	 * the state is by then. */
+	if (mqtt_window_full(a->mqtt))
+		goto later;
 	doc = state_build(&a->state);
 	if (!doc)
 		return;
-	/* Paho's queue can be full during a console flood: try again soon,
-	 * with whatever the state is by then. */
-	if (agent_publish(a, TOPIC_STATE, doc, strlen(doc), 1, true) ==
-	    -EAGAIN)
-		loop_timer_rearm(a->loop, &a->state_timer,
-				 AGENT_STATE_COALESCE_MS, agent_state_publish,
-				 a);
+	r = agent_publish(a, TOPIC_STATE, doc, strlen(doc), 1, true);
 	free(doc);
+	if (r != -EAGAIN)
+		return;
+later:
+	loop_timer_rearm(a->loop, &a->state_timer, AGENT_STATE_COALESCE_MS,
+			 agent_state_publish, a);
 }
 
 void agent_state_dirty(struct agent *a)
@@ -106,6 +111,13 @@ static cJSON *agent_state_json(void *data)
 		cJSON_AddNumberToObject(mq, "last_error_at",
 					(double)a->link_error_at);
 	}
+	/* Messages the outbox had to give up, and commands waiting for
+	 * their results' way out: both are zero unless the link chokes. */
+	if (outbox_dropped(a->outbox))
+		cJSON_AddNumberToObject(mq, "dropped",
+					(double)outbox_dropped(a->outbox));
+	if (mqtt_held(a->mqtt))
+		cJSON_AddNumberToObject(mq, "held", (double)mqtt_held(a->mqtt));
 	kb = cJSON_AddObjectToObject(o, "keyboard");
 	cJSON_AddStringToObject(kb, "layout", a->layout->name);
 	cJSON_AddStringToObject(kb, "profile", typing_profile_name(a->profile));
@@ -555,12 +567,37 @@ static int agent_keyboard(struct agent *a)
 	return 0;
 }
 
+/* Results are not dropped: no new command while they cannot go out. */
+static bool agent_can_take(void *data)
+{
+	struct agent *a = data;
+
+	return !a->outbox || !outbox_busy(a->outbox);
+}
+
+static void agent_mqtt_writable(void *data)
+{
+	struct agent *a = data;
+
+	if (outbox_pending(a->outbox))
+		outbox_flush(a->outbox);
+}
+
+static void agent_outbox_space(void *data)
+{
+	struct agent *a = data;
+
+	mqtt_resume(a->mqtt);
+}
+
 int agent_init(struct agent *a, struct config *cfg, struct loop *l)
 {
 	static const struct mqtt_cbs cbs = {
 		.online = agent_on_online,
 		.offline = agent_on_offline,
 		.message = agent_on_message,
+		.can_take = agent_can_take,
+		.writable = agent_mqtt_writable,
 	};
 	struct mqtt_will will;
 	char err[256];
@@ -626,6 +663,7 @@ int agent_init(struct agent *a, struct config *cfg, struct loop *l)
 	r = outbox_new(l, a->mqtt, &a->outbox);
 	if (r)
 		return r;
+	outbox_on_space(a->outbox, agent_outbox_space, a);
 	mqtt_add_subscription(a->mqtt, a->topics.cmd_filter);
 	for (int i = 0; i < a->topics.n_groups; i++)
 		mqtt_add_subscription(a->mqtt, a->topics.group_filter[i]);

@@ -33,6 +33,8 @@
  * arrive right after the subscription; wait for them this long before
  * the first publish (later ones are handled when they come). */
 #define HA_SETTLE_MS 300
+/* After cmd/refresh. */
+#define HA_REPUBLISH_MS 50
 
 struct ha {
 	struct agent *a;
@@ -365,10 +367,12 @@ void ha_on_online(struct ha *h)
 				 ha_settled, h);
 }
 
+/* Soon, not now: a burst of refresh commands publishes discovery once. */
 void ha_republish(struct ha *h)
 {
-	if (h)
-		ha_check(h, true);
+	if (h && !h->settle_timer)
+		loop_timer_rearm(h->a->loop, &h->settle_timer, HA_REPUBLISH_MS,
+				 ha_settled, h);
 }
 
 /*

@@ -14,6 +14,8 @@
 
 #define MQTT_SUBS_MAX 16
 #define MQTT_PASSWORD_MAX 256
+/* MQTT's Receive Maximum when the broker names none. */
+#define MQTT_WINDOW_DEFAULT 65535
 
 enum mqtt_ev_type {
 	EV_CONNECTED,
@@ -23,6 +25,7 @@ enum mqtt_ev_type {
 	EV_LOST,
 	EV_MESSAGE,
 	EV_DISCONNECTED,
+	EV_DELIVERED, /* a QoS 1 publish acknowledged, or failed */
 };
 
 struct mqtt_ev {
@@ -46,12 +49,26 @@ struct mqtt {
 	MQTTAsync client;
 	int version; /* MQTTVERSION_5 or MQTTVERSION_3_1_1 */
 	bool online, connecting, stopping;
+	/*
+	 * QoS 1 publishes Paho has and the broker has not acknowledged, and
+	 * how many the broker takes (its Receive Maximum). Paho 1.3.12 does
+	 * not wake its sending thread when an acknowledgement opens a full
+	 * window: anything queued beyond it waits up to a second. So
+	 * callers that send many (the outbox) wait for mqtt_window_full()
+	 * to clear instead, which cbs.writable tells them.
+	 */
+	unsigned int inflight, window;
 	unsigned int failures;
 	int retry_timer;
 	char *subs[MQTT_SUBS_MAX];
 	int n_subs;
 	void (*stop_done)(void *);
 	void *stop_data;
+
+	/* Messages held back while the consumer cannot take them; the
+	 * loop's own, in arrival order. */
+	struct mqtt_ev *held, *held_tail;
+	size_t n_held;
 
 	/* Filled by Paho's threads, drained by the loop. */
 	pthread_mutex_t lock;
@@ -164,7 +181,12 @@ static void mqtt_on_lost(void *ctx, char *cause)
 
 static void mqtt_on_connect5(void *ctx, MQTTAsync_successData5 *r)
 {
-	mqtt_push_simple(ctx, EV_CONNECTED, 0, 0, NULL);
+	int rmax =
+		r ? MQTTProperties_getNumericValue(
+			    &r->properties, MQTTPROPERTY_CODE_RECEIVE_MAXIMUM)
+		  : 0;
+
+	mqtt_push_simple(ctx, EV_CONNECTED, rmax > 0 ? rmax : 0, 0, NULL);
 }
 
 static void mqtt_on_connect_fail5(void *ctx, MQTTAsync_failureData5 *r)
@@ -217,6 +239,26 @@ static void mqtt_on_sub_fail(void *ctx, MQTTAsync_failureData *r)
 {
 	mqtt_push_simple(ctx, EV_SUBSCRIBE_FAILED, 0, 0,
 			 "the broker refused a subscription");
+}
+
+static void mqtt_on_delivered5(void *ctx, MQTTAsync_successData5 *r)
+{
+	mqtt_push_simple(ctx, EV_DELIVERED, 0, 0, NULL);
+}
+
+static void mqtt_on_undelivered5(void *ctx, MQTTAsync_failureData5 *r)
+{
+	mqtt_push_simple(ctx, EV_DELIVERED, 0, 0, NULL);
+}
+
+static void mqtt_on_delivered(void *ctx, MQTTAsync_successData *r)
+{
+	mqtt_push_simple(ctx, EV_DELIVERED, 0, 0, NULL);
+}
+
+static void mqtt_on_undelivered(void *ctx, MQTTAsync_failureData *r)
+{
+	mqtt_push_simple(ctx, EV_DELIVERED, 0, 0, NULL);
 }
 
 static void mqtt_on_disc5(void *ctx, MQTTAsync_successData5 *r)
@@ -386,7 +428,17 @@ static void mqtt_handle(struct mqtt *m, struct mqtt_ev *ev)
 	switch (ev->type) {
 	case EV_CONNECTED:
 		m->connecting = false;
+		/* A new session: what the last one had in flight is gone. */
+		m->inflight = 0;
+		m->window = ev->code > 0 ? (unsigned int)ev->code
+					 : MQTT_WINDOW_DEFAULT;
 		mqtt_subscribe_all(m);
+		break;
+	case EV_DELIVERED:
+		if (m->inflight)
+			m->inflight--;
+		if (m->inflight + 1 == m->window && m->cbs.writable)
+			m->cbs.writable(m->cb_data);
 		break;
 	case EV_SUBSCRIBED:
 		m->failures = 0;
@@ -443,6 +495,63 @@ static void mqtt_handle(struct mqtt *m, struct mqtt_ev *ev)
 	}
 }
 
+static void mqtt_ev_free(struct mqtt_ev *ev)
+{
+	mqtt_msg_free(ev->msg);
+	free(ev);
+}
+
+static void mqtt_hold(struct mqtt *m, struct mqtt_ev *ev)
+{
+	ev->next = NULL;
+	if (m->held_tail)
+		m->held_tail->next = ev;
+	else
+		m->held = ev;
+	m->held_tail = ev;
+	m->n_held++;
+}
+
+static bool mqtt_can_take(struct mqtt *m)
+{
+	return !m->cbs.can_take || m->cbs.can_take(m->cb_data);
+}
+
+/*
+ * Messages go out in arrival order: once one is held, every later one
+ * waits behind it. Session events are handled at once, so going offline
+ * or online is never stuck behind a backlog.
+ */
+static void mqtt_dispatch(struct mqtt *m, struct mqtt_ev *list)
+{
+	while (list) {
+		struct mqtt_ev *next = list->next;
+
+		if (list->type == EV_MESSAGE &&
+		    (m->held || !mqtt_can_take(m))) {
+			mqtt_hold(m, list);
+		} else {
+			mqtt_handle(m, list);
+			mqtt_ev_free(list);
+		}
+		list = next;
+	}
+}
+
+static void mqtt_release_held(struct mqtt *m)
+{
+	while (m->held && mqtt_can_take(m)) {
+		struct mqtt_ev *ev = m->held;
+
+		m->held = ev->next;
+		if (!m->held)
+			m->held_tail = NULL;
+		m->n_held--;
+		mqtt_handle(m, ev);
+		mqtt_ev_free(ev);
+	}
+}
+
 static void mqtt_on_wake(int fd, short revents, void *data)
 {
 	struct mqtt *m = data;
@@ -452,18 +561,28 @@ static void mqtt_on_wake(int fd, short revents, void *data)
 	if (read(fd, &n, sizeof(n)) < 0) {
 		/* EAGAIN: already drained. */
 	}
+	mqtt_release_held(m);
 	pthread_mutex_lock(&m->lock);
 	list = m->head;
 	m->head = m->tail = NULL;
 	pthread_mutex_unlock(&m->lock);
-	while (list) {
-		struct mqtt_ev *next = list->next;
+	mqtt_dispatch(m, list);
+}
 
-		mqtt_handle(m, list);
-		mqtt_msg_free(list->msg);
-		free(list);
-		list = next;
+void mqtt_resume(struct mqtt *m)
+{
+	uint64_t one = 1;
+
+	/* Through the eventfd: the caller may be inside a message's
+	 * handler, and the next loop round is soon enough. */
+	if (m->held && write(m->efd, &one, sizeof(one)) < 0) {
+		/* The counter saturating still leaves the loop woken. */
 	}
+}
+
+size_t mqtt_held(const struct mqtt *m)
+{
+	return m->n_held;
 }
 
 static int mqtt_read_password(struct mqtt *m, char *err, size_t errlen)
@@ -510,6 +629,7 @@ int mqtt_new(struct loop *l, const struct config *c, const char *uri,
 	m->cbs = *cbs;
 	m->cb_data = data;
 	m->version = MQTTVERSION_5;
+	m->window = MQTT_WINDOW_DEFAULT;
 	snprintf(m->will_topic, sizeof(m->will_topic), "%s", will->topic);
 	snprintf(m->will_payload, sizeof(m->will_payload), "%s", will->payload);
 	pthread_mutex_init(&m->lock, NULL);
@@ -558,8 +678,11 @@ void mqtt_free(struct mqtt *m)
 	close(m->efd);
 	while ((ev = m->head)) {
 		m->head = ev->next;
-		mqtt_msg_free(ev->msg);
-		free(ev);
+		mqtt_ev_free(ev);
+	}
+	while ((ev = m->held)) {
+		m->held = ev->next;
+		mqtt_ev_free(ev);
 	}
 	for (int i = 0; i < m->n_subs; i++)
 		free(m->subs[i]);
@@ -619,6 +742,11 @@ int mqtt_stop(struct mqtt *m, void (*done)(void *data), void *data)
 	return 0;
 }
 
+bool mqtt_window_full(const struct mqtt *m)
+{
+	return m->inflight >= m->window;
+}
+
 bool mqtt_is_online(const struct mqtt *m)
 {
 	return m->online;
@@ -642,6 +770,16 @@ int mqtt_publish(struct mqtt *m, const char *topic, const void *payload,
 		return -ENOTCONN;
 	if (len > INT32_MAX)
 		return -E2BIG;
+	if (qos > 0) {
+		ro.context = m;
+		if (m->version == MQTTVERSION_5) {
+			ro.onSuccess5 = mqtt_on_delivered5;
+			ro.onFailure5 = mqtt_on_undelivered5;
+		} else {
+			ro.onSuccess = mqtt_on_delivered;
+			ro.onFailure = mqtt_on_undelivered;
+		}
+	}
 	msg.payload = (void *)payload;
 	msg.payloadlen = (int)len;
 	msg.qos = qos;
@@ -654,6 +792,8 @@ int mqtt_publish(struct mqtt *m, const char *topic, const void *payload,
 	}
 	rc = MQTTAsync_sendMessage(m->client, topic, &msg, &ro);
 	MQTTProperties_free(&msg.properties);
+	if (rc == MQTTASYNC_SUCCESS && qos > 0)
+		m->inflight++;
 	if (rc == MQTTASYNC_DISCONNECTED)
 		return -ENOTCONN;
 	if (rc == MQTTASYNC_MAX_BUFFERED_MESSAGES ||

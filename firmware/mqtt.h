@@ -32,6 +32,14 @@ struct mqtt_cbs {
 	void (*offline)(void *data, const char *why);
 	/* The message is the callee's: free it with mqtt_msg_free(). */
 	void (*message)(void *data, struct mqtt_msg *m);
+	/*
+	 * Optional: false holds messages back, in order, until
+	 * mqtt_resume() (session events still pass). This is how results
+	 * are never dropped: no new command while they cannot be sent.
+	 */
+	bool (*can_take)(void *data);
+	/* Optional: mqtt_window_full() has just become false. */
+	void (*writable)(void *data);
 };
 
 struct mqtt_will {
@@ -50,12 +58,24 @@ int mqtt_start(struct mqtt *m);
 /* Ask Paho to disconnect; done is called on the loop when it has. */
 int mqtt_stop(struct mqtt *m, void (*done)(void *data), void *data);
 
+/*
+ * As many QoS 1 messages are unacknowledged as the broker takes (its
+ * Receive Maximum, 20 on a default mosquitto). Paho still queues more,
+ * but sends them only after a stall of up to a second.
+ */
+bool mqtt_window_full(const struct mqtt *m);
+/* Deliver held messages again (from the next loop round). */
+void mqtt_resume(struct mqtt *m);
+/* Messages held back now. */
+size_t mqtt_held(const struct mqtt *m);
+
 bool mqtt_is_online(const struct mqtt *m);
 int mqtt_version(const struct mqtt *m);
 
 /*
  * Publish. While offline returns -ENOTCONN (nothing is queued: callers
- * keep their own bounded buffers). correlation may be NULL.
+ * keep their own bounded buffers); -EAGAIN while Paho's queue is full.
+ * correlation may be NULL.
  */
 int mqtt_publish(struct mqtt *m, const char *topic, const void *payload,
 		 size_t len, int qos, bool retain, const void *correlation,

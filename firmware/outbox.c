@@ -8,6 +8,8 @@
 
 /* Retry interval while Paho's queue is full. */
 #define OUTBOX_RETRY_MS 10
+/* While the broker's window is full: an acknowledgement flushes first. */
+#define OUTBOX_WINDOW_RETRY_MS 1000
 
 struct outbox_msg {
 	char *topic;
@@ -26,6 +28,8 @@ struct outbox {
 	size_t head, n;
 	uint64_t dropped;
 	int timer;
+	void (*space_fn)(void *data);
+	void *space_data;
 };
 
 static void outbox_msg_free(struct outbox_msg *m)
@@ -62,6 +66,42 @@ void outbox_free(struct outbox *o)
 	free(o);
 }
 
+void outbox_on_space(struct outbox *o, void (*fn)(void *data), void *data)
+{
+	o->space_fn = fn;
+	o->space_data = data;
+}
+
+bool outbox_busy(const struct outbox *o)
+{
+	return o->n >= OUTBOX_BUSY;
+}
+
+static struct outbox_msg *outbox_at(struct outbox *o, size_t i)
+{
+	return &o->q[(o->head + i) % OUTBOX_MAX];
+}
+
+/* Make room for one: the oldest QoS 0 message, or else the oldest. */
+static void outbox_drop_one(struct outbox *o)
+{
+	size_t victim = 0;
+
+	for (size_t i = 0; i < o->n; i++) {
+		if (outbox_at(o, i)->qos == 0) {
+			victim = i;
+			break;
+		}
+	}
+	outbox_msg_free(outbox_at(o, victim));
+	for (size_t i = victim; i > 0; i--)
+		*outbox_at(o, i) = *outbox_at(o, i - 1);
+	memset(outbox_at(o, 0), 0, sizeof(struct outbox_msg));
+	o->head = (o->head + 1) % OUTBOX_MAX;
+	o->n--;
+	o->dropped++;
+}
+
 static void outbox_timer_cb(void *data)
 {
 	struct outbox *o = data;
@@ -72,22 +112,35 @@ static void outbox_timer_cb(void *data)
 
 void outbox_flush(struct outbox *o)
 {
+	bool was_busy = outbox_busy(o);
+
 	while (o->n) {
 		struct outbox_msg *m = &o->q[o->head];
-		int r = mqtt_publish(o->mqtt, m->topic, m->payload, m->len,
-				     m->qos, m->retain, m->corr, m->corr_len);
+		int r;
 
+		/* The broker's acknowledgement calls outbox_flush() again;
+		 * the timer is only a safety net. */
+		if (m->qos > 0 && mqtt_window_full(o->mqtt)) {
+			loop_timer_rearm(o->loop, &o->timer,
+					 OUTBOX_WINDOW_RETRY_MS,
+					 outbox_timer_cb, o);
+			break;
+		}
+		r = mqtt_publish(o->mqtt, m->topic, m->payload, m->len, m->qos,
+				 m->retain, m->corr, m->corr_len);
 		if (r == -EAGAIN) {
 			loop_timer_rearm(o->loop, &o->timer, OUTBOX_RETRY_MS,
 					 outbox_timer_cb, o);
-			return;
+			break;
 		}
 		if (r == -ENOTCONN)
-			return; /* flushed again when online */
+			break; /* flushed again when online */
 		outbox_msg_free(m);
 		o->head = (o->head + 1) % OUTBOX_MAX;
 		o->n--;
 	}
+	if (was_busy && !outbox_busy(o) && o->space_fn)
+		o->space_fn(o->space_data);
 }
 
 int outbox_publish(struct outbox *o, const char *topic, const char *payload,
@@ -95,20 +148,15 @@ int outbox_publish(struct outbox *o, const char *topic, const char *payload,
 		   size_t corr_len)
 {
 	struct outbox_msg *m;
-	int r;
 
-	if (!o->n) {
-		r = mqtt_publish(o->mqtt, topic, payload, len, qos, retain,
-				 corr, corr_len);
+	if (!o->n && !(qos > 0 && mqtt_window_full(o->mqtt))) {
+		int r = mqtt_publish(o->mqtt, topic, payload, len, qos, retain,
+				     corr, corr_len);
 		if (r != -EAGAIN && r != -ENOTCONN)
 			return r;
 	}
-	if (o->n == OUTBOX_MAX) {
-		outbox_msg_free(&o->q[o->head]);
-		o->head = (o->head + 1) % OUTBOX_MAX;
-		o->n--;
-		o->dropped++;
-	}
+	if (o->n == OUTBOX_MAX)
+		outbox_drop_one(o);
 	m = &o->q[(o->head + o->n) % OUTBOX_MAX];
 	m->topic = strdup(topic);
 	m->payload = malloc(len ? len : 1);

@@ -1,7 +1,10 @@
 /*
  * Messages that must not be lost to a full Paho queue or a short outage:
- * command results. A bounded FIFO retried from a timer, in order; when it
- * is full the oldest message is dropped and counted.
+ * command results (QoS 1) and timeline events (QoS 0). A bounded FIFO
+ * retried from a timer, in order. The agent takes no new command while
+ * it is busy (OUTBOX_BUSY or more waiting), so results are not dropped;
+ * if it fills all the same, the oldest QoS 0 message goes first, then the
+ * oldest of any, and each is counted.
  */
 #ifndef ZB_OUTBOX_H
 #define ZB_OUTBOX_H
@@ -16,6 +19,7 @@ struct mqtt;
 struct outbox;
 
 #define OUTBOX_MAX 64
+#define OUTBOX_BUSY 16
 
 int outbox_new(struct loop *l, struct mqtt *m, struct outbox **out);
 void outbox_free(struct outbox *o);
@@ -23,6 +27,9 @@ void outbox_free(struct outbox *o);
 int outbox_publish(struct outbox *o, const char *topic, const char *payload,
 		   size_t len, int qos, bool retain, const void *corr,
 		   size_t corr_len);
+/* Called on the loop when it was busy and no longer is. */
+void outbox_on_space(struct outbox *o, void (*fn)(void *data), void *data);
+bool outbox_busy(const struct outbox *o);
 /* Try again now (e.g. after reconnecting). */
 void outbox_flush(struct outbox *o);
 uint64_t outbox_dropped(const struct outbox *o);

@@ -197,6 +197,56 @@ class Core(unittest.TestCase):
         self.assertEqual(reps[-1], bytes(8))
 
 
+class Backlog(unittest.TestCase):
+    """Results are never dropped when they cannot go out as fast as
+    commands come in: the agent stops taking commands instead."""
+
+    def test_burst_after_stall_loses_no_result(self):
+        env = zbtest.Env("core2")
+        self.addCleanup(env.close)
+        env.wait_online()
+        c = env.client
+        c.subscribe("reply/burst")
+        n = 300
+        # Stopped, the agent reads nothing; on SIGCONT every command is
+        # in one loop round, each answered twice (result topic and
+        # response topic) and each republishing the discovery document:
+        # far more than Paho's queue and the outbox hold at once.
+        env.agent.proc.send_signal(signal.SIGSTOP)
+        try:
+            for i in range(n):
+                props = Properties(PacketTypes.PUBLISH)
+                props.ResponseTopic = "reply/burst"
+                props.CorrelationData = b"%d" % i
+                c.c.publish("zerobmc/core2/cmd/refresh",
+                            json.dumps({"id": f"b{i}"}), qos=1,
+                            properties=props)
+            time.sleep(1.0)
+        finally:
+            env.agent.proc.send_signal(signal.SIGCONT)
+        for i in range(n):
+            c.wait(zbtest.result_for("core2", f"b{i}"), 30, f"b{i}")
+        end = time.time() + 30
+        while True:
+            with c.lock:
+                replies = {m["props"].CorrelationData for m in c.msgs
+                           if m["topic"] == "reply/burst"}
+            if len(replies) == n or time.time() > end:
+                break
+            time.sleep(0.2)
+        self.assertEqual(len(replies), n)
+        # In arrival order, and the state says nothing was dropped.
+        order = [json.loads(m["payload"])["id"] for m in c.msgs
+                 if m["topic"] == "zerobmc/core2/result"]
+        self.assertEqual(order, [f"b{i}" for i in range(n)])
+        c.clear()
+        env.cmd("refresh", {})
+        st = json.loads(c.wait(zbtest.topic_is("zerobmc/core2/state"),
+                               5)["payload"])
+        self.assertNotIn("dropped", st["mqtt"], st)
+        self.assertTrue(env.agent.alive())
+
+
 class Lifecycle(unittest.TestCase):
     def test_lwt_after_kill9_and_offline_on_term(self):
         env = zbtest.Env("life1")
