@@ -455,18 +455,26 @@ class Lab:
             self._con.close()
             self._con = None
         if entry and alive(entry):
+            # The Pi's usbredirect would spin on its dead peer for up to
+            # minutes before it gives up: it ends first and none starts
+            # until the server is gone. The Pi's shell runs the two
+            # commands in order even when one is late (a timed-out
+            # pi_shell still runs), so a late pause never ends the
+            # usbredirect of the next server.
+            self._redirect("pause")
             os.kill(entry[0], sig)
             end = time.time() + 10
             while alive(entry) and time.time() < end:
                 time.sleep(0.05)
-            # The Pi's usbredirect would spin on its dead peer for up to
-            # minutes before it gives up; a fresh one listens at once.
-            try:
-                self.pi_shell("lab-redirect drop", timeout=30, check=False)
-            except (LabError, OSError):
-                pass
+            self._redirect("resume")
         self.state["procs"].pop("server", None)
         self.save()
+
+    def _redirect(self, what):
+        try:
+            self.pi_shell("lab-redirect " + what, timeout=30, check=False)
+        except (LabError, OSError):
+            pass
 
     def restart_server(self, mode=None):
         self.kill_server()
