@@ -245,6 +245,19 @@ static int probe_before_bind(const struct gadget_info *info, void *user)
 	       udc, info->udc, info->hid_dev, info->acm_tty, info->nluns,
 	       info->was_bound);
 	snprintf(path, sizeof(path), "%s/file", info->lun[0]);
+	/* Already in: writing it again would fail with EBUSY whenever the
+	 * host has the medium locked (its partition scan does, briefly). */
+	fd = open(path, O_RDONLY);
+	if (fd >= 0) {
+		char cur[GADGET_PATH_MAX] = "";
+
+		n = read(fd, cur, sizeof(cur) - 1);
+		close(fd);
+		cur[n > 0 ? n : 0] = '\0';
+		cur[strcspn(cur, "\n")] = '\0';
+		if (!strcmp(cur, h->image))
+			return 0;
+	}
 	fd = open(path, O_WRONLY);
 	if (fd < 0)
 		return -errno;

@@ -19,6 +19,7 @@ the binary). Boots a private lab (about 20 s) and stops it at the end.
 """
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -56,16 +57,24 @@ wait_state() { # wait_state STATE TENTHS: prints how many tenths it took
 	echo "waited $i"
 	[ "$(cat %s)" = "$1" ]
 }
-wait_host() { # wait_host TENTHS: until the host has the device and its evdev
-	i=0
-	while { [ ! -f /sys/bus/usb/devices/1-1/devnum ] || ! evdev >/dev/null; } &&
-		[ $i -lt $1 ]; do
+wait_host() { # wait_host TENTHS: until the host has had the device, its
+	# evdev and the configured state for a second on end (a freshly bound
+	# gadget can read configured before the host's reset that enumerates
+	# it: configured, default, then configured again)
+	i=0 ok=0
+	while [ $ok -lt 10 ] && [ $i -lt $1 ]; do
+		if [ -f /sys/bus/usb/devices/1-1/devnum ] && evdev >/dev/null &&
+			[ "$(cat %s 2>/dev/null)" = configured ]; then
+			ok=$((ok+1))
+		else
+			ok=0
+		fi
 		sleep 0.1; i=$((i+1))
 	done
-	evdev >/dev/null
+	[ $ok -ge 10 ]
 }
 enumerations() { dmesg | grep -c 'new high-speed USB device'; }
-""" % (STATE, STATE)
+""" % (STATE, STATE, STATE)
 
 
 def build_probe(out):
@@ -119,6 +128,17 @@ class Gadget(unittest.TestCase):
     def tearDownClass(cls):
         if cls.lab:
             cls.lab.stop()
+            # The logs stay for a failed run (or with ZB_KEEP_TMP).
+            if not os.environ.get("ZB_KEEP_TMP") and cls.passed:
+                shutil.rmtree(cls.lab.run, ignore_errors=True)
+
+    passed = True
+
+    def run(self, result=None):
+        result = super().run(result)
+        if result is not None and not result.wasSuccessful():
+            type(self).passed = False
+        return result
 
     def sh(self, cmd, timeout=60, check=True):
         return self.lab.pi_shell(SH + cmd, timeout=timeout, check=check)
@@ -383,7 +403,11 @@ class Gadget(unittest.TestCase):
                 check=False)
         try:
             self.wait_agent_log("gadget zerobmc bound on " + UDC)
-            self.sh("wait_state configured 200 && wait_host 200")
+            # The host side may still be tearing down the drive of the
+            # gadget removed just before (SCSI error handling of reads
+            # cut short); its next enumeration waits for that.
+            self.sh("wait_state configured 600 && wait_host 600",
+                    timeout=150)
             before, n0 = self.devnum(), self.sh("enumerations").strip()
             self.sh("lab-agent restart")
             self.wait_agent_log("already bound, kept")
