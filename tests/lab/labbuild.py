@@ -370,7 +370,9 @@ def _foreign_pi(k, arch, zerobmc):
                     for d in ("usr/lib", "lib")]
     redirect = os.path.join(root, "usr", "bin", "usbredirect")
     c.foreign_program(redirect, libdirs)
-    c.symlink("usr/bin/usbredirect", redirect)
+    # A copy, not a link into the cache: a clone under /tmp has its cache
+    # there too, hidden in the Pi by the tmpfs its init mounts on /tmp.
+    c.host_file(redirect, "usr/bin/usbredirect")
     if zerobmc and os.path.exists(zerobmc):
         c.foreign_program(os.path.abspath(zerobmc), libdirs)
         # A copy, not a link to the build folder: that may be under /tmp,
