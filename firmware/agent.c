@@ -579,8 +579,7 @@ static void agent_mqtt_writable(void *data)
 {
 	struct agent *a = data;
 
-	if (outbox_pending(a->outbox))
-		outbox_flush(a->outbox);
+	outbox_flush(a->outbox);
 }
 
 static void agent_outbox_space(void *data)

@@ -76,17 +76,23 @@ struct mqtt {
 	int efd;
 };
 
+static void mqtt_ev_append(struct mqtt_ev **head, struct mqtt_ev **tail,
+			   struct mqtt_ev *ev)
+{
+	ev->next = NULL;
+	if (*tail)
+		(*tail)->next = ev;
+	else
+		*head = ev;
+	*tail = ev;
+}
+
 static void mqtt_push(struct mqtt *m, struct mqtt_ev *ev)
 {
 	uint64_t one = 1;
 
 	pthread_mutex_lock(&m->lock);
-	ev->next = NULL;
-	if (m->tail)
-		m->tail->next = ev;
-	else
-		m->head = ev;
-	m->tail = ev;
+	mqtt_ev_append(&m->head, &m->tail, ev);
 	pthread_mutex_unlock(&m->lock);
 	if (write(m->efd, &one, sizeof(one)) < 0) {
 		/* The counter saturating still leaves the loop woken. */
@@ -501,17 +507,6 @@ static void mqtt_ev_free(struct mqtt_ev *ev)
 	free(ev);
 }
 
-static void mqtt_hold(struct mqtt *m, struct mqtt_ev *ev)
-{
-	ev->next = NULL;
-	if (m->held_tail)
-		m->held_tail->next = ev;
-	else
-		m->held = ev;
-	m->held_tail = ev;
-	m->n_held++;
-}
-
 static bool mqtt_can_take(struct mqtt *m)
 {
 	return !m->cbs.can_take || m->cbs.can_take(m->cb_data);
@@ -529,7 +524,8 @@ static void mqtt_dispatch(struct mqtt *m, struct mqtt_ev *list)
 
 		if (list->type == EV_MESSAGE &&
 		    (m->held || !mqtt_can_take(m))) {
-			mqtt_hold(m, list);
+			mqtt_ev_append(&m->held, &m->held_tail, list);
+			m->n_held++;
 		} else {
 			mqtt_handle(m, list);
 			mqtt_ev_free(list);

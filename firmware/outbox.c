@@ -40,6 +40,25 @@ static void outbox_msg_free(struct outbox_msg *m)
 	memset(m, 0, sizeof(*m));
 }
 
+static struct outbox_msg *outbox_at(struct outbox *o, size_t i)
+{
+	return &o->q[(o->head + i) % OUTBOX_MAX];
+}
+
+/* The oldest message goes: sent, or given up. */
+static void outbox_pop(struct outbox *o)
+{
+	outbox_msg_free(outbox_at(o, 0));
+	o->head = (o->head + 1) % OUTBOX_MAX;
+	o->n--;
+}
+
+/* Results wait for room in the broker's window; events do not. */
+static bool outbox_must_wait(const struct outbox *o, int qos)
+{
+	return qos > 0 && mqtt_window_full(o->mqtt);
+}
+
 int outbox_new(struct loop *l, struct mqtt *m, struct outbox **out)
 {
 	struct outbox *o = calloc(1, sizeof(*o));
@@ -58,11 +77,8 @@ void outbox_free(struct outbox *o)
 		return;
 	if (o->timer)
 		loop_timer_cancel(o->loop, o->timer);
-	while (o->n) {
-		outbox_msg_free(&o->q[o->head]);
-		o->head = (o->head + 1) % OUTBOX_MAX;
-		o->n--;
-	}
+	while (o->n)
+		outbox_pop(o);
 	free(o);
 }
 
@@ -77,28 +93,24 @@ bool outbox_busy(const struct outbox *o)
 	return o->n >= OUTBOX_BUSY;
 }
 
-static struct outbox_msg *outbox_at(struct outbox *o, size_t i)
-{
-	return &o->q[(o->head + i) % OUTBOX_MAX];
-}
-
 /* Make room for one: the oldest QoS 0 message, or else the oldest. */
 static void outbox_drop_one(struct outbox *o)
 {
-	size_t victim = 0;
+	struct outbox_msg victim;
+	size_t v = 0;
 
 	for (size_t i = 0; i < o->n; i++) {
 		if (outbox_at(o, i)->qos == 0) {
-			victim = i;
+			v = i;
 			break;
 		}
 	}
-	outbox_msg_free(outbox_at(o, victim));
-	for (size_t i = victim; i > 0; i--)
+	/* The older ones move up a place; the victim leaves from the head. */
+	victim = *outbox_at(o, v);
+	for (size_t i = v; i > 0; i--)
 		*outbox_at(o, i) = *outbox_at(o, i - 1);
-	memset(outbox_at(o, 0), 0, sizeof(struct outbox_msg));
-	o->head = (o->head + 1) % OUTBOX_MAX;
-	o->n--;
+	*outbox_at(o, 0) = victim;
+	outbox_pop(o);
 	o->dropped++;
 }
 
@@ -115,12 +127,12 @@ void outbox_flush(struct outbox *o)
 	bool was_busy = outbox_busy(o);
 
 	while (o->n) {
-		struct outbox_msg *m = &o->q[o->head];
+		struct outbox_msg *m = outbox_at(o, 0);
 		int r;
 
 		/* The broker's acknowledgement calls outbox_flush() again;
 		 * the timer is only a safety net. */
-		if (m->qos > 0 && mqtt_window_full(o->mqtt)) {
+		if (outbox_must_wait(o, m->qos)) {
 			loop_timer_rearm(o->loop, &o->timer,
 					 OUTBOX_WINDOW_RETRY_MS,
 					 outbox_timer_cb, o);
@@ -135,9 +147,7 @@ void outbox_flush(struct outbox *o)
 		}
 		if (r == -ENOTCONN)
 			break; /* flushed again when online */
-		outbox_msg_free(m);
-		o->head = (o->head + 1) % OUTBOX_MAX;
-		o->n--;
+		outbox_pop(o);
 	}
 	if (was_busy && !outbox_busy(o) && o->space_fn)
 		o->space_fn(o->space_data);
@@ -149,7 +159,7 @@ int outbox_publish(struct outbox *o, const char *topic, const char *payload,
 {
 	struct outbox_msg *m;
 
-	if (!o->n && !(qos > 0 && mqtt_window_full(o->mqtt))) {
+	if (!o->n && !outbox_must_wait(o, qos)) {
 		int r = mqtt_publish(o->mqtt, topic, payload, len, qos, retain,
 				     corr, corr_len);
 		if (r != -EAGAIN && r != -ENOTCONN)
@@ -157,7 +167,7 @@ int outbox_publish(struct outbox *o, const char *topic, const char *payload,
 	}
 	if (o->n == OUTBOX_MAX)
 		outbox_drop_one(o);
-	m = &o->q[(o->head + o->n) % OUTBOX_MAX];
+	m = outbox_at(o, o->n);
 	m->topic = strdup(topic);
 	m->payload = malloc(len ? len : 1);
 	m->corr = corr_len ? malloc(corr_len) : NULL;

@@ -52,9 +52,25 @@ static void on_space(void *data)
 	fake.space_calls++;
 }
 
+/* Each test gets a fresh stand-in, a loop and an outbox on it. */
+static struct loop *loop;
+
 static int setup(void **state)
 {
+	struct outbox *o;
+
 	memset(&fake, 0, sizeof(fake));
+	loop = loop_new();
+	if (!loop || outbox_new(loop, NULL, &o))
+		return -1;
+	*state = o;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	outbox_free(*state);
+	loop_free(loop);
 	return 0;
 }
 
@@ -69,24 +85,18 @@ static void put(struct outbox *o, int i, int qos)
 
 static void test_direct_when_empty(void **state)
 {
-	struct loop *l = loop_new();
-	struct outbox *o;
+	struct outbox *o = *state;
 
-	assert_int_equal(outbox_new(l, NULL, &o), 0);
 	put(o, 1, 1);
 	assert_int_equal(fake.n_sent, 1);
 	assert_string_equal(fake.sent[0], "r1");
 	assert_int_equal(outbox_pending(o), 0);
-	outbox_free(o);
-	loop_free(l);
 }
 
 static void test_kept_in_order_then_flushed(void **state)
 {
-	struct loop *l = loop_new();
-	struct outbox *o;
+	struct outbox *o = *state;
 
-	assert_int_equal(outbox_new(l, NULL, &o), 0);
 	outbox_on_space(o, on_space, NULL);
 	fake.answer = -EAGAIN;
 	for (int i = 0; i < OUTBOX_BUSY; i++) {
@@ -111,17 +121,13 @@ static void test_kept_in_order_then_flushed(void **state)
 	assert_string_equal(fake.sent[OUTBOX_BUSY], "r99");
 	assert_int_equal(fake.space_calls, 1);
 	assert_int_equal(outbox_dropped(o), 0);
-	outbox_free(o);
-	loop_free(l);
 }
 
 static void test_full_drops_events_before_results(void **state)
 {
-	struct loop *l = loop_new();
-	struct outbox *o;
+	struct outbox *o = *state;
 	int results = 0;
 
-	assert_int_equal(outbox_new(l, NULL, &o), 0);
 	fake.answer = -ENOTCONN;
 	/* Half results, half events, then more results than room. */
 	for (int i = 0; i < OUTBOX_MAX; i++)
@@ -151,16 +157,12 @@ static void test_full_drops_events_before_results(void **state)
 	outbox_flush(o);
 	assert_string_equal(fake.sent[0], "r201");
 	assert_int_equal(outbox_dropped(o), OUTBOX_MAX / 2 + 1);
-	outbox_free(o);
-	loop_free(l);
 }
 
 static void test_waits_for_window(void **state)
 {
-	struct loop *l = loop_new();
-	struct outbox *o;
+	struct outbox *o = *state;
 
-	assert_int_equal(outbox_new(l, NULL, &o), 0);
 	fake.window_full = true;
 	/* Results wait for the broker's window; events do not. */
 	put(o, 1, 1);
@@ -175,18 +177,19 @@ static void test_waits_for_window(void **state)
 	put(o, 2, 0);
 	assert_int_equal(fake.n_sent, 2);
 	assert_string_equal(fake.sent[1], "e2");
-	outbox_free(o);
-	loop_free(l);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup(test_direct_when_empty, setup),
-		cmocka_unit_test_setup(test_kept_in_order_then_flushed, setup),
-		cmocka_unit_test_setup(test_full_drops_events_before_results,
-				       setup),
-		cmocka_unit_test_setup(test_waits_for_window, setup),
+		cmocka_unit_test_setup_teardown(test_direct_when_empty, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_kept_in_order_then_flushed,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_full_drops_events_before_results, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_waits_for_window, setup,
+						teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
