@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "gadget/compose.h"
+#include "gadget/lun.h"
 #include "gadget/udc.h"
 
 static long probe_now_ms(void)
@@ -226,8 +227,7 @@ struct probe_hook {
 static int probe_before_bind(const struct gadget_info *info, void *user)
 {
 	struct probe_hook *h = user;
-	char path[GADGET_PATH_MAX + 16], udc[64] = "";
-	ssize_t n;
+	char path[GADGET_PATH_MAX + 16], udc[64] = "", cur[LUN_FILE_MAX];
 	int fd;
 
 	h->calls++;
@@ -235,7 +235,8 @@ static int probe_before_bind(const struct gadget_info *info, void *user)
 		 info->name);
 	fd = open(path, O_RDONLY);
 	if (fd >= 0) {
-		n = read(fd, udc, sizeof(udc) - 1);
+		ssize_t n = read(fd, udc, sizeof(udc) - 1);
+
 		udc[n > 0 ? n : 0] = '\0';
 		udc[strcspn(udc, "\n")] = '\0';
 		close(fd);
@@ -244,29 +245,12 @@ static int probe_before_bind(const struct gadget_info *info, void *user)
 	       "was_bound=%d\n",
 	       udc, info->udc, info->hid_dev, info->acm_tty, info->nluns,
 	       info->was_bound);
-	snprintf(path, sizeof(path), "%s/file", info->lun[0]);
 	/* Already in: writing it again would fail with EBUSY whenever the
 	 * host has the medium locked (its partition scan does, briefly). */
-	fd = open(path, O_RDONLY);
-	if (fd >= 0) {
-		char cur[GADGET_PATH_MAX] = "";
-
-		n = read(fd, cur, sizeof(cur) - 1);
-		close(fd);
-		cur[n > 0 ? n : 0] = '\0';
-		cur[strcspn(cur, "\n")] = '\0';
-		if (!strcmp(cur, h->image))
-			return 0;
-	}
-	fd = open(path, O_WRONLY);
-	if (fd < 0)
-		return -errno;
-	if (write(fd, h->image, strlen(h->image)) < 0) {
-		close(fd);
-		return -errno;
-	}
-	close(fd);
-	return 0;
+	if (!lun_attr_read(info->lun[0], "file", cur, sizeof(cur)) &&
+	    !strcmp(cur, h->image))
+		return 0;
+	return lun_attr_write(info->lun[0], "file", h->image);
 }
 
 static int probe_up_hook(int argc, char **argv)

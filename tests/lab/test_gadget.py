@@ -85,6 +85,7 @@ def build_probe(out):
     none of the host's libraries there."""
     src = [os.path.join(HERE, "gadget_probe.c"),
            os.path.join(SOURCE, "gadget", "compose.c"),
+           os.path.join(SOURCE, "gadget", "lun.c"),
            os.path.join(SOURCE, "gadget", "udc.c")]
     # The Pi's compiler: the arm64 lab's Pi runs arm64 programs.
     cc = labmod.labbuild.ARCHES[labmod.labbuild.lab_arch()]["cc"]
