@@ -12,9 +12,9 @@ set(ZB_DEB_ARCH "" CACHE STRING
 
 # Files outside the prefix go to their fixed places: a package puts them
 # there, and so does `cmake --install` (with DESTDIR for a staging root).
-install(FILES ${CMAKE_SOURCE_DIR}/firmware/systemd/zerobmc.service
+install(FILES ${CMAKE_SOURCE_DIR}/packaging/zerobmc.service
 	DESTINATION lib/systemd/system)
-install(FILES ${CMAKE_SOURCE_DIR}/firmware/zerobmc.conf.example
+install(FILES ${CMAKE_SOURCE_DIR}/packaging/zerobmc.conf.example
 	DESTINATION /etc/zerobmc RENAME zerobmc.conf
 	PERMISSIONS OWNER_READ OWNER_WRITE GROUP_READ WORLD_READ)
 install(DIRECTORY DESTINATION /etc/zerobmc/macros)
@@ -49,10 +49,10 @@ set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
 set(CPACK_DEBIAN_PACKAGE_SUGGESTS "mosquitto-clients")
 set(CPACK_DEBIAN_PACKAGE_CONTROL_STRICT_PERMISSION TRUE)
 set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA
-	${CMAKE_SOURCE_DIR}/cmake/deb/conffiles
-	${CMAKE_SOURCE_DIR}/cmake/deb/postinst
-	${CMAKE_SOURCE_DIR}/cmake/deb/prerm
-	${CMAKE_SOURCE_DIR}/cmake/deb/postrm)
+	${CMAKE_SOURCE_DIR}/packaging/deb/conffiles
+	${CMAKE_SOURCE_DIR}/packaging/deb/postinst
+	${CMAKE_SOURCE_DIR}/packaging/deb/prerm
+	${CMAKE_SOURCE_DIR}/packaging/deb/postrm)
 if(ZB_DEB_ARCH)
 	set(CPACK_DEBIAN_PACKAGE_ARCHITECTURE ${ZB_DEB_ARCH})
 elseif(CMAKE_CROSSCOMPILING AND CMAKE_SYSTEM_PROCESSOR MATCHES "^(aarch64|arm64)$")

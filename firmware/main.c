@@ -9,12 +9,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "firmware/agent.h"
-#include "firmware/config.h"
-#include "firmware/console_client.h"
-#include "firmware/gadget_cli.h"
-#include "firmware/log.h"
-#include "firmware/macro_cli.h"
+#include "firmware/agent/agent.h"
+#include "firmware/core/config.h"
+#include "firmware/tools/console_client.h"
+#include "firmware/tools/gadget_cli.h"
+#include "firmware/core/log.h"
+#include "firmware/tools/macro_cli.h"
 
 #define DEFAULT_CONFIG "/etc/zerobmc/zerobmc.conf"
 

@@ -17,7 +17,7 @@ import zbtest  # noqa: E402
 
 SOURCE = os.path.abspath(os.environ.get("ZB_SOURCE") or os.path.join(
     os.path.dirname(__file__), "..", ".."))
-UNIT = os.path.join(SOURCE, "firmware", "systemd", "zerobmc.service")
+UNIT = os.path.join(SOURCE, "packaging", "zerobmc.service")
 
 
 def built_with_systemd():

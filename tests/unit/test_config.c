@@ -9,8 +9,8 @@
 
 #include <cmocka.h>
 
-#include "firmware/config.h"
-#include "firmware/mqtt.h"
+#include "firmware/core/config.h"
+#include "firmware/net/mqtt.h"
 
 static int load(const char *text, struct config *c, struct config_error *e)
 {

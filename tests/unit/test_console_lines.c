@@ -7,8 +7,8 @@
 
 #include <cmocka.h>
 
-#include "firmware/console_last.h"
-#include "firmware/console_lines.h"
+#include "firmware/console/console_last.h"
+#include "firmware/console/console_lines.h"
 
 #define LINES_MAX 64
 

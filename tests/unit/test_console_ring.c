@@ -8,9 +8,9 @@
 
 #include <cmocka.h>
 
-#include "firmware/console_history.h"
-#include "firmware/console_out.h"
-#include "firmware/console_ring.h"
+#include "firmware/console/console_history.h"
+#include "firmware/console/console_out.h"
+#include "firmware/console/console_ring.h"
 
 static void test_fifo_and_wrap(void **state)
 {

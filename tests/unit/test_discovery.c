@@ -16,7 +16,7 @@
 #include <cmocka.h>
 #include <cjson/cJSON.h>
 
-#include "firmware/commands.h"
+#include "firmware/agent/commands.h"
 #include "gadget/udc.h"
 #include "ha-integration/discovery.h"
 #include "topics/topics.h"

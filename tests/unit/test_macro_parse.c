@@ -18,8 +18,8 @@
 
 #include <cmocka.h>
 
-#include "firmware/macro_parse.h"
-#include "firmware/macro_store.h"
+#include "firmware/macro/macro_parse.h"
+#include "firmware/macro/macro_store.h"
 
 static char corpus_dir[4096];
 

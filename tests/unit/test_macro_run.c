@@ -20,8 +20,8 @@
 
 #include <cmocka.h>
 
-#include "firmware/macro_run.h"
-#include "firmware/macro_store.h"
+#include "firmware/macro/macro_run.h"
+#include "firmware/macro/macro_store.h"
 
 #define SIM_REPORT_MS 8
 #define SIM_REPORTS_MAX 16384

@@ -22,10 +22,10 @@
 
 #include <cmocka.h>
 
-#include "firmware/loop.h"
-#include "firmware/media.h"
-#include "firmware/media_name.h"
-#include "firmware/media_store.h"
+#include "firmware/core/loop.h"
+#include "firmware/media/media.h"
+#include "firmware/media/media_name.h"
+#include "firmware/media/media_store.h"
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 

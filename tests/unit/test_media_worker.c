@@ -17,8 +17,8 @@
 
 #include <cmocka.h>
 
-#include "firmware/loop.h"
-#include "firmware/media_worker.h"
+#include "firmware/core/loop.h"
+#include "firmware/media/media_worker.h"
 
 struct run {
 	struct loop *loop;

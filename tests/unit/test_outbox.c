@@ -14,9 +14,9 @@
 
 #include <cmocka.h>
 
-#include "firmware/loop.h"
-#include "firmware/mqtt.h"
-#include "firmware/outbox.h"
+#include "firmware/core/loop.h"
+#include "firmware/net/mqtt.h"
+#include "firmware/net/outbox.h"
 
 #define SENT_MAX 256
 

@@ -6,7 +6,7 @@
 
 #include <cmocka.h>
 
-#include "firmware/phase.h"
+#include "firmware/host/phase.h"
 
 struct step {
 	uint64_t t;

@@ -19,7 +19,8 @@
 
 #include <cmocka.h>
 
-#include "firmware/power.h"
+#include "firmware/core/addr.h"
+#include "firmware/power/power.h"
 
 /* Timer slack allowed on a loaded 2-core machine. */
 #define SLACK_MS 60
@@ -641,24 +642,24 @@ static void test_mac_and_packet(void **unused)
 	uint8_t mac[6], pkt[POWER_WOL_LEN];
 	struct sockaddr_in sa;
 
-	assert_int_equal(power_mac_parse("00:1A:2b:3c:4D:5e", mac), 0);
+	assert_int_equal(addr_mac_parse("00:1A:2b:3c:4D:5e", mac), 0);
 	assert_memory_equal(mac, "\x00\x1a\x2b\x3c\x4d\x5e", 6);
-	assert_int_equal(power_mac_parse("00-1a-2b-3c-4d-5e", mac), 0);
-	assert_int_equal(power_mac_parse("00:1a-2b:3c:4d:5e", mac), -EINVAL);
-	assert_int_equal(power_mac_parse("00:1a:2b:3c:4d", mac), -EINVAL);
-	assert_int_equal(power_mac_parse("00:1a:2b:3c:4d:5g", mac), -EINVAL);
-	assert_int_equal(power_mac_parse("001a2b3c4d5e", mac), -EINVAL);
-	assert_int_equal(power_mac_parse(NULL, mac), -EINVAL);
-	power_mac_parse("00:1a:2b:3c:4d:5e", mac);
+	assert_int_equal(addr_mac_parse("00-1a-2b-3c-4d-5e", mac), 0);
+	assert_int_equal(addr_mac_parse("00:1a-2b:3c:4d:5e", mac), -EINVAL);
+	assert_int_equal(addr_mac_parse("00:1a:2b:3c:4d", mac), -EINVAL);
+	assert_int_equal(addr_mac_parse("00:1a:2b:3c:4d:5g", mac), -EINVAL);
+	assert_int_equal(addr_mac_parse("001a2b3c4d5e", mac), -EINVAL);
+	assert_int_equal(addr_mac_parse(NULL, mac), -EINVAL);
+	addr_mac_parse("00:1a:2b:3c:4d:5e", mac);
 	power_wol_packet(mac, pkt);
 	for (int i = 0; i < 6; i++)
 		assert_int_equal(pkt[i], 0xff);
 	for (int i = 0; i < 16; i++)
 		assert_memory_equal(pkt + 6 + 6 * i, mac, 6);
-	assert_int_equal(power_wol_addr("192.168.1.255", 9, &sa), 0);
+	assert_int_equal(addr_ipv4("192.168.1.255", 9, &sa), 0);
 	assert_int_equal(ntohs(sa.sin_port), 9);
-	assert_int_equal(power_wol_addr("broadcast.lan", 9, &sa), -EINVAL);
-	assert_int_equal(power_wol_addr("10.0.0.1", 0, &sa), -EINVAL);
+	assert_int_equal(addr_ipv4("broadcast.lan", 9, &sa), -EINVAL);
+	assert_int_equal(addr_ipv4("10.0.0.1", 0, &sa), -EINVAL);
 }
 
 static void test_wake_wol_on_loopback(void **unused)
@@ -679,9 +680,9 @@ static void test_wake_wol_on_loopback(void **unused)
 	assert_int_equal(getsockname(s, (struct sockaddr *)&sa, &sl), 0);
 	c.gpio.chip = "";
 	c.wol = true;
-	assert_int_equal(power_mac_parse("52:54:00:12:34:56", c.wol_mac), 0);
+	assert_int_equal(addr_mac_parse("52:54:00:12:34:56", c.wol_mac), 0);
 	assert_int_equal(
-		power_wol_addr("127.0.0.1", ntohs(sa.sin_port), &c.wol_to), 0);
+		addr_ipv4("127.0.0.1", ntohs(sa.sin_port), &c.wol_to), 0);
 	setup_run(&r, &c);
 	assert_int_equal(power_start(r.p, POWER_ACT_WAKE, false, on_done, &r,
 				     err, sizeof(err)),

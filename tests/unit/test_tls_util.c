@@ -17,7 +17,7 @@
 #include <mbedtls/ssl_ciphersuites.h>
 #include <mbedtls/x509_crt.h>
 
-#include "firmware/tls_util.h"
+#include "firmware/net/tls_util.h"
 
 static void test_psk_parse_ok(void **state)
 {

@@ -1,0 +1,711 @@
+#include "firmware/console/console.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "firmware/console/console_history.h"
+#include "firmware/console/console_last.h"
+#include "firmware/console/console_lines.h"
+#include "firmware/console/console_out.h"
+#include "firmware/console/console_ring.h"
+#include "firmware/host/hostwatch.h"
+#include "firmware/net/mqtt.h"
+
+/* Paho's queue is full: try again this soon. */
+#define CONSOLE_RETRY_MS 1
+/* The device is missing or went away without a hostwatch to tell. */
+#define CONSOLE_REOPEN_MS 1000
+#define CONSOLE_REOPEN_MAX_MS 30000
+/* The state's line count and last line are republished at most this often. */
+#define CONSOLE_STATE_MS 250
+/* Reads per wakeup, so that a flood leaves the loop room for the rest. */
+#define CONSOLE_READS_MAX 8
+#define CONSOLE_READ_SIZE 16384
+/*
+ * While the broker is there but slow, a ring this full stops reading the
+ * device: the host waits (serial flow control) instead of losing lines.
+ * Reading resumes below the low mark. Offline, reading never stops: the
+ * host must not hang, so the oldest lines go instead.
+ */
+#define CONSOLE_PAUSE_HIGH(cap) ((cap) / 4 * 3)
+#define CONSOLE_PAUSE_LOW(cap) ((cap) / 2)
+
+struct console {
+	struct agent *a;
+	struct loop *loop;
+	const struct config *cfg;
+	int fd;
+	bool paused;
+	bool backlog; /* lines waited in the ring since the last state */
+	int idle_timer, pump_timer, reopen_timer, deadline_timer, state_timer;
+	uint32_t reopen_ms; /* grows while the device stays away */
+	struct console_lines lines;
+	struct console_ring ring;
+	struct console_history hist;
+	struct console_out out;
+	uint64_t nlines, lost, lost_pending;
+	char last[CONSOLE_LAST_MAX];
+	char error[CONFIG_PATH_MAX + 64];
+	char raw_topic[TOPICS_MAX + 8];
+	char pub[CONSOLE_LINE_OUT_MAX];
+	struct {
+		console_listener_fn fn;
+		void *data;
+	} listeners[CONSOLE_LISTENERS];
+	int n_listeners;
+};
+
+static void console_pump(struct console *c);
+static void console_try_open(struct console *c);
+static void console_arm_idle(struct console *c);
+
+/* ---- state ---- */
+
+static cJSON *console_state_json(void *data)
+{
+	struct console *c = data;
+	cJSON *o = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(o, "device", c->cfg->console.device);
+	cJSON_AddBoolToObject(o, "open", c->fd >= 0);
+	cJSON_AddNumberToObject(o, "lines", (double)c->nlines);
+	cJSON_AddNumberToObject(o, "lost", (double)c->lost);
+	cJSON_AddStringToObject(o, "last", c->last);
+	cJSON_AddNumberToObject(o, "ring_bytes", (double)c->ring.used);
+	cJSON_AddNumberToObject(o, "ring_capacity", (double)c->ring.cap);
+	if (c->fd < 0 && c->error[0])
+		cJSON_AddStringToObject(o, "error", c->error);
+	return o;
+}
+
+static void console_state_cb(void *data)
+{
+	struct console *c = data;
+
+	c->state_timer = 0;
+	agent_state_dirty(c->a);
+}
+
+/* Lines flow: say so, but not for every line of a flood. */
+static void console_state_soon(struct console *c)
+{
+	if (!c->state_timer)
+		loop_timer_rearm(c->loop, &c->state_timer, CONSOLE_STATE_MS,
+				 console_state_cb, c);
+}
+
+/* ---- the device's poll events ---- */
+
+static void console_events(struct console *c)
+{
+	short ev = 0;
+
+	if (c->fd < 0)
+		return;
+	if (!c->paused)
+		ev |= POLLIN;
+	if (console_out_pending(&c->out))
+		ev |= POLLOUT;
+	loop_fd_events(c->loop, c->fd, ev);
+}
+
+/* Pause reading while the ring is full and the broker slow, see above. */
+static void console_flow(struct console *c, bool offline)
+{
+	bool pause;
+
+	if (offline || !mqtt_is_online(c->a->mqtt))
+		pause = false;
+	else if (c->paused)
+		pause = c->ring.used > CONSOLE_PAUSE_LOW(c->ring.cap);
+	else
+		pause = c->ring.used > CONSOLE_PAUSE_HIGH(c->ring.cap);
+	if (pause != c->paused) {
+		c->paused = pause;
+		console_events(c);
+		/* Time spent not reading is not the host being idle. */
+		if (pause && c->idle_timer) {
+			loop_timer_cancel(c->loop, c->idle_timer);
+			c->idle_timer = 0;
+		} else if (!pause) {
+			console_arm_idle(c);
+		}
+	}
+}
+
+/* ---- output: lines to the broker ---- */
+
+static void console_pump_cb(void *data)
+{
+	struct console *c = data;
+
+	c->pump_timer = 0;
+	console_pump(c);
+}
+
+/*
+ * Publish the marker of lost lines, then the ring's lines, oldest first,
+ * until Paho pushes back (try again soon) or the session is down (the
+ * online callback starts again).
+ */
+static void console_pump(struct console *c)
+{
+	bool offline = false;
+
+	while (c->lost_pending || c->ring.count) {
+		bool marker = c->lost_pending > 0;
+		ssize_t n;
+		int r;
+
+		if (marker)
+			n = snprintf(c->pub, sizeof(c->pub),
+				     "[zerobmc: %llu lines lost]",
+				     (unsigned long long)c->lost_pending);
+		else
+			n = console_ring_peek(&c->ring, c->pub, sizeof(c->pub));
+		if (n < 0)
+			break;
+		r = agent_publish(c->a, TOPIC_CONSOLE, c->pub, (size_t)n, 0,
+				  false);
+		if (r == -EAGAIN) {
+			if (!c->pump_timer)
+				loop_timer_rearm(c->loop, &c->pump_timer,
+						 CONSOLE_RETRY_MS,
+						 console_pump_cb, c);
+			break;
+		}
+		if (r == -ENOTCONN) {
+			offline = true;
+			break;
+		}
+		if (r && !marker) {
+			/* Paho refuses this line for good: losing it beats
+			 * holding back every line behind it. */
+			c->lost++;
+			console_state_soon(c);
+		}
+		if (marker)
+			c->lost_pending = 0;
+		else
+			console_ring_pop(&c->ring);
+	}
+	if (c->ring.count) {
+		c->backlog = true;
+	} else if (c->backlog) {
+		/* The ring is empty again: say so once Paho has room, as
+		 * a state published in the flood may have found none. */
+		c->backlog = false;
+		console_state_soon(c);
+	}
+	console_flow(c, offline);
+}
+
+static void console_on_line(void *data, const char *line, size_t len)
+{
+	struct console *c = data;
+	char last[CONSOLE_LAST_MAX];
+	size_t dropped = 0, n;
+
+	c->nlines++;
+	console_history_add(&c->hist, line, len);
+	for (int i = 0; i < c->n_listeners; i++)
+		c->listeners[i].fn(c->listeners[i].data, line, len);
+	/* A blank line would blank the sensor: keep the last one with
+	 * something on it. */
+	n = console_last_text(line, len, c->cfg->console.strip_ansi, last);
+	if (strspn(last, " ") < n)
+		memcpy(c->last, last, n + 1);
+	console_state_soon(c);
+	/* Nothing older waits: straight to Paho, else behind the others. */
+	if (!c->ring.count && !c->lost_pending &&
+	    agent_publish(c->a, TOPIC_CONSOLE, line, len, 0, false) == 0)
+		return;
+	if (console_ring_push(&c->ring, line, len, &dropped)) {
+		dropped++; /* larger than the whole ring */
+	}
+	c->lost += dropped;
+	c->lost_pending += dropped;
+}
+
+/*
+ * The byte stream as read, for interactive clients that need echo,
+ * prompts and cursor movement as they are. Best effort: published before
+ * the chunk's lines so that it rarely finds Paho's queue full, and never
+ * kept when it does (the lines are the complete record).
+ */
+static void console_raw(struct console *c, const char *buf, size_t n)
+{
+	if (c->cfg->console.raw_topic)
+		mqtt_publish(c->a->mqtt, c->raw_topic, buf, n, 0, false, NULL,
+			     0);
+}
+
+/* ---- the device ---- */
+
+static void console_idle_cb(void *data)
+{
+	struct console *c = data;
+
+	c->idle_timer = 0;
+	console_lines_flush(&c->lines);
+	console_pump(c);
+}
+
+/* A partial line goes out when the host has been quiet for a while. */
+static void console_arm_idle(struct console *c)
+{
+	if (!console_lines_pending(&c->lines) || c->fd < 0 || c->paused) {
+		if (c->idle_timer)
+			loop_timer_cancel(c->loop, c->idle_timer);
+		c->idle_timer = 0;
+		return;
+	}
+	if (c->cfg->console.idle_flush_ms == 0) {
+		console_idle_cb(c);
+		return;
+	}
+	loop_timer_rearm(c->loop, &c->idle_timer,
+			 (uint64_t)c->cfg->console.idle_flush_ms,
+			 console_idle_cb, c);
+}
+
+static void console_reopen_cb(void *data)
+{
+	struct console *c = data;
+
+	c->reopen_timer = 0;
+	console_try_open(c);
+}
+
+/*
+ * When to open again: a host that is known to be away brings the device
+ * back when it is configured (the hostwatch calls); otherwise by time.
+ */
+static void console_schedule_reopen(struct console *c)
+{
+	enum udc_state st =
+		c->a->host ? hostwatch_state(c->a->host) : UDC_STATE_UNKNOWN;
+
+	if (st != UDC_STATE_CONFIGURED && st != UDC_STATE_UNKNOWN)
+		return;
+	/* Doubling up to a cap: a device that stays away costs no idle CPU. */
+	c->reopen_ms = c->reopen_ms ? c->reopen_ms * 2 : CONSOLE_REOPEN_MS;
+	if (c->reopen_ms > CONSOLE_REOPEN_MAX_MS)
+		c->reopen_ms = CONSOLE_REOPEN_MAX_MS;
+	loop_timer_rearm(c->loop, &c->reopen_timer, c->reopen_ms,
+			 console_reopen_cb, c);
+}
+
+static void console_close(struct console *c)
+{
+	loop_fd_del(c->loop, c->fd);
+	/* Pending output would make close() wait for the host to drain it
+	 * (up to 15 s on u_serial): drop it first. */
+	if (isatty(c->fd))
+		tcflush(c->fd, TCIOFLUSH);
+	close(c->fd);
+	c->fd = -1;
+	c->paused = false;
+	if (c->idle_timer) {
+		loop_timer_cancel(c->loop, c->idle_timer);
+		c->idle_timer = 0;
+	}
+}
+
+/* The host went away (end of file, EIO, hang-up): close and wait. */
+static void console_gone(struct console *c, int err)
+{
+	snprintf(c->error, sizeof(c->error), "%s: %s", c->cfg->console.device,
+		 err ? strerror(-err) : "end of file (the host detached)");
+	console_lines_flush(&c->lines);
+	console_lines_reset(&c->lines);
+	console_close(c);
+	console_out_fail_all(&c->out, err ? err : -EPIPE);
+	console_schedule_reopen(c);
+	agent_state_dirty(c->a);
+	console_pump(c);
+}
+
+/*
+ * How much to read now. While the broker is there, no more than the ring
+ * can hold even if every byte ended a line (a record is 4 bytes more than
+ * its line, a repaired byte 3): a burst waits in the device rather than
+ * pushing out lines. Not paused means a quarter of the ring is free.
+ */
+static size_t console_read_size(const struct console *c)
+{
+	size_t room = (c->ring.cap - c->ring.used) / 4;
+
+	if (!mqtt_is_online(c->a->mqtt) || room > CONSOLE_READ_SIZE)
+		return CONSOLE_READ_SIZE;
+	return room ? room : 1;
+}
+
+static void console_read(struct console *c)
+{
+	char buf[CONSOLE_READ_SIZE];
+
+	for (int i = 0; i < CONSOLE_READS_MAX && !c->paused; i++) {
+		ssize_t n = read(c->fd, buf, console_read_size(c));
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN)
+			break;
+		if (n <= 0) {
+			console_gone(c, n < 0 ? -errno : 0);
+			return;
+		}
+		console_raw(c, buf, (size_t)n);
+		console_lines_feed(&c->lines, buf, (size_t)n);
+		console_pump(c);
+	}
+	console_arm_idle(c);
+}
+
+/* ---- input: cmd/console bytes to the device ---- */
+
+static void console_deadline_cb(void *data);
+
+static void console_arm_deadline(struct console *c)
+{
+	uint64_t due = console_out_deadline(&c->out);
+	uint64_t now = loop_now_ms();
+
+	if (!due) {
+		if (c->deadline_timer)
+			loop_timer_cancel(c->loop, c->deadline_timer);
+		c->deadline_timer = 0;
+		return;
+	}
+	loop_timer_rearm(c->loop, &c->deadline_timer, due > now ? due - now : 0,
+			 console_deadline_cb, c);
+}
+
+static void console_write(struct console *c)
+{
+	int r;
+
+	if (c->fd < 0)
+		return;
+	r = console_out_write(&c->out, c->fd);
+	if (r && r != -EAGAIN) {
+		console_gone(c, r);
+		return;
+	}
+	console_events(c);
+	console_arm_deadline(c);
+}
+
+static void console_deadline_cb(void *data)
+{
+	struct console *c = data;
+
+	c->deadline_timer = 0;
+	console_out_expire(&c->out, loop_now_ms());
+	console_events(c);
+	console_arm_deadline(c);
+}
+
+static void console_on_fd(int fd, short revents, void *data)
+{
+	struct console *c = data;
+
+	if (revents & POLLOUT)
+		console_write(c);
+	if (c->fd >= 0 && (revents & (POLLIN | POLLHUP | POLLERR)))
+		console_read(c);
+}
+
+static void console_try_open(struct console *c)
+{
+	const char *dev = c->cfg->console.device;
+	int fd, r;
+
+	if (c->fd >= 0)
+		return;
+	fd = open(dev, O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0) {
+		char was[sizeof(c->error)];
+
+		memcpy(was, c->error, sizeof(was));
+		snprintf(c->error, sizeof(c->error), "%s: %s", dev,
+			 strerror(errno));
+		console_schedule_reopen(c);
+		/* Only a new reason is news for the state. */
+		if (strcmp(was, c->error))
+			agent_state_dirty(c->a);
+		return;
+	}
+	if (isatty(fd)) {
+		struct termios t;
+
+		/* u_serial starts cooked at 9600 8N1: echo and CR/LF
+		 * translation would garble both directions. */
+		if (tcgetattr(fd, &t) == 0) {
+			cfmakeraw(&t);
+			t.c_cc[VMIN] = 1;
+			t.c_cc[VTIME] = 0;
+			tcsetattr(fd, TCSANOW, &t);
+		}
+	}
+	r = loop_fd_add(c->loop, fd, POLLIN, console_on_fd, c);
+	if (r) {
+		close(fd);
+		snprintf(c->error, sizeof(c->error), "%s: %s", dev,
+			 strerror(-r));
+		console_schedule_reopen(c);
+		return;
+	}
+	c->fd = fd;
+	c->error[0] = '\0';
+	c->reopen_ms = 0;
+	if (c->reopen_timer) {
+		loop_timer_cancel(c->loop, c->reopen_timer);
+		c->reopen_timer = 0;
+	}
+	console_events(c);
+	agent_state_dirty(c->a);
+}
+
+static void console_on_host(void *data, enum udc_state old, enum udc_state now)
+{
+	struct console *c = data;
+
+	if (now == UDC_STATE_CONFIGURED)
+		console_try_open(c);
+}
+
+/* ---- the command ---- */
+
+static void console_out_done(void *data, void *vreq, int err, size_t written,
+			     size_t total)
+{
+	struct console *c = data;
+	struct cmd_req *req = vreq;
+	cJSON *extra = cJSON_CreateObject();
+	char msg[256];
+
+	cJSON_AddNumberToObject(extra, "written", (double)written);
+	if (!err) {
+		agent_reply(c->a, req, RESULT_OK, NULL, extra);
+		return;
+	}
+	cJSON_AddNumberToObject(extra, "total", (double)total);
+	if (err == -ETIMEDOUT)
+		snprintf(msg, sizeof(msg),
+			 "the host did not read the console within %d ms: "
+			 "%zu of %zu bytes written",
+			 c->cfg->console.write_timeout_ms, written, total);
+	else if (err == -ECANCELED)
+		snprintf(msg, sizeof(msg),
+			 "the agent stopped: %zu of %zu bytes written", written,
+			 total);
+	else
+		snprintf(msg, sizeof(msg),
+			 "the console device closed (%s): %zu of %zu bytes "
+			 "written",
+			 strerror(-err), written, total);
+	agent_reply(c->a, req,
+		    err == -ECANCELED ? RESULT_CANCELLED : RESULT_ERROR, msg,
+		    extra);
+}
+
+static const char *const console_fields[] = {"data", "enter", "history", NULL};
+
+static void cmd_console_history(struct console *c, struct cmd_req *req, long n)
+{
+	cJSON *extra = cJSON_CreateObject();
+	cJSON *lines = console_history_json(&c->hist, (size_t)n);
+
+	if (!extra || !lines) {
+		cJSON_Delete(extra);
+		cJSON_Delete(lines);
+		agent_reply(c->a, req, RESULT_ERROR, "out of memory", NULL);
+		return;
+	}
+	cJSON_AddItemToObject(extra, "lines", lines);
+	agent_reply(c->a, req, RESULT_OK, NULL, extra);
+}
+
+void cmd_console(struct agent *a, struct cmd_req *req)
+{
+	struct console *c = a->console;
+	const char *data;
+	bool enter = true, bad;
+	long history = 0;
+	char msg[200];
+	char *bytes;
+	size_t len;
+	int r;
+
+	if (payload_check_fields(&req->p, console_fields, msg, sizeof(msg))) {
+		agent_reply(a, req, RESULT_ERROR, msg, NULL);
+		return;
+	}
+	if (!c) {
+		agent_reply(a, req, RESULT_ERROR,
+			    "the console is off ([console] device is empty)",
+			    NULL);
+		return;
+	}
+	r = payload_int(&req->p, "history", 1, 1000000, &history);
+	if (r == -EINVAL) {
+		agent_reply(a, req, RESULT_ERROR,
+			    "\"history\" must be a whole number of lines, "
+			    "at least 1",
+			    NULL);
+		return;
+	}
+	if (payload_bool(&req->p, "enter", &enter) == -EINVAL) {
+		agent_reply(a, req, RESULT_ERROR,
+			    "\"enter\" must be true or false", NULL);
+		return;
+	}
+	data = payload_str(&req->p, "data", true, &bad);
+	if (bad) {
+		agent_reply(a, req, RESULT_ERROR, "\"data\" must be a string",
+			    NULL);
+		return;
+	}
+	if (history && data) {
+		agent_reply(a, req, RESULT_ERROR,
+			    "give \"data\" (to write) or \"history\" (to "
+			    "read), not both",
+			    NULL);
+		return;
+	}
+	if (history) {
+		cmd_console_history(c, req, history);
+		return;
+	}
+	if (!data) {
+		agent_reply(a, req, RESULT_ERROR,
+			    "nothing to do: give \"data\" to write or "
+			    "\"history\" to read the last lines",
+			    NULL);
+		return;
+	}
+	if (c->fd < 0) {
+		snprintf(msg, sizeof(msg),
+			 "the console device is not open (%s)",
+			 c->error[0] ? c->error : c->cfg->console.device);
+		agent_reply(a, req, RESULT_ERROR, msg, NULL);
+		return;
+	}
+	len = strlen(data);
+	bytes = malloc(len + 1);
+	if (!bytes) {
+		agent_reply(a, req, RESULT_ERROR, "out of memory", NULL);
+		return;
+	}
+	memcpy(bytes, data, len);
+	if (enter)
+		bytes[len++] = '\r';
+	r = console_out_add(&c->out, req, bytes, len,
+			    loop_now_ms() +
+				    (uint64_t)c->cfg->console.write_timeout_ms);
+	free(bytes);
+	if (r == -ENOSPC) {
+		agent_reply(a, req, RESULT_BUSY,
+			    "console input is backed up: the host is not "
+			    "reading",
+			    NULL);
+		return;
+	}
+	if (r) {
+		agent_reply(a, req, RESULT_ERROR, strerror(-r), NULL);
+		return;
+	}
+	console_write(c);
+}
+
+/* ---- life cycle ---- */
+
+void console_on_online(struct console *c)
+{
+	if (c)
+		console_pump(c);
+}
+
+int console_listen(struct console *c, console_listener_fn fn, void *data)
+{
+	if (c->n_listeners == CONSOLE_LISTENERS)
+		return -ENOSPC;
+	c->listeners[c->n_listeners].fn = fn;
+	c->listeners[c->n_listeners].data = data;
+	c->n_listeners++;
+	return 0;
+}
+
+int console_attach(struct agent *a)
+{
+	const struct config *cfg = a->cfg;
+	size_t cap = cfg->console.ring_bytes;
+	struct console *c;
+	int r;
+
+	/* "device =" (empty): a board without a console. */
+	if (!cfg->console.device[0])
+		return 0;
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return -ENOMEM;
+	c->a = a;
+	c->loop = a->loop;
+	c->cfg = cfg;
+	c->fd = -1;
+	/* The ring holds at least one line of the longest kind. */
+	if (cap < CONSOLE_RING_RECORD(CONSOLE_LINE_OUT_MAX))
+		cap = CONSOLE_RING_RECORD(CONSOLE_LINE_OUT_MAX);
+	snprintf(c->raw_topic, sizeof(c->raw_topic), "%s/console/raw",
+		 a->topics.base);
+	console_lines_init(&c->lines, console_on_line, c);
+	console_out_init(&c->out, console_out_done, c);
+	r = console_ring_init(&c->ring, cap);
+	if (r)
+		goto fail;
+	r = console_history_init(&c->hist, (size_t)cfg->console.history_lines);
+	if (r)
+		goto fail;
+	r = state_provider_add(&a->state, "console", console_state_json, c);
+	if (r)
+		goto fail;
+	if (a->host)
+		hostwatch_listen(a->host, console_on_host, c);
+	a->console = c;
+	console_try_open(c);
+	return 0;
+fail:
+	console_ring_free(&c->ring);
+	console_history_free(&c->hist);
+	free(c);
+	return r;
+}
+
+void console_free(struct console *c)
+{
+	if (!c)
+		return;
+	console_out_fail_all(&c->out, -ECANCELED);
+	if (c->fd >= 0)
+		console_close(c);
+	if (c->pump_timer)
+		loop_timer_cancel(c->loop, c->pump_timer);
+	if (c->reopen_timer)
+		loop_timer_cancel(c->loop, c->reopen_timer);
+	if (c->deadline_timer)
+		loop_timer_cancel(c->loop, c->deadline_timer);
+	if (c->state_timer)
+		loop_timer_cancel(c->loop, c->state_timer);
+	c->a->console = NULL;
+	console_ring_free(&c->ring);
+	console_history_free(&c->hist);
+	free(c);
+}

@@ -1,0 +1,68 @@
+#include "firmware/core/state.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+int state_provider_add(struct state *s, const char *key, state_provider_fn fn,
+		       void *data)
+{
+	if (s->n == STATE_PROVIDERS_MAX)
+		return -ENOSPC;
+	s->providers[s->n].key = key;
+	s->providers[s->n].fn = fn;
+	s->providers[s->n].data = data;
+	s->n++;
+	return 0;
+}
+
+char *state_build(const struct state *s)
+{
+	cJSON *doc = cJSON_CreateObject();
+	char *out;
+
+	if (!doc)
+		return NULL;
+	for (int i = 0; i < s->n; i++) {
+		cJSON *part = s->providers[i].fn(s->providers[i].data);
+
+		if (!part)
+			continue;
+		if (s->providers[i].key) {
+			cJSON_AddItemToObject(doc, s->providers[i].key, part);
+		} else {
+			/* A provider without a key adds top-level members. */
+			while (part->child) {
+				cJSON *c = cJSON_DetachItemViaPointer(
+					part, part->child);
+
+				cJSON_AddItemToObject(doc, c->string, c);
+			}
+			cJSON_Delete(part);
+		}
+	}
+	out = cJSON_PrintUnformatted(doc);
+	cJSON_Delete(doc);
+	return out;
+}
+
+bool state_changed(struct state *s, const char *doc)
+{
+	if (s->last && !strcmp(s->last, doc))
+		return false;
+	free(s->last);
+	s->last = strdup(doc);
+	return true;
+}
+
+void state_forget(struct state *s)
+{
+	free(s->last);
+	s->last = NULL;
+}
+
+void state_free(struct state *s)
+{
+	state_forget(s);
+	s->n = 0;
+}

@@ -1,0 +1,799 @@
+#include "firmware/net/mqtt.h"
+
+#include <MQTTAsync.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#define MQTT_SUBS_MAX 16
+#define MQTT_PASSWORD_MAX 256
+/* MQTT's Receive Maximum when the broker names none. */
+#define MQTT_WINDOW_DEFAULT 65535
+
+enum mqtt_ev_type {
+	EV_CONNECTED,
+	EV_CONNECT_FAILED,
+	EV_SUBSCRIBED,
+	EV_SUBSCRIBE_FAILED,
+	EV_LOST,
+	EV_MESSAGE,
+	EV_DISCONNECTED,
+	EV_DELIVERED, /* a QoS 1 publish acknowledged, or failed */
+};
+
+struct mqtt_ev {
+	struct mqtt_ev *next;
+	enum mqtt_ev_type type;
+	int code, reason;
+	char why[128];
+	struct mqtt_msg *msg;
+};
+
+struct mqtt {
+	struct loop *loop;
+	const struct config *cfg;
+	const char *uri;
+	struct mqtt_cbs cbs;
+	void *cb_data;
+	char will_topic[256];
+	char will_payload[32];
+	char password[MQTT_PASSWORD_MAX];
+
+	MQTTAsync client;
+	int version; /* MQTTVERSION_5 or MQTTVERSION_3_1_1 */
+	bool online, connecting, stopping;
+	/*
+	 * QoS 1 publishes Paho has and the broker has not acknowledged, and
+	 * how many the broker takes (its Receive Maximum). Paho 1.3.12 does
+	 * not wake its sending thread when an acknowledgement opens a full
+	 * window: anything queued beyond it waits up to a second. So
+	 * callers that send many (the outbox) wait for mqtt_window_full()
+	 * to clear instead, which cbs.writable tells them.
+	 */
+	unsigned int inflight, window;
+	unsigned int failures;
+	int retry_timer;
+	char *subs[MQTT_SUBS_MAX];
+	int n_subs;
+	void (*stop_done)(void *);
+	void *stop_data;
+
+	/* Messages held back while the consumer cannot take them; the
+	 * loop's own, in arrival order. */
+	struct mqtt_ev *held, *held_tail;
+	size_t n_held;
+
+	/* Filled by Paho's threads, drained by the loop. */
+	pthread_mutex_t lock;
+	struct mqtt_ev *head, *tail;
+	int efd;
+};
+
+static void mqtt_ev_append(struct mqtt_ev **head, struct mqtt_ev **tail,
+			   struct mqtt_ev *ev)
+{
+	ev->next = NULL;
+	if (*tail)
+		(*tail)->next = ev;
+	else
+		*head = ev;
+	*tail = ev;
+}
+
+static void mqtt_push(struct mqtt *m, struct mqtt_ev *ev)
+{
+	uint64_t one = 1;
+
+	pthread_mutex_lock(&m->lock);
+	mqtt_ev_append(&m->head, &m->tail, ev);
+	pthread_mutex_unlock(&m->lock);
+	if (write(m->efd, &one, sizeof(one)) < 0) {
+		/* The counter saturating still leaves the loop woken. */
+	}
+}
+
+static void mqtt_push_simple(struct mqtt *m, enum mqtt_ev_type type, int code,
+			     int reason, const char *why)
+{
+	struct mqtt_ev *ev = calloc(1, sizeof(*ev));
+
+	if (!ev)
+		return;
+	ev->type = type;
+	ev->code = code;
+	ev->reason = reason;
+	if (why)
+		snprintf(ev->why, sizeof(ev->why), "%s", why);
+	mqtt_push(m, ev);
+}
+
+void mqtt_msg_free(struct mqtt_msg *msg)
+{
+	if (!msg)
+		return;
+	free(msg->topic);
+	free(msg->payload);
+	free(msg->response_topic);
+	free(msg->correlation);
+	free(msg);
+}
+
+/* ---- Paho's threads: copy and enqueue, nothing else ---- */
+
+static int mqtt_on_message(void *ctx, char *topic, int topic_len,
+			   MQTTAsync_message *pm)
+{
+	struct mqtt *m = ctx;
+	struct mqtt_ev *ev = calloc(1, sizeof(*ev));
+	struct mqtt_msg *msg = calloc(1, sizeof(*msg));
+	size_t tl = topic_len > 0 ? (size_t)topic_len : strlen(topic);
+
+	if (!ev || !msg)
+		goto oom;
+	msg->topic = malloc(tl + 1);
+	msg->payload = malloc((size_t)pm->payloadlen + 1);
+	if (!msg->topic || !msg->payload)
+		goto oom;
+	memcpy(msg->topic, topic, tl);
+	msg->topic[tl] = '\0';
+	memcpy(msg->payload, pm->payload, (size_t)pm->payloadlen);
+	msg->payload[pm->payloadlen] = '\0';
+	msg->len = (size_t)pm->payloadlen;
+	msg->qos = pm->qos;
+	msg->retained = pm->retained;
+	for (int i = 0; i < pm->properties.count; i++) {
+		MQTTProperty *p = &pm->properties.array[i];
+
+		if (p->identifier == MQTTPROPERTY_CODE_RESPONSE_TOPIC &&
+		    !msg->response_topic) {
+			msg->response_topic = strndup(
+				p->value.data.data, (size_t)p->value.data.len);
+		} else if (p->identifier ==
+				   MQTTPROPERTY_CODE_CORRELATION_DATA &&
+			   !msg->correlation && p->value.data.len > 0) {
+			msg->correlation = malloc((size_t)p->value.data.len);
+			if (msg->correlation) {
+				memcpy(msg->correlation, p->value.data.data,
+				       (size_t)p->value.data.len);
+				msg->correlation_len =
+					(size_t)p->value.data.len;
+			}
+		}
+	}
+	ev->type = EV_MESSAGE;
+	ev->msg = msg;
+	mqtt_push(m, ev);
+	MQTTAsync_freeMessage(&pm);
+	MQTTAsync_free(topic);
+	return 1;
+oom:
+	/* Returning 0 makes Paho offer the message again later. */
+	mqtt_msg_free(msg);
+	free(ev);
+	return 0;
+}
+
+static void mqtt_on_lost(void *ctx, char *cause)
+{
+	mqtt_push_simple(ctx, EV_LOST, 0, 0, cause ? cause : "connection lost");
+}
+
+static void mqtt_on_connect5(void *ctx, MQTTAsync_successData5 *r)
+{
+	int rmax =
+		r ? MQTTProperties_getNumericValue(
+			    &r->properties, MQTTPROPERTY_CODE_RECEIVE_MAXIMUM)
+		  : 0;
+
+	mqtt_push_simple(ctx, EV_CONNECTED, rmax > 0 ? rmax : 0, 0, NULL);
+}
+
+static void mqtt_on_connect_fail5(void *ctx, MQTTAsync_failureData5 *r)
+{
+	mqtt_push_simple(ctx, EV_CONNECT_FAILED, r ? r->code : -1,
+			 r ? (int)r->reasonCode : 0, r ? r->message : NULL);
+}
+
+static void mqtt_on_connect(void *ctx, MQTTAsync_successData *r)
+{
+	mqtt_push_simple(ctx, EV_CONNECTED, 0, 0, NULL);
+}
+
+static void mqtt_on_connect_fail(void *ctx, MQTTAsync_failureData *r)
+{
+	mqtt_push_simple(ctx, EV_CONNECT_FAILED, r ? r->code : -1, 0,
+			 r ? r->message : NULL);
+}
+
+static void mqtt_on_sub5(void *ctx, MQTTAsync_successData5 *r)
+{
+	struct mqtt *m = ctx;
+	int bad = 0;
+
+	/* Paho 1.3.12 fills alt.sub only for more than one filter; with
+	 * one, count and pointer are stack garbage and the code is in
+	 * reasonCode. Our own count of filters says which applies. */
+	for (int i = 0; r && m->n_subs > 1 && i < r->alt.sub.reasonCodeCount;
+	     i++)
+		if (r->alt.sub.reasonCodes[i] >= 0x80)
+			bad = 1;
+	if (r && m->n_subs <= 1 && r->reasonCode >= 0x80)
+		bad = 1;
+	mqtt_push_simple(ctx, bad ? EV_SUBSCRIBE_FAILED : EV_SUBSCRIBED, 0, 0,
+			 bad ? "the broker refused a subscription" : NULL);
+}
+
+static void mqtt_on_sub(void *ctx, MQTTAsync_successData *r)
+{
+	mqtt_push_simple(ctx, EV_SUBSCRIBED, 0, 0, NULL);
+}
+
+static void mqtt_on_sub_fail5(void *ctx, MQTTAsync_failureData5 *r)
+{
+	mqtt_push_simple(ctx, EV_SUBSCRIBE_FAILED, 0, 0,
+			 "the broker refused a subscription");
+}
+
+static void mqtt_on_sub_fail(void *ctx, MQTTAsync_failureData *r)
+{
+	mqtt_push_simple(ctx, EV_SUBSCRIBE_FAILED, 0, 0,
+			 "the broker refused a subscription");
+}
+
+static void mqtt_on_delivered5(void *ctx, MQTTAsync_successData5 *r)
+{
+	mqtt_push_simple(ctx, EV_DELIVERED, 0, 0, NULL);
+}
+
+static void mqtt_on_undelivered5(void *ctx, MQTTAsync_failureData5 *r)
+{
+	mqtt_push_simple(ctx, EV_DELIVERED, 0, 0, NULL);
+}
+
+static void mqtt_on_delivered(void *ctx, MQTTAsync_successData *r)
+{
+	mqtt_push_simple(ctx, EV_DELIVERED, 0, 0, NULL);
+}
+
+static void mqtt_on_undelivered(void *ctx, MQTTAsync_failureData *r)
+{
+	mqtt_push_simple(ctx, EV_DELIVERED, 0, 0, NULL);
+}
+
+static void mqtt_on_disc5(void *ctx, MQTTAsync_successData5 *r)
+{
+	mqtt_push_simple(ctx, EV_DISCONNECTED, 0, 0, NULL);
+}
+
+static void mqtt_on_disc_fail5(void *ctx, MQTTAsync_failureData5 *r)
+{
+	mqtt_push_simple(ctx, EV_DISCONNECTED, 0, 0, NULL);
+}
+
+static void mqtt_on_disc(void *ctx, MQTTAsync_successData *r)
+{
+	mqtt_push_simple(ctx, EV_DISCONNECTED, 0, 0, NULL);
+}
+
+static void mqtt_on_disc_fail(void *ctx, MQTTAsync_failureData *r)
+{
+	mqtt_push_simple(ctx, EV_DISCONNECTED, 0, 0, NULL);
+}
+
+/* ---- the loop's side ---- */
+
+unsigned int mqtt_backoff_ms(unsigned int failures, unsigned int rnd)
+{
+	unsigned int base = 1000;
+
+	for (unsigned int i = 1; i < failures && base < 30000; i++)
+		base *= 2;
+	if (base > 30000)
+		base = 30000;
+	/* Jitter of ±20 % so a fleet does not reconnect in lockstep. */
+	return base - base / 5 + rnd % (base * 2 / 5 + 1);
+}
+
+static int mqtt_create_client(struct mqtt *m)
+{
+	MQTTAsync_createOptions co = MQTTAsync_createOptions_initializer;
+	int rc;
+
+	co.MQTTVersion = m->version;
+	co.sendWhileDisconnected = 0;
+	/* Only used while connected: the cap is the back-pressure that the
+	 * console and the outbox react to (-EAGAIN). */
+	co.maxBufferedMessages = 100;
+	rc = MQTTAsync_createWithOptions(
+		&m->client, m->uri, m->cfg->mqtt.client_id,
+		MQTTCLIENT_PERSISTENCE_NONE, NULL, &co);
+	if (rc != MQTTASYNC_SUCCESS)
+		return -EINVAL;
+	MQTTAsync_setCallbacks(m->client, m, mqtt_on_lost, mqtt_on_message,
+			       NULL);
+	return 0;
+}
+
+static void mqtt_connect(struct mqtt *m);
+
+static void mqtt_retry_cb(void *data)
+{
+	struct mqtt *m = data;
+
+	m->retry_timer = 0;
+	mqtt_connect(m);
+}
+
+static void mqtt_schedule_retry(struct mqtt *m)
+{
+	unsigned int ms;
+
+	if (m->stopping)
+		return;
+	m->failures++;
+	ms = mqtt_backoff_ms(m->failures, (unsigned int)random());
+	loop_timer_rearm(m->loop, &m->retry_timer, ms, mqtt_retry_cb, m);
+}
+
+static void mqtt_connect(struct mqtt *m)
+{
+	MQTTAsync_connectOptions o5 = MQTTAsync_connectOptions_initializer5;
+	MQTTAsync_connectOptions o3 = MQTTAsync_connectOptions_initializer;
+	MQTTAsync_connectOptions *o = m->version == MQTTVERSION_5 ? &o5 : &o3;
+	MQTTAsync_willOptions will = MQTTAsync_willOptions_initializer;
+	int rc;
+
+	if (m->stopping || m->connecting)
+		return;
+	o->keepAliveInterval = m->cfg->mqtt.keepalive;
+	o->connectTimeout = 10;
+	/* Paho 1.3.12 stalls a second when the window fills: keep it wide. */
+	o->maxInflight = 65535;
+	o->automaticReconnect = 0;
+	if (m->version == MQTTVERSION_5) {
+		o->cleanstart = 1;
+		o->onSuccess5 = mqtt_on_connect5;
+		o->onFailure5 = mqtt_on_connect_fail5;
+	} else {
+		o->cleansession = 1;
+		o->onSuccess = mqtt_on_connect;
+		o->onFailure = mqtt_on_connect_fail;
+	}
+	o->context = m;
+	o->MQTTVersion = m->version;
+	if (m->cfg->mqtt.username[0])
+		o->username = m->cfg->mqtt.username;
+	if (m->password[0])
+		o->password = m->password;
+	will.topicName = m->will_topic;
+	will.message = m->will_payload;
+	will.retained = 1;
+	will.qos = 1;
+	o->will = &will;
+	rc = MQTTAsync_connect(m->client, o);
+	if (rc != MQTTASYNC_SUCCESS) {
+		mqtt_schedule_retry(m);
+		return;
+	}
+	m->connecting = true;
+}
+
+static void mqtt_subscribe_all(struct mqtt *m)
+{
+	MQTTAsync_responseOptions ro = MQTTAsync_responseOptions_initializer;
+	MQTTSubscribe_options so[MQTT_SUBS_MAX];
+	int qos[MQTT_SUBS_MAX];
+	int rc;
+
+	if (!m->n_subs) {
+		mqtt_push_simple(m, EV_SUBSCRIBED, 0, 0, NULL);
+		return;
+	}
+	for (int i = 0; i < m->n_subs; i++) {
+		MQTTSubscribe_options init = MQTTSubscribe_options_initializer;
+
+		so[i] = init;
+		/* Retained flags reach us as sent, so retained commands
+		 * can be told apart and refused. */
+		so[i].retainAsPublished = 1;
+		qos[i] = 1;
+	}
+	ro.context = m;
+	if (m->version == MQTTVERSION_5) {
+		ro.onSuccess5 = mqtt_on_sub5;
+		ro.onFailure5 = mqtt_on_sub_fail5;
+		ro.subscribeOptionsCount = m->n_subs;
+		ro.subscribeOptionsList = so;
+	} else {
+		ro.onSuccess = mqtt_on_sub;
+		ro.onFailure = mqtt_on_sub_fail;
+	}
+	rc = MQTTAsync_subscribeMany(m->client, m->n_subs, m->subs, qos, &ro);
+	if (rc != MQTTASYNC_SUCCESS)
+		mqtt_push_simple(m, EV_SUBSCRIBE_FAILED, rc, 0,
+				 "subscribe could not be sent");
+}
+
+static void mqtt_went_offline(struct mqtt *m, const char *why)
+{
+	m->online = false;
+	m->cbs.offline(m->cb_data, why);
+}
+
+static void mqtt_handle(struct mqtt *m, struct mqtt_ev *ev)
+{
+	char why[200];
+
+	switch (ev->type) {
+	case EV_CONNECTED:
+		m->connecting = false;
+		/* A new session: what the last one had in flight is gone. */
+		m->inflight = 0;
+		m->window = ev->code > 0 ? (unsigned int)ev->code
+					 : MQTT_WINDOW_DEFAULT;
+		mqtt_subscribe_all(m);
+		break;
+	case EV_DELIVERED:
+		if (m->inflight)
+			m->inflight--;
+		if (m->inflight + 1 == m->window && m->cbs.writable)
+			m->cbs.writable(m->cb_data);
+		break;
+	case EV_SUBSCRIBED:
+		m->failures = 0;
+		m->online = true;
+		m->cbs.online(m->cb_data);
+		break;
+	case EV_SUBSCRIBE_FAILED:
+		mqtt_went_offline(m, ev->why);
+		MQTTAsync_disconnect(m->client, NULL);
+		mqtt_schedule_retry(m);
+		break;
+	case EV_CONNECT_FAILED:
+		m->connecting = false;
+		if (m->version == MQTTVERSION_5 &&
+		    (ev->reason ==
+			     MQTTREASONCODE_UNSUPPORTED_PROTOCOL_VERSION ||
+		     ev->code == 1)) {
+			/* An MQTT 3.1.1 broker: try again in its language. */
+			MQTTAsync_destroy(&m->client);
+			m->version = MQTTVERSION_3_1_1;
+			if (mqtt_create_client(m) == 0) {
+				mqtt_connect(m);
+				break;
+			}
+		}
+		if (ev->code == 4 || ev->code == 5 || ev->reason == 0x86 ||
+		    ev->reason == 0x87)
+			snprintf(why, sizeof(why),
+				 "the broker refused the credentials");
+		else
+			snprintf(why, sizeof(why), "connect failed%s%s",
+				 ev->why[0] ? ": " : "", ev->why);
+		mqtt_went_offline(m, why);
+		mqtt_schedule_retry(m);
+		break;
+	case EV_LOST:
+		m->connecting = false;
+		mqtt_went_offline(m, ev->why);
+		mqtt_schedule_retry(m);
+		break;
+	case EV_MESSAGE:
+		m->cbs.message(m->cb_data, ev->msg);
+		ev->msg = NULL;
+		break;
+	case EV_DISCONNECTED:
+		m->online = false;
+		if (m->stop_done) {
+			void (*done)(void *) = m->stop_done;
+
+			m->stop_done = NULL;
+			done(m->stop_data);
+		}
+		break;
+	}
+}
+
+static void mqtt_ev_free(struct mqtt_ev *ev)
+{
+	mqtt_msg_free(ev->msg);
+	free(ev);
+}
+
+static bool mqtt_can_take(struct mqtt *m)
+{
+	return !m->cbs.can_take || m->cbs.can_take(m->cb_data);
+}
+
+/*
+ * Messages go out in arrival order: once one is held, every later one
+ * waits behind it. Session events are handled at once, so going offline
+ * or online is never stuck behind a backlog.
+ */
+static void mqtt_dispatch(struct mqtt *m, struct mqtt_ev *list)
+{
+	while (list) {
+		struct mqtt_ev *next = list->next;
+
+		if (list->type == EV_MESSAGE &&
+		    (m->held || !mqtt_can_take(m))) {
+			mqtt_ev_append(&m->held, &m->held_tail, list);
+			m->n_held++;
+		} else {
+			mqtt_handle(m, list);
+			mqtt_ev_free(list);
+		}
+		list = next;
+	}
+}
+
+static void mqtt_release_held(struct mqtt *m)
+{
+	while (m->held && mqtt_can_take(m)) {
+		struct mqtt_ev *ev = m->held;
+
+		m->held = ev->next;
+		if (!m->held)
+			m->held_tail = NULL;
+		m->n_held--;
+		mqtt_handle(m, ev);
+		mqtt_ev_free(ev);
+	}
+}
+
+static void mqtt_on_wake(int fd, short revents, void *data)
+{
+	struct mqtt *m = data;
+	uint64_t n;
+	struct mqtt_ev *list;
+
+	if (read(fd, &n, sizeof(n)) < 0) {
+		/* EAGAIN: already drained. */
+	}
+	mqtt_release_held(m);
+	pthread_mutex_lock(&m->lock);
+	list = m->head;
+	m->head = m->tail = NULL;
+	pthread_mutex_unlock(&m->lock);
+	mqtt_dispatch(m, list);
+}
+
+void mqtt_resume(struct mqtt *m)
+{
+	uint64_t one = 1;
+
+	/* Through the eventfd: the caller may be inside a message's
+	 * handler, and the next loop round is soon enough. */
+	if (m->held && write(m->efd, &one, sizeof(one)) < 0) {
+		/* The counter saturating still leaves the loop woken. */
+	}
+}
+
+size_t mqtt_held(const struct mqtt *m)
+{
+	return m->n_held;
+}
+
+static int mqtt_read_password(struct mqtt *m, char *err, size_t errlen)
+{
+	const char *path = m->cfg->mqtt.password_file;
+	int fd;
+	ssize_t n;
+
+	if (!path[0])
+		return 0;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		snprintf(err, errlen, "password_file %s: %s", path,
+			 strerror(errno));
+		return -errno;
+	}
+	n = read(fd, m->password, sizeof(m->password) - 1);
+	close(fd);
+	if (n < 0) {
+		snprintf(err, errlen, "password_file %s: %s", path,
+			 strerror(errno));
+		return -EIO;
+	}
+	m->password[n] = '\0';
+	/* A trailing newline is the editor's, not the password's. */
+	while (n > 0 &&
+	       (m->password[n - 1] == '\n' || m->password[n - 1] == '\r'))
+		m->password[--n] = '\0';
+	return 0;
+}
+
+int mqtt_new(struct loop *l, const struct config *c, const char *uri,
+	     const struct mqtt_will *will, const struct mqtt_cbs *cbs,
+	     void *data, struct mqtt **out, char *err, size_t errlen)
+{
+	struct mqtt *m = calloc(1, sizeof(*m));
+	int r;
+
+	if (!m)
+		return -ENOMEM;
+	m->loop = l;
+	m->cfg = c;
+	m->uri = uri;
+	m->cbs = *cbs;
+	m->cb_data = data;
+	m->version = MQTTVERSION_5;
+	m->window = MQTT_WINDOW_DEFAULT;
+	snprintf(m->will_topic, sizeof(m->will_topic), "%s", will->topic);
+	snprintf(m->will_payload, sizeof(m->will_payload), "%s", will->payload);
+	pthread_mutex_init(&m->lock, NULL);
+	m->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (m->efd < 0) {
+		r = -errno;
+		snprintf(err, errlen, "eventfd: %s", strerror(errno));
+		goto fail;
+	}
+	r = mqtt_read_password(m, err, errlen);
+	if (r)
+		goto fail;
+	r = mqtt_create_client(m);
+	if (r) {
+		snprintf(err, errlen, "cannot create the MQTT client");
+		goto fail;
+	}
+	r = loop_fd_add(l, m->efd, POLLIN, mqtt_on_wake, m);
+	if (r) {
+		snprintf(err, errlen, "loop: %s", strerror(-r));
+		goto fail;
+	}
+	*out = m;
+	return 0;
+fail:
+	if (m->client)
+		MQTTAsync_destroy(&m->client);
+	if (m->efd >= 0)
+		close(m->efd);
+	pthread_mutex_destroy(&m->lock);
+	free(m);
+	return r;
+}
+
+void mqtt_free(struct mqtt *m)
+{
+	struct mqtt_ev *ev;
+
+	if (!m)
+		return;
+	if (m->retry_timer)
+		loop_timer_cancel(m->loop, m->retry_timer);
+	if (m->client)
+		MQTTAsync_destroy(&m->client);
+	loop_fd_del(m->loop, m->efd);
+	close(m->efd);
+	while ((ev = m->head)) {
+		m->head = ev->next;
+		mqtt_ev_free(ev);
+	}
+	while ((ev = m->held)) {
+		m->held = ev->next;
+		mqtt_ev_free(ev);
+	}
+	for (int i = 0; i < m->n_subs; i++)
+		free(m->subs[i]);
+	pthread_mutex_destroy(&m->lock);
+	memset(m->password, 0, sizeof(m->password));
+	free(m);
+}
+
+int mqtt_add_subscription(struct mqtt *m, const char *filter)
+{
+	if (m->n_subs == MQTT_SUBS_MAX)
+		return -ENOSPC;
+	m->subs[m->n_subs] = strdup(filter);
+	if (!m->subs[m->n_subs])
+		return -ENOMEM;
+	m->n_subs++;
+	return 0;
+}
+
+int mqtt_start(struct mqtt *m)
+{
+	mqtt_connect(m);
+	return 0;
+}
+
+int mqtt_stop(struct mqtt *m, void (*done)(void *data), void *data)
+{
+	MQTTAsync_disconnectOptions d5 =
+		MQTTAsync_disconnectOptions_initializer5;
+	MQTTAsync_disconnectOptions d3 =
+		MQTTAsync_disconnectOptions_initializer;
+	MQTTAsync_disconnectOptions *d =
+		m->version == MQTTVERSION_5 ? &d5 : &d3;
+
+	m->stopping = true;
+	if (m->retry_timer) {
+		loop_timer_cancel(m->loop, m->retry_timer);
+		m->retry_timer = 0;
+	}
+	if (!MQTTAsync_isConnected(m->client))
+		return -ENOTCONN;
+	d->timeout = 1000;
+	d->context = m;
+	if (m->version == MQTTVERSION_5) {
+		d->onSuccess5 = mqtt_on_disc5;
+		d->onFailure5 = mqtt_on_disc_fail5;
+	} else {
+		d->onSuccess = mqtt_on_disc;
+		d->onFailure = mqtt_on_disc_fail;
+	}
+	m->stop_done = done;
+	m->stop_data = data;
+	if (MQTTAsync_disconnect(m->client, d) != MQTTASYNC_SUCCESS) {
+		m->stop_done = NULL;
+		return -EIO;
+	}
+	return 0;
+}
+
+bool mqtt_window_full(const struct mqtt *m)
+{
+	return m->inflight >= m->window;
+}
+
+bool mqtt_is_online(const struct mqtt *m)
+{
+	return m->online;
+}
+
+int mqtt_version(const struct mqtt *m)
+{
+	return m->version == MQTTVERSION_5 ? 5 : 4;
+}
+
+int mqtt_publish(struct mqtt *m, const char *topic, const void *payload,
+		 size_t len, int qos, bool retain, const void *correlation,
+		 size_t correlation_len)
+{
+	MQTTAsync_message msg = MQTTAsync_message_initializer;
+	MQTTAsync_responseOptions ro = MQTTAsync_responseOptions_initializer;
+	MQTTProperty prop;
+	int rc;
+
+	if (!m->online && !m->stopping)
+		return -ENOTCONN;
+	if (len > INT32_MAX)
+		return -E2BIG;
+	if (qos > 0) {
+		ro.context = m;
+		if (m->version == MQTTVERSION_5) {
+			ro.onSuccess5 = mqtt_on_delivered5;
+			ro.onFailure5 = mqtt_on_undelivered5;
+		} else {
+			ro.onSuccess = mqtt_on_delivered;
+			ro.onFailure = mqtt_on_undelivered;
+		}
+	}
+	msg.payload = (void *)payload;
+	msg.payloadlen = (int)len;
+	msg.qos = qos;
+	msg.retained = retain;
+	if (correlation && correlation_len && m->version == MQTTVERSION_5) {
+		prop.identifier = MQTTPROPERTY_CODE_CORRELATION_DATA;
+		prop.value.data.data = (char *)correlation;
+		prop.value.data.len = (int)correlation_len;
+		MQTTProperties_add(&msg.properties, &prop);
+	}
+	rc = MQTTAsync_sendMessage(m->client, topic, &msg, &ro);
+	MQTTProperties_free(&msg.properties);
+	if (rc == MQTTASYNC_SUCCESS && qos > 0)
+		m->inflight++;
+	if (rc == MQTTASYNC_DISCONNECTED)
+		return -ENOTCONN;
+	if (rc == MQTTASYNC_MAX_BUFFERED_MESSAGES ||
+	    rc == MQTTASYNC_MAX_MESSAGES_INFLIGHT)
+		return -EAGAIN;
+	return rc == MQTTASYNC_SUCCESS ? 0 : -EIO;
+}

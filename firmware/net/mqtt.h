@@ -1,0 +1,89 @@
+/*
+ * The MQTT session over Paho MQTTAsync. Paho's threads only copy what
+ * they get into a queue and wake the loop through an eventfd; every
+ * callback below runs on the loop's thread.
+ */
+#ifndef ZB_MQTT_H
+#define ZB_MQTT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "firmware/core/config.h"
+#include "firmware/core/loop.h"
+
+struct mqtt;
+
+struct mqtt_msg {
+	char *topic;
+	char *payload; /* NUL-terminated copy; len excludes the NUL */
+	size_t len;
+	int qos;
+	bool retained;
+	char *response_topic; /* MQTT 5, or NULL */
+	void *correlation;
+	size_t correlation_len;
+};
+
+struct mqtt_cbs {
+	/* Connected and subscribed: publish status and state now. */
+	void (*online)(void *data);
+	/* Lost or failed; why is for logs and state. */
+	void (*offline)(void *data, const char *why);
+	/* The message is the callee's: free it with mqtt_msg_free(). */
+	void (*message)(void *data, struct mqtt_msg *m);
+	/*
+	 * Optional: false holds messages back, in order, until
+	 * mqtt_resume() (session events still pass). This is how results
+	 * are never dropped: no new command while they cannot be sent.
+	 */
+	bool (*can_take)(void *data);
+	/* Optional: mqtt_window_full() has just become false. */
+	void (*writable)(void *data);
+};
+
+struct mqtt_will {
+	const char *topic;
+	const char *payload;
+};
+
+int mqtt_new(struct loop *l, const struct config *c, const char *uri,
+	     const struct mqtt_will *will, const struct mqtt_cbs *cbs,
+	     void *data, struct mqtt **out, char *err, size_t errlen);
+void mqtt_free(struct mqtt *m);
+
+/* Subscriptions made on every (re)connect. Copies the filters. */
+int mqtt_add_subscription(struct mqtt *m, const char *filter);
+int mqtt_start(struct mqtt *m);
+/* Ask Paho to disconnect; done is called on the loop when it has. */
+int mqtt_stop(struct mqtt *m, void (*done)(void *data), void *data);
+
+/*
+ * As many QoS 1 messages are unacknowledged as the broker takes (its
+ * Receive Maximum, 20 on a default mosquitto). Paho still queues more,
+ * but sends them only after a stall of up to a second.
+ */
+bool mqtt_window_full(const struct mqtt *m);
+/* Deliver held messages again (from the next loop round). */
+void mqtt_resume(struct mqtt *m);
+/* Messages held back now. */
+size_t mqtt_held(const struct mqtt *m);
+
+bool mqtt_is_online(const struct mqtt *m);
+int mqtt_version(const struct mqtt *m);
+
+/*
+ * Publish. While offline returns -ENOTCONN (nothing is queued: callers
+ * keep their own bounded buffers); -EAGAIN while Paho's queue is full.
+ * correlation may be NULL.
+ */
+int mqtt_publish(struct mqtt *m, const char *topic, const void *payload,
+		 size_t len, int qos, bool retain, const void *correlation,
+		 size_t correlation_len);
+
+void mqtt_msg_free(struct mqtt_msg *m);
+
+/* Backoff after the n-th failure (from 1): 1 s doubling to 30 s, ±20 %. */
+unsigned int mqtt_backoff_ms(unsigned int failures, unsigned int rnd);
+
+#endif
