@@ -50,4 +50,3 @@ int addr_ipv4(const char *ip, uint16_t port, struct sockaddr_in *out)
 		return -EINVAL;
 	return 0;
 }
-
