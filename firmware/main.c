@@ -15,6 +15,11 @@
 #include "firmware/tools/gadget_cli.h"
 #include "firmware/core/log.h"
 #include "firmware/tools/macro_cli.h"
+#ifdef ZB_FAKE_GPIO
+/* The integration tests' build: a plain file stands in for the chip. */
+#include "firmware/power/power_cap.h"
+#include "tests/fake/power_fake.h"
+#endif
 
 #define DEFAULT_CONFIG "/etc/zerobmc/zerobmc.conf"
 
@@ -67,6 +72,9 @@ int main(int argc, char **argv)
 	struct agent a;
 	int opt, r;
 
+#ifdef ZB_FAKE_GPIO
+	power_cap_set_backend(&power_fake_ops);
+#endif
 	while ((opt = getopt(argc, argv, "+c:nvVh")) != -1) {
 		switch (opt) {
 		case 'c':

@@ -326,3 +326,40 @@ int typing_plan_chords(struct typing_plan *p, const struct key_chord *c,
 	}
 	return 0;
 }
+
+/* Alt+SysRq then R E I S U B, with time for each step to take effect. */
+int typing_plan_sysrq(struct typing_plan *p)
+{
+	static const struct {
+		uint8_t usage;
+		uint16_t after_ms;
+	} steps[] = {
+		{0x15, 1000}, /* r: keyboard out of raw mode */
+		{0x08, 3000}, /* e: SIGTERM to all */
+		{0x0c, 3000}, /* i: SIGKILL to all */
+		{0x16, 3000}, /* s: sync */
+		{0x18, 2000}, /* u: remount read-only */
+		{0x05, 100},  /* b: reboot */
+	};
+	struct hid_report r;
+	int err = 0;
+
+	for (size_t i = 0; !err && i < sizeof(steps) / sizeof(steps[0]); i++) {
+		hid_report_clear(&r);
+		r.b[0] = HID_MOD_LALT;
+		err = typing_plan_report(p, &r, 30);
+		r.b[2] = 0x46; /* PrintScreen / SysRq */
+		if (!err)
+			err = typing_plan_report(p, &r, 30);
+		r.b[3] = steps[i].usage;
+		if (!err)
+			err = typing_plan_report(p, &r, 100);
+		r.b[3] = 0;
+		if (!err)
+			err = typing_plan_report(p, &r, 30);
+		hid_report_clear(&r);
+		if (!err)
+			err = typing_plan_report(p, &r, steps[i].after_ms);
+	}
+	return err;
+}

@@ -67,4 +67,7 @@ int typing_plan_report(struct typing_plan *p, const struct hid_report *r,
 
 void typing_plan_free(struct typing_plan *p);
 
+/* Alt+SysRq then R E I S U B, with time for each step (reboot sysrq). */
+int typing_plan_sysrq(struct typing_plan *p);
+
 #endif

@@ -10,13 +10,14 @@
 #include "ha-integration/ha.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "firmware/agent/commands.h"
 #include "firmware/macro/macro_store.h"
 #include "firmware/media/media.h"
+#include "firmware/media/media_cap.h"
 
 #ifndef ZB_HOMEPAGE
 #define ZB_HOMEPAGE "" /* set at build time; empty: no origin url */
@@ -37,13 +38,11 @@
 #define HA_REPUBLISH_MS 50
 
 struct ha {
-	struct agent *a;
+	const struct cap *c;
 	bool per_entity;
 	char status_topic[TOPICS_MAX + 16];
 	char device_topic[TOPICS_MAX + 64];
 	char entity_filter[TOPICS_MAX + 96];
-	ha_list_fn macros;
-	void *macros_data;
 	/* The default macro list: the folder's files and the built-ins. */
 	char (*macro_files)[MACRO_NAME_MAX + 1];
 	size_t n_macro_files;
@@ -97,32 +96,26 @@ static const char *ha_macro_at(void *data, size_t i)
 
 static void ha_macro_files(struct ha *h)
 {
-	if (macro_store_list(h->a->cfg->macros.dir, h->macro_files,
+	if (macro_store_list(h->c->cfg->macros.dir, h->macro_files,
 			     MACRO_LIST_MAX, &h->n_macro_files))
 		h->n_macro_files = 0;
 }
 
-static bool ha_command_runs(const char *name)
+static unsigned int ha_features(const struct cap *cap)
 {
-	const struct command_def *d = commands_find(name);
-
-	return d && d->run;
-}
-
-static unsigned int ha_features(const struct agent *a)
-{
-	const struct config *c = a->cfg;
+	const struct cap_handles *h = cap->h;
+	const struct config *c = cap->cfg;
 	unsigned int f = 0;
 
-	if (a->console)
+	if (h->console)
 		f |= HA_F_CONSOLE;
-	if (a->media)
+	if (h->media)
 		f |= HA_F_MEDIA;
-	if (a->host)
+	if (h->host)
 		f |= HA_F_USB;
-	if (ha_command_runs("macro"))
+	if (h->macros)
 		f |= HA_F_MACROS;
-	if (ha_command_runs("power")) {
+	if (h->power) {
 		if (c->power.gpio_chip[0] && c->power.power_line >= 0)
 			f |= HA_F_POWER_ON | HA_F_POWER_OFF;
 		if (c->power.gpio_chip[0] && c->power.reset_line >= 0)
@@ -137,16 +130,17 @@ static unsigned int ha_features(const struct agent *a)
 /* in borrows from media (the media state section, freed by the caller). */
 static void ha_input(struct ha *h, struct ha_input *in, cJSON **media)
 {
-	struct agent *a = h->a;
+	const struct cap *c = h->c;
 
 	memset(in, 0, sizeof(*in));
-	in->id = a->cfg->agent.id;
-	in->base = a->topics.base;
-	in->prefix = a->cfg->homeassistant.prefix;
+	in->id = c->cfg->agent.id;
+	in->base = c->topics->base;
+	in->prefix = c->cfg->homeassistant.prefix;
 	in->sw_version = ZB_VERSION;
 	in->origin_url = ZB_HOMEPAGE;
-	in->features = ha_features(a);
-	*media = a->media ? media_state_json(a->media) : NULL;
+	in->features = ha_features(c);
+	*media = c->h->media ? media_state_json(media_cap_media(c->h->media))
+			     : NULL;
 	/* Without a LUN there is nothing to insert into. */
 	if (!*media || cJSON_IsFalse(cJSON_GetObjectItem(*media, "lun")))
 		in->features &= ~(unsigned int)HA_F_MEDIA;
@@ -155,10 +149,7 @@ static void ha_input(struct ha *h, struct ha_input *in, cJSON **media)
 		in->images_data =
 			cJSON_GetObjectItemCaseSensitive(*media, "images");
 	}
-	if (h->macros) {
-		in->macros = h->macros;
-		in->macros_data = h->macros_data;
-	} else if (in->features & HA_F_MACROS) {
+	if (in->features & HA_F_MACROS) {
 		ha_macro_files(h);
 		in->macros = ha_macro_at;
 		in->macros_data = h;
@@ -169,8 +160,8 @@ static void ha_input(struct ha *h, struct ha_input *in, cJSON **media)
 
 static int ha_pub(struct ha *h, const char *topic, const char *payload)
 {
-	int r = mqtt_publish(h->a->mqtt, topic, payload,
-			     payload ? strlen(payload) : 0, 1, true, NULL, 0);
+	int r = cap_publish(h->c, topic, payload, payload ? strlen(payload) : 0,
+			    1, true);
 
 	if (r)
 		snprintf(h->error, sizeof(h->error), "publish %s: %s", topic,
@@ -270,7 +261,7 @@ static void ha_check(struct ha *h, bool force)
 	uint64_t hash = 0;
 	int r;
 
-	if (!mqtt_is_online(h->a->mqtt))
+	if (!cap_online(h->c))
 		return;
 	ha_input(h, &in, &media);
 	r = ha_set_build(&in, &now);
@@ -299,7 +290,7 @@ static void ha_check(struct ha *h, bool force)
 	h->published = true;
 	h->publishes++;
 	/* New entities want their values: the state goes out again. */
-	agent_state_dirty(h->a);
+	cap_state_dirty(h->c);
 out:
 	ha_set_free(&gone);
 	ha_set_free(&now);
@@ -330,14 +321,13 @@ static void ha_settled(void *data)
 	ha_check(h, true);
 }
 
-/* ---- the agent's side ---- */
+/* ---- the capability ---- */
 
-void ha_refresh(struct agent *a)
+/* What is offered may have changed: compare soon. */
+static void ha_refresh(struct ha *h)
 {
-	struct ha *h = a->ha;
-
-	if (h && !h->check_timer)
-		loop_timer_rearm(a->loop, &h->check_timer, HA_CHECK_MS,
+	if (!h->check_timer)
+		loop_timer_rearm(h->c->loop, &h->check_timer, HA_CHECK_MS,
 				 ha_check_now, h);
 }
 
@@ -347,7 +337,7 @@ static cJSON *ha_state_json(void *data)
 	cJSON *o = cJSON_CreateObject();
 
 	/* Every change of the state passes here: compare soon. */
-	ha_refresh(h->a);
+	ha_refresh(h);
 	if (!o)
 		return NULL;
 	cJSON_AddStringToObject(o, "discovery",
@@ -360,18 +350,19 @@ static cJSON *ha_state_json(void *data)
 	return o;
 }
 
-void ha_on_online(struct ha *h)
+static void ha_on_online(void *self)
 {
-	if (h)
-		loop_timer_rearm(h->a->loop, &h->settle_timer, HA_SETTLE_MS,
-				 ha_settled, h);
+	struct ha *h = self;
+
+	loop_timer_rearm(h->c->loop, &h->settle_timer, HA_SETTLE_MS, ha_settled,
+			 h);
 }
 
 /* Soon, not now: a burst of refresh commands publishes discovery once. */
 void ha_republish(struct ha *h)
 {
 	if (h && !h->settle_timer)
-		loop_timer_rearm(h->a->loop, &h->settle_timer, HA_REPUBLISH_MS,
+		loop_timer_rearm(h->c->loop, &h->settle_timer, HA_REPUBLISH_MS,
 				 ha_settled, h);
 }
 
@@ -380,25 +371,26 @@ void ha_republish(struct ha *h)
  * run, or our own coming back (the session asks for the retain flag as
  * published). Either way it is what Home Assistant will find there.
  */
-static void ha_on_discovery(struct ha *h, const struct mqtt_msg *m)
+static void ha_on_discovery(struct ha *h, const char *topic,
+			    const void *payload, size_t len)
 {
 	struct ha_input in = {
-		.id = h->a->cfg->agent.id,
-		.base = h->a->topics.base,
-		.prefix = h->a->cfg->homeassistant.prefix,
+		.id = h->c->cfg->agent.id,
+		.base = h->c->topics->base,
+		.prefix = h->c->cfg->homeassistant.prefix,
 	};
 	char key[HA_KEY_MAX];
 	enum ha_platform p;
 
-	if (!strcmp(m->topic, h->device_topic)) {
-		if (!m->len)
+	if (!strcmp(topic, h->device_topic)) {
+		if (!len)
 			return;
 		if (h->per_entity)
 			h->stale_device = true;
 		else
-			ha_device_config_parse(m->payload, m->len, &h->last);
-	} else if (!ha_entity_topic_parse(&in, m->topic, key, &p)) {
-		if (!m->len)
+			ha_device_config_parse(payload, len, &h->last);
+	} else if (!ha_entity_topic_parse(&in, topic, key, &p)) {
+		if (!len)
 			ha_set_del(&h->stale_entities, key);
 		else if (h->per_entity)
 			ha_set_add(&h->last, key, p);
@@ -407,45 +399,38 @@ static void ha_on_discovery(struct ha *h, const struct mqtt_msg *m)
 	} else {
 		return;
 	}
-	ha_refresh(h->a);
+	ha_refresh(h);
 }
 
-bool ha_on_message(struct ha *h, const struct mqtt_msg *m)
+static bool ha_on_message(void *self, const char *topic, const void *payload,
+			  size_t len, bool retained)
 {
+	struct ha *h = self;
 	unsigned int delay;
 
-	if (!h)
-		return false;
-	if (strcmp(m->topic, h->status_topic)) {
-		if (!m->retained)
+	if (strcmp(topic, h->status_topic)) {
+		if (!retained)
 			return false;
-		ha_on_discovery(h, m);
+		ha_on_discovery(h, topic, payload, len);
 		return true;
 	}
 	/* A retained birth is an old one: the publish at connect covers
 	 * it. */
-	if (m->retained || m->len != 6 || memcmp(m->payload, "online", 6))
+	if (retained || len != 6 || memcmp(payload, "online", 6))
 		return true;
 	delay = HA_BIRTH_MIN_MS + (unsigned int)random() % HA_BIRTH_SPREAD_MS;
-	loop_timer_rearm(h->a->loop, &h->birth_timer, delay, ha_birth_now, h);
+	loop_timer_rearm(h->c->loop, &h->birth_timer, delay, ha_birth_now, h);
 	return true;
 }
 
-void ha_set_macros(struct ha *h, ha_list_fn fn, void *data)
-{
-	if (!h)
-		return;
-	h->macros = fn;
-	h->macros_data = data;
-	ha_refresh(h->a);
-}
+static void ha_detach(void *self);
 
-int ha_attach(struct agent *a)
+static int ha_attach(const struct cap *cap, void **self, char *msg, size_t len)
 {
-	const struct config *c = a->cfg;
+	const struct config *c = cap->cfg;
 	struct ha_input in = {
 		.id = c->agent.id,
-		.base = a->topics.base,
+		.base = cap->topics->base,
 		.prefix = c->homeassistant.prefix,
 	};
 	struct ha *h;
@@ -456,12 +441,12 @@ int ha_attach(struct agent *a)
 	h = calloc(1, sizeof(*h));
 	if (!h)
 		return -ENOMEM;
-	h->a = a;
+	h->c = cap;
 	h->per_entity = c->homeassistant.per_entity;
 	h->macro_files = calloc(MACRO_LIST_MAX, sizeof(*h->macro_files));
 	if (!h->macro_files) {
-		free(h);
-		return -ENOMEM;
+		r = -ENOMEM;
+		goto fail;
 	}
 	r = ha_device_topic(&in, h->device_topic, sizeof(h->device_topic));
 	if (!r &&
@@ -473,36 +458,47 @@ int ha_attach(struct agent *a)
 			   in.id) >= (int)sizeof(h->entity_filter))
 		r = -ENAMETOOLONG;
 	if (!r)
-		r = mqtt_add_subscription(a->mqtt, h->status_topic);
+		r = cap_subscribe(cap, h->status_topic);
 	if (!r)
-		r = mqtt_add_subscription(a->mqtt, h->device_topic);
+		r = cap_subscribe(cap, h->device_topic);
 	if (!r)
-		r = mqtt_add_subscription(a->mqtt, h->entity_filter);
+		r = cap_subscribe(cap, h->entity_filter);
 	if (!r)
-		r = state_provider_add(&a->state, "homeassistant",
+		r = state_provider_add(cap->state, "homeassistant",
 				       ha_state_json, h);
-	if (r) {
-		free(h->macro_files);
-		free(h);
-		return r;
-	}
-	a->ha = h;
+	if (r)
+		goto fail;
+	*self = h;
 	return 0;
+fail:
+	snprintf(msg, len, "%s", strerror(-r));
+	ha_detach(h);
+	return r;
 }
 
-void ha_free(struct ha *h)
+static void ha_detach(void *self)
 {
+	struct ha *h = self;
+
 	if (!h)
 		return;
 	if (h->birth_timer)
-		loop_timer_cancel(h->a->loop, h->birth_timer);
+		loop_timer_cancel(h->c->loop, h->birth_timer);
 	if (h->check_timer)
-		loop_timer_cancel(h->a->loop, h->check_timer);
+		loop_timer_cancel(h->c->loop, h->check_timer);
 	if (h->settle_timer)
-		loop_timer_cancel(h->a->loop, h->settle_timer);
+		loop_timer_cancel(h->c->loop, h->settle_timer);
 	ha_set_free(&h->last);
 	ha_set_free(&h->stale_entities);
 	free(h->macro_files);
-	h->a->ha = NULL;
 	free(h);
 }
+
+const struct cap_def ha_cap = {
+	.name = "homeassistant",
+	.attach = ha_attach,
+	.detach = ha_detach,
+	.online = ha_on_online,
+	.message = ha_on_message,
+	.handle_offset = offsetof(struct cap_handles, ha),
+};

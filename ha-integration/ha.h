@@ -12,35 +12,22 @@
 #ifndef ZB_HA_H
 #define ZB_HA_H
 
-#include <stdbool.h>
-
-#include "firmware/agent/agent.h"
-#include "firmware/net/mqtt.h"
+#include "firmware/agent/cap.h"
 #include "ha-integration/discovery.h"
 
-/*
- * Build a->ha from [homeassistant] (nothing when discovery is off):
- * subscribes to <prefix>/status, so call it after mqtt_new() and before
- * mqtt_start(). Registers the "homeassistant" state section, whose
- * rebuild (every state change) is also when the entity set is compared.
- * Returns 0 or a negative errno.
- */
-int ha_attach(struct agent *a);
-void ha_free(struct ha *h);
+struct ha;
 
-/* The session is up: publish discovery now. */
-void ha_on_online(struct ha *h);
-/* A message that is not a command: true if it was Home Assistant's. */
-bool ha_on_message(struct ha *h, const struct mqtt_msg *m);
+/*
+ * The capability row (agent/cap.h), last in the table: it looks at every
+ * other capability to know which entities to announce. Built from
+ * [homeassistant] (nothing when discovery is off); subscribes to
+ * <prefix>/status and its own discovery topics, and registers the
+ * "homeassistant" state section, whose rebuild (every state change) is
+ * also when the entity set is compared.
+ */
+extern const struct cap_def ha_cap;
+
 /* Publish discovery again, changed or not (cmd/refresh). */
 void ha_republish(struct ha *h);
-/* Capabilities call this when what they offer changed; checked soon. */
-void ha_refresh(struct agent *a);
-/*
- * Where the macro buttons take their names from. Without this, the
- * [macros] folder's files and the built-ins are listed as cmd/macro
- * finds them.
- */
-void ha_set_macros(struct ha *h, ha_list_fn fn, void *data);
 
 #endif

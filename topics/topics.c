@@ -23,7 +23,7 @@ static int topics_fmt(char *dst, const char *fmt, const char *a, const char *b)
 }
 
 int topics_init(struct topics *t, const char *base_topic, const char *id,
-		const char (*groups)[65], int n_groups)
+		const char (*groups)[TOPICS_ID_MAX + 1], int n_groups)
 {
 	int r;
 

@@ -11,6 +11,8 @@
 #define TOPICS_MAX 256
 #define TOPICS_GROUPS_MAX 8
 #define TOPICS_CMD_NAME_MAX 32
+/* An agent id or a group name: [A-Za-z0-9_-]{1,64}. */
+#define TOPICS_ID_MAX 64
 
 enum topics_pub {
 	TOPIC_STATUS,
@@ -32,7 +34,7 @@ struct topics {
 
 /* Returns 0, or -ENAMETOOLONG / -EINVAL for names that do not fit. */
 int topics_init(struct topics *t, const char *base_topic, const char *id,
-		const char (*groups)[65], int n_groups);
+		const char (*groups)[TOPICS_ID_MAX + 1], int n_groups);
 
 /* The suffix name of each published topic ("status", "state", ...). */
 const char *topics_pub_name(enum topics_pub p);

@@ -11,18 +11,12 @@
 #include <unistd.h>
 
 #include "firmware/agent/commands.h"
-#include "firmware/console/console.h"
-#include "firmware/host/hostwatch.h"
-#include "firmware/keyboard/keyboard.h"
 #include "firmware/core/log.h"
-#include "firmware/macro/macro.h"
-#include "ha-integration/ha.h"
-#include "firmware/media/media.h"
-#include "firmware/power/power.h"
+#include "firmware/core/notify.h"
+#include "firmware/host/hostwatch.h"
+#include "firmware/media/media_cap.h"
 #include "firmware/net/mqtt.h"
 #include "firmware/net/outbox.h"
-#include "firmware/host/timeline.h"
-#include "firmware/core/notify.h"
 #include "firmware/net/transport.h"
 #include "firmware/tools/gadget_cli.h"
 #include "gadget/compose.h"
@@ -32,15 +26,6 @@
 #define AGENT_SHUTDOWN_GRACE_MS 2000
 
 /* ---- publishing ---- */
-
-int agent_publish(struct agent *a, enum topics_pub which, const char *payload,
-		  size_t len, int qos, bool retain)
-{
-	if (!a->mqtt) /* capabilities start before the session exists */
-		return -ENOTCONN;
-	return mqtt_publish(a->mqtt, a->topics.pub[which], payload, len, qos,
-			    retain, NULL, 0);
-}
 
 static void agent_state_publish(void *data)
 {
@@ -59,7 +44,8 @@ static void agent_state_publish(void *data)
 	doc = state_build(&a->state);
 	if (!doc)
 		return;
-	r = agent_publish(a, TOPIC_STATE, doc, strlen(doc), 1, true);
+	r = mqtt_publish(a->mqtt, a->topics.pub[TOPIC_STATE], doc, strlen(doc),
+			 1, true, NULL, 0);
 	free(doc);
 	if (r != -EAGAIN)
 		return;
@@ -90,9 +76,7 @@ static cJSON *agent_state_json(void *data)
 {
 	struct agent *a = data;
 	cJSON *o = cJSON_CreateObject();
-	cJSON *mq, *kb, *leds;
-	uint8_t l = a->kb ? keyboard_leds(a->kb) : 0;
-	size_t done = 0, total = 0;
+	cJSON *mq;
 
 	cJSON_AddStringToObject(o, "version", ZB_VERSION);
 	cJSON_AddNumberToObject(o, "uptime_s",
@@ -118,197 +102,7 @@ static cJSON *agent_state_json(void *data)
 					(double)outbox_dropped(a->outbox));
 	if (mqtt_held(a->mqtt))
 		cJSON_AddNumberToObject(mq, "held", (double)mqtt_held(a->mqtt));
-	kb = cJSON_AddObjectToObject(o, "keyboard");
-	cJSON_AddStringToObject(kb, "layout", a->layout->name);
-	cJSON_AddStringToObject(kb, "profile", typing_profile_name(a->profile));
-	cJSON_AddBoolToObject(kb, "busy", a->kb && keyboard_busy(a->kb));
-	if (a->kb)
-		keyboard_progress(a->kb, &done, &total);
-	if (total) {
-		cJSON_AddNumberToObject(kb, "progress", (double)done);
-		cJSON_AddNumberToObject(kb, "total", (double)total);
-	}
-	cJSON_AddBoolToObject(kb, "keys_down",
-			      a->kb && keyboard_keys_down(a->kb));
-	if (a->host) {
-		cJSON *usb = cJSON_AddObjectToObject(o, "usb");
-		uint64_t ago = loop_now_ms() - hostwatch_since_ms(a->host);
-
-		cJSON_AddStringToObject(
-			usb, "state", udc_state_name(hostwatch_state(a->host)));
-		cJSON_AddNumberToObject(
-			usb, "since",
-			(double)(time(NULL) - (time_t)(ago / 1000)));
-	}
-	leds = cJSON_AddObjectToObject(kb, "leds");
-	cJSON_AddBoolToObject(leds, "num", l & HID_LED_NUM);
-	cJSON_AddBoolToObject(leds, "caps", l & HID_LED_CAPS);
-	cJSON_AddBoolToObject(leds, "scroll", l & HID_LED_SCROLL);
 	return o;
-}
-
-/* ---- results ---- */
-
-void agent_reply(struct agent *a, struct cmd_req *req,
-		 enum result_status status, const char *error, cJSON *extra)
-{
-	char *doc = result_build(req->p.id, req->name, status, error, extra);
-
-	if (status != RESULT_OK)
-		a->errors++;
-	timeline_command(a->timeline, req->name, result_status_name(status));
-	if (status == RESULT_ERROR)
-		log_info("command %s%s%s: %s", req->name,
-			 req->p.id[0] ? " id " : "", req->p.id,
-			 error ? error : "error");
-	else
-		log_debug("command %s%s%s: %s", req->name,
-			  req->p.id[0] ? " id " : "", req->p.id,
-			  result_status_name(status));
-	if (doc) {
-		outbox_publish(a->outbox, a->topics.pub[TOPIC_RESULT], doc,
-			       strlen(doc), 1, false, NULL, 0);
-		if (req->response_topic)
-			outbox_publish(a->outbox, req->response_topic, doc,
-				       strlen(doc), 1, false, req->correlation,
-				       req->correlation_len);
-		free(doc);
-	}
-	payload_free(&req->p);
-	free(req->response_topic);
-	free(req->correlation);
-	free(req);
-}
-
-/* ---- the command pipeline ---- */
-
-/* True if id was seen in the last AGENT_DEDUP_MS; remembers it if not. */
-static bool agent_dedup(struct agent *a, const char *id)
-{
-	uint64_t now = loop_now_ms();
-
-	if (!id[0])
-		return false;
-	for (int i = 0; i < AGENT_DEDUP_MAX; i++)
-		if (a->dedup[i].at_ms &&
-		    now - a->dedup[i].at_ms < AGENT_DEDUP_MS &&
-		    !strcmp(a->dedup[i].id, id))
-			return true;
-	snprintf(a->dedup[a->dedup_next].id, sizeof(a->dedup[0].id), "%s", id);
-	a->dedup[a->dedup_next].at_ms = now ? now : 1;
-	a->dedup_next = (a->dedup_next + 1) % AGENT_DEDUP_MAX;
-	return false;
-}
-
-static void agent_command(struct agent *a, struct mqtt_msg *m, const char *name)
-{
-	struct cmd_req *req = calloc(1, sizeof(*req));
-	const struct command_def *def;
-	char err[256];
-
-	if (!req)
-		return;
-	a->commands++;
-	snprintf(req->name, sizeof(req->name), "%s", name);
-	req->t0_us = loop_now_us();
-	req->response_topic = m->response_topic;
-	req->correlation = m->correlation;
-	req->correlation_len = m->correlation_len;
-	m->response_topic = NULL;
-	m->correlation = NULL;
-	if (payload_parse(m->payload, m->len, a->cfg->agent.max_payload,
-			  &req->p, err, sizeof(err))) {
-		agent_reply(a, req, RESULT_ERROR, err, NULL);
-		return;
-	}
-	if (m->retained) {
-		agent_reply(a, req, RESULT_ERROR,
-			    "retained command refused: commands must be "
-			    "published with retain false, or they replay on "
-			    "every reconnect; clear it with an empty retained "
-			    "message",
-			    NULL);
-		return;
-	}
-	if (agent_dedup(a, req->p.id)) {
-		log_info("command %s id %s seen before: not run again", name,
-			 req->p.id);
-		payload_free(&req->p);
-		free(req->response_topic);
-		free(req->correlation);
-		free(req);
-		return;
-	}
-	def = commands_find(name);
-	if (!def) {
-		snprintf(err, sizeof(err),
-			 "unknown command \"%s\" (key, type, reboot, power, "
-			 "media, macro, console, refresh)",
-			 name);
-		agent_reply(a, req, RESULT_ERROR, err, NULL);
-		return;
-	}
-	if (!def->run) {
-		snprintf(err, sizeof(err),
-			 "command \"%s\" is not supported by this agent yet",
-			 name);
-		agent_reply(a, req, RESULT_ERROR, err, NULL);
-		return;
-	}
-	def->run(a, req);
-}
-
-static void agent_on_message(void *data, struct mqtt_msg *m)
-{
-	struct agent *a = data;
-	char name[TOPICS_CMD_NAME_MAX];
-	int r = topics_match_cmd(&a->topics, m->topic, name);
-
-	if (r == -EINVAL) {
-		struct cmd_req *req = calloc(1, sizeof(*req));
-
-		if (req) {
-			snprintf(req->name, sizeof(req->name), "?");
-			agent_reply(a, req, RESULT_ERROR,
-				    "bad command name in topic (a-z, 0-9, _)",
-				    NULL);
-		}
-	} else if (r == 0) {
-		agent_command(a, m, name);
-	} else {
-		ha_on_message(a->ha, m);
-	}
-	mqtt_msg_free(m);
-}
-
-void cmd_refresh(struct agent *a, struct cmd_req *req)
-{
-	static const char *const fields[] = { "events", NULL };
-	cJSON *extra = NULL;
-	char msg[128];
-	long n = 0;
-	int r;
-
-	if (payload_check_fields(&req->p, fields, msg, sizeof(msg))) {
-		agent_reply(a, req, RESULT_ERROR, msg, NULL);
-		return;
-	}
-	r = payload_int(&req->p, "events", 0, TIMELINE_HISTORY, &n);
-	if (r == -EINVAL) {
-		snprintf(msg, sizeof(msg),
-			 "\"events\" must be a number from 0 to %d",
-			 TIMELINE_HISTORY);
-		agent_reply(a, req, RESULT_ERROR, msg, NULL);
-		return;
-	}
-	agent_state_dirty(a);
-	ha_republish(a->ha);
-	if (n > 0) {
-		extra = cJSON_CreateObject();
-		cJSON_AddItemToObject(extra, "events",
-				      timeline_history(a->timeline, (int)n));
-	}
-	agent_reply(a, req, RESULT_OK, NULL, extra);
 }
 
 /* ---- session events ---- */
@@ -321,13 +115,15 @@ static void agent_on_online(void *data)
 		 a->cfg->mqtt.port, mqtt_version(a->mqtt) == 5 ? "5" : "3.1.1",
 		 a->topics.base);
 	/* Status first, then the results that waited for the broker. */
-	if (agent_publish(a, TOPIC_STATUS, "online", 6, 1, true) == -EAGAIN)
-		outbox_publish(a->outbox, a->topics.pub[TOPIC_STATUS],
-			       "online", 6, 1, true, NULL, 0);
+	if (mqtt_publish(a->mqtt, a->topics.pub[TOPIC_STATUS], "online", 6, 1,
+			 true, NULL, 0) == -EAGAIN)
+		outbox_publish(a->outbox, a->topics.pub[TOPIC_STATUS], "online",
+			       6, 1, true, NULL, 0);
 	outbox_flush(a->outbox);
 	agent_state_dirty(a);
-	console_on_online(a->console);
-	ha_on_online(a->ha);
+	for (size_t i = 0; i < commands_n_caps; i++)
+		if (a->self[i] && commands_caps[i]->online)
+			commands_caps[i]->online(a->self[i]);
 	notify_status("connected to %s:%u", a->cfg->mqtt.host,
 		      a->cfg->mqtt.port);
 }
@@ -342,8 +138,8 @@ static void agent_on_offline(void *data, const char *why)
 		 detail[0] ? detail : why);
 	log_warn("broker %s:%u: %s", a->cfg->mqtt.host, a->cfg->mqtt.port,
 		 a->link_error);
-	notify_status("broker %s:%u: %s", a->cfg->mqtt.host,
-		      a->cfg->mqtt.port, a->link_error);
+	notify_status("broker %s:%u: %s", a->cfg->mqtt.host, a->cfg->mqtt.port,
+		      a->link_error);
 }
 
 static void agent_on_transport(void *data, enum transport_event ev,
@@ -366,81 +162,83 @@ static void agent_on_transport(void *data, enum transport_event ev,
 	(void)a;
 }
 
-/* ---- keyboard events ---- */
-
-static void agent_on_leds(void *data, uint8_t leds)
-{
-	struct agent *a = data;
-
-	log_debug("keyboard LEDs now 0x%02x", leds);
-	macros_on_leds(a->macros, leds);
-	timeline_led(a->timeline, leds);
-	agent_state_dirty(a);
-}
-
-static void agent_on_kb_host(void *data, bool taking)
-{
-	struct agent *a = data;
-
-	timeline_kb_host(a->timeline, taking);
-	agent_state_dirty(a);
-}
-
 /* ---- the server's USB state ---- */
 
 static void agent_on_host(void *data, enum udc_state old, enum udc_state now)
 {
-	struct agent *a = data;
-
 	log_info("host USB state: %s -> %s", udc_state_name(old),
 		 udc_state_name(now));
-	/* A host that polls again gets the release it may have missed. */
-	if (now == UDC_STATE_CONFIGURED)
-		keyboard_release(a->kb);
-	agent_state_dirty(a);
 }
 
-static int agent_hostwatch(struct agent *a)
+/* ---- capabilities ---- */
+
+int agent_cap_attach(struct agent *a, size_t i)
 {
-	char path[CONFIG_PATH_MAX];
+	const struct cap_def *d = commands_caps[i];
+	char msg[600] = "";
+	void *self = NULL;
 	int r;
 
-	if (a->cfg->gadget.udc_state[0])
-		snprintf(path, sizeof(path), "%s", a->cfg->gadget.udc_state);
-	else if (!a->cfg->gadget.udc[0] ||
-		 udc_state_path(path, sizeof(path), a->cfg->gadget.udc))
-		return 0; /* nothing to watch: state says unknown */
-	r = hostwatch_new(a->loop, path, &a->host);
-	if (r) {
-		log_warn("host USB state %s: %s", path, strerror(-r));
+	if (a->attached[i])
 		return 0;
+	a->attached[i] = true;
+	r = d->attach(&a->cap, &self, msg, sizeof(msg));
+	a->self[i] = self;
+	*(void **)((char *)&a->h + d->handle_offset) = self;
+	if (r && d->required) {
+		log_error("%s", msg[0] ? msg : strerror(-r));
+		return r;
 	}
-	return hostwatch_listen(a->host, agent_on_host, a);
+	if (r)
+		log_warn("%s: %s", d->name, msg[0] ? msg : strerror(-r));
+	else if (msg[0])
+		log_info("%s: %s", d->name, msg);
+	return 0;
+}
+
+static size_t agent_cap_index(const struct cap_def *d)
+{
+	size_t i = 0;
+
+	while (i < commands_n_caps && commands_caps[i] != d)
+		i++;
+	return i;
+}
+
+/* Every job cancelled and answered, in reverse order; nothing freed. */
+static void agent_caps_stop(struct agent *a)
+{
+	for (size_t i = commands_n_caps; i-- > 0;)
+		if (a->self[i] && commands_caps[i]->stop)
+			commands_caps[i]->stop(a->self[i]);
+}
+
+static void agent_caps_detach(struct agent *a)
+{
+	agent_caps_stop(a);
+	for (size_t i = commands_n_caps; i-- > 0;) {
+		const struct cap_def *d = commands_caps[i];
+
+		if (a->self[i])
+			d->detach(a->self[i]);
+		a->self[i] = NULL;
+		a->attached[i] = false;
+		*(void **)((char *)&a->h + d->handle_offset) = NULL;
+	}
 }
 
 /* ---- the gadget ---- */
-
-/* Virtual media, built once; a medium problem never stops the agent. */
-static void agent_media(struct agent *a, const char *lun)
-{
-	char msg[600];
-
-	if (media_attach(a, lun, msg, sizeof(msg)))
-		log_warn("media: %s", msg[0] ? msg : "not available");
-	else if (msg[0])
-		log_info("media: %s", msg);
-}
 
 static int agent_before_bind(const struct gadget_info *info, void *user)
 {
 	struct agent *a = user;
 
-	/* Capabilities that must act before the host sees the gadget (the
-	 * media module re-inserting the saved image) hook in here. */
-	agent_media(a, a->cfg->media.lun[0] ? a->cfg->media.lun
-			 : info->nluns > 0 ? info->lun[0]
-					   : "");
-	return 0;
+	/* The saved image goes back into the LUN before the host sees the
+	 * gadget: the media row attaches here, ahead of its turn. */
+	if (!a->cfg->media.lun[0] && info->nluns > 0)
+		snprintf(a->cfg->media.lun, sizeof(a->cfg->media.lun), "%s",
+			 info->lun[0]);
+	return agent_cap_attach(a, agent_cap_index(&media_cap));
 }
 
 static int agent_gadget(struct agent *a)
@@ -467,8 +265,6 @@ static int agent_gadget(struct agent *a)
 		 info.hid_dev);
 	snprintf(c->console.device, sizeof(c->console.device), "%s",
 		 info.acm_tty);
-	if (!c->media.lun[0] && info.nluns > 0)
-		snprintf(c->media.lun, sizeof(c->media.lun), "%s", info.lun[0]);
 	snprintf(c->gadget.udc, sizeof(c->gadget.udc), "%s", info.udc);
 	snprintf(c->gadget.udc_state, sizeof(c->gadget.udc_state), "%s",
 		 info.udc_state);
@@ -491,12 +287,11 @@ static void agent_shutdown(struct agent *a)
 	a->quitting = true;
 	log_info("shutting down");
 	notify_stopping();
-	if (a->kb) {
-		keyboard_cancel(a->kb);
-		keyboard_release(a->kb);
-	}
-	power_cancel(a->power); /* a stopping agent lets go of the buttons */
-	agent_publish(a, TOPIC_STATUS, "offline", 7, 1, true);
+	/* Every job is answered before the session ends. */
+	agent_caps_stop(a);
+	outbox_flush(a->outbox);
+	mqtt_publish(a->mqtt, a->topics.pub[TOPIC_STATUS], "offline", 7, 1,
+		     true, NULL, 0);
 	if (mqtt_stop(a->mqtt, agent_quit_now, a))
 		loop_quit(a->loop);
 	else
@@ -535,38 +330,6 @@ static int agent_signals(struct agent *a)
 
 /* ---- setup ---- */
 
-static int agent_keyboard(struct agent *a)
-{
-	static const struct keyboard_cbs cbs = {
-		.leds = agent_on_leds,
-		.host = agent_on_kb_host,
-	};
-	int r;
-
-	a->layout = layout_find(a->cfg->keyboard.layout);
-	if (!a->layout) {
-		log_error("[keyboard] layout: unknown layout \"%s\"",
-			  a->cfg->keyboard.layout);
-		return -EINVAL;
-	}
-	if (typing_profile_parse(a->cfg->keyboard.profile, &a->profile)) {
-		log_error("[keyboard] profile: unknown profile \"%s\" (fast "
-			  "or bios)",
-			  a->cfg->keyboard.profile);
-		return -EINVAL;
-	}
-	r = keyboard_new(a->loop, a->cfg->keyboard.write_timeout_ms,
-			 a->cfg->keyboard.hold_timeout_ms, &cbs, a, &a->kb);
-	if (r)
-		return r;
-	r = keyboard_open(a->kb, a->cfg->keyboard.device);
-	if (r)
-		/* Not fatal: the device may appear when the gadget binds. */
-		log_warn("keyboard %s: %s", a->cfg->keyboard.device,
-			 strerror(-r));
-	return 0;
-}
-
 /* Results are not dropped: no new command while they cannot go out. */
 static bool agent_can_take(void *data)
 {
@@ -589,7 +352,7 @@ static void agent_outbox_space(void *data)
 	mqtt_resume(a->mqtt);
 }
 
-int agent_init(struct agent *a, struct config *cfg, struct loop *l)
+static int agent_session(struct agent *a)
 {
 	static const struct mqtt_cbs cbs = {
 		.online = agent_on_online,
@@ -602,73 +365,122 @@ int agent_init(struct agent *a, struct config *cfg, struct loop *l)
 	char err[256];
 	int r;
 
-	memset(a, 0, sizeof(*a));
-	a->cfg = cfg;
-	a->loop = l;
-	a->signal_fd = -1;
-	a->start_ms = loop_now_ms();
-	a->start_unix = (uint64_t)time(NULL);
-	srandom((unsigned int)(a->start_unix ^ (uint64_t)getpid()));
-	r = topics_init(&a->topics, cfg->agent.base_topic, cfg->agent.id,
-			(const char(*)[65])cfg->agent.groups,
-			cfg->agent.n_groups);
-	if (r) {
-		log_error("topics for %s/%s do not fit", cfg->agent.base_topic,
-			  cfg->agent.id);
-		return r;
-	}
-	r = agent_signals(a);
-	if (r) {
-		log_error("signals: %s", strerror(-r));
-		return r;
-	}
-	r = agent_gadget(a);
-	if (r)
-		return r;
-	r = agent_keyboard(a);
-	if (r)
-		return r;
-	r = agent_hostwatch(a);
-	if (r)
-		return r;
-	state_provider_add(&a->state, NULL, agent_state_json, a);
-	/* Capabilities: each attaches its fds, state provider and commands
-	 * below, one line each. */
-	agent_media(a, a->cfg->media.lun); /* no-op if before_bind built it */
-	if (console_attach(a))
-		log_error("console: out of memory");
-	if (timeline_attach(a))
-		log_error("timeline: out of memory");
-	if (macros_attach(a))
-		log_error("macros: out of memory");
-	r = power_attach(a, err, sizeof(err));
-	if (err[0])
-		log_msg(r ? LOG_LVL_WARN : LOG_LVL_INFO, "power: %s", err);
-
-	r = transport_new(l, cfg, agent_on_transport, a, &a->transport, err,
-			  sizeof(err));
+	r = transport_new(a->loop, a->cfg, agent_on_transport, a, &a->transport,
+			  err, sizeof(err));
 	if (r) {
 		log_error("transport: %s", err);
 		return r;
 	}
 	will.topic = a->topics.pub[TOPIC_STATUS];
 	will.payload = "offline";
-	r = mqtt_new(l, cfg, transport_local_uri(a->transport), &will, &cbs, a,
-		     &a->mqtt, err, sizeof(err));
+	r = mqtt_new(a->loop, a->cfg, transport_local_uri(a->transport), &will,
+		     &cbs, a, &a->mqtt, err, sizeof(err));
 	if (r) {
 		log_error("mqtt: %s", err);
 		return r;
 	}
-	r = outbox_new(l, a->mqtt, &a->outbox);
+	r = outbox_new(a->loop, a->mqtt, &a->outbox);
 	if (r)
 		return r;
 	outbox_on_space(a->outbox, agent_outbox_space, a);
 	mqtt_add_subscription(a->mqtt, a->topics.cmd_filter);
 	for (int i = 0; i < a->topics.n_groups; i++)
 		mqtt_add_subscription(a->mqtt, a->topics.group_filter[i]);
-	r = ha_attach(a);
-	if (r)
-		log_warn("homeassistant: %s", strerror(-r));
+	return 0;
+}
+
+static void agent_session_end(struct agent *a)
+{
+	outbox_free(a->outbox);
+	mqtt_free(a->mqtt);
+	transport_free(a->transport);
+	a->outbox = NULL;
+	a->mqtt = NULL;
+	a->transport = NULL;
+}
+
+static int agent_own_state(struct agent *a)
+{
+	return state_provider_add(&a->state, NULL, agent_state_json, a);
+}
+
+static void agent_state_end(struct agent *a)
+{
+	state_free(&a->state);
+}
+
+static int agent_caps(struct agent *a)
+{
+	int r;
+
+	for (size_t i = 0; i < commands_n_caps; i++) {
+		r = agent_cap_attach(a, i);
+		if (r)
+			return r;
+	}
+	if (a->h.host)
+		hostwatch_listen(a->h.host, agent_on_host, a);
+	return 0;
+}
+
+static void agent_signals_end(struct agent *a)
+{
+	if (a->signal_fd >= 0) {
+		loop_fd_del(a->loop, a->signal_fd);
+		close(a->signal_fd);
+	}
+	a->signal_fd = -1;
+}
+
+/*
+ * Setup in order, teardown in reverse. The session comes before the
+ * capabilities (they subscribe); the gadget before them too, so that the
+ * keyboard and console open the devices it made; the media row attaches
+ * inside the gadget step, before the host sees the gadget.
+ */
+static const struct {
+	int (*setup)(struct agent *a);
+	void (*teardown)(struct agent *a);
+} agent_steps[] = {
+	{agent_signals, agent_signals_end}, {agent_own_state, agent_state_end},
+	{agent_session, agent_session_end}, {agent_gadget, NULL},
+	{agent_caps, agent_caps_detach},
+};
+#define AGENT_STEPS (sizeof(agent_steps) / sizeof(agent_steps[0]))
+
+int agent_init(struct agent *a, struct config *cfg, struct loop *l)
+{
+	int r;
+
+	memset(a, 0, sizeof(*a));
+	a->cfg = cfg;
+	a->loop = l;
+	a->signal_fd = -1;
+	a->start_ms = loop_now_ms();
+	a->start_unix = (uint64_t)time(NULL);
+	a->cap = (struct cap){
+		.agent = a,
+		.ops = &agent_cap_ops,
+		.loop = l,
+		.cfg = cfg,
+		.topics = &a->topics,
+		.state = &a->state,
+		.h = &a->h,
+	};
+	srandom((unsigned int)(a->start_unix ^ (uint64_t)getpid()));
+	r = topics_init(&a->topics, cfg->agent.base_topic, cfg->agent.id,
+			(const char(*)[TOPICS_ID_MAX + 1]) cfg->agent.groups,
+			cfg->agent.n_groups);
+	if (r) {
+		log_error("topics for %s/%s do not fit", cfg->agent.base_topic,
+			  cfg->agent.id);
+		return r;
+	}
+	for (size_t i = 0; i < AGENT_STEPS; i++) {
+		r = agent_steps[i].setup(a);
+		if (r)
+			return r;
+	}
 	return 0;
 }
 
@@ -686,28 +498,7 @@ int agent_run(struct agent *a)
 
 void agent_fini(struct agent *a)
 {
-	if (a->kb_req) {
-		payload_free(&a->kb_req->p);
-		free(a->kb_req->response_topic);
-		free(a->kb_req->correlation);
-		free(a->kb_req);
-		a->kb_req = NULL;
-	}
-	/* Capabilities are freed here, in reverse order. */
-	timeline_free(a->timeline);
-	ha_free(a->ha);
-	power_detach(a);
-	macros_free(a->macros);
-	console_free(a->console);
-	media_free(a->media);
-	hostwatch_free(a->host);
-	keyboard_free(a->kb);
-	outbox_free(a->outbox);
-	mqtt_free(a->mqtt);
-	transport_free(a->transport);
-	if (a->signal_fd >= 0) {
-		loop_fd_del(a->loop, a->signal_fd);
-		close(a->signal_fd);
-	}
-	state_free(&a->state);
+	for (size_t i = AGENT_STEPS; i-- > 0;)
+		if (agent_steps[i].teardown)
+			agent_steps[i].teardown(a);
 }

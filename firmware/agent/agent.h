@@ -1,7 +1,7 @@
 /*
  * The agent: the one owner of state. It wires the loop, the transport,
- * the MQTT session, the command pipeline and every capability together,
- * and is the only place (with main.c) that logs.
+ * the MQTT session, the command pipeline and every capability together
+ * (agent/cap.h), and is the only place (with main.c) that logs.
  */
 #ifndef ZB_AGENT_H
 #define ZB_AGENT_H
@@ -10,41 +10,20 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include <cjson/cJSON.h>
-
+#include "firmware/agent/cap.h"
 #include "firmware/core/config.h"
 #include "firmware/core/loop.h"
 #include "firmware/core/state.h"
-#include "gadget/layout.h"
-#include "gadget/typing.h"
-#include "topics/payload.h"
-#include "topics/result.h"
 #include "topics/topics.h"
 
 struct transport;
 struct mqtt;
-struct keyboard;
-struct console;
-struct media;
-struct macros;
-struct power;
-struct hostwatch;
-struct ha;
-struct timeline;
 struct outbox;
 
 #define AGENT_DEDUP_MAX 1024
 #define AGENT_DEDUP_MS (10 * 60 * 1000)
-
-/* One command being executed; freed by agent_reply(). */
-struct cmd_req {
-	char name[TOPICS_CMD_NAME_MAX];
-	struct payload p;
-	char *response_topic;
-	void *correlation;
-	size_t correlation_len;
-	uint64_t t0_us;
-};
+/* Rows in the capability table (agent/commands.c), at most. */
+#define AGENT_CAPS_MAX 16
 
 struct agent {
 	struct config *cfg;
@@ -64,20 +43,11 @@ struct agent {
 	uint64_t link_error_at;
 	uint64_t commands, errors;
 
-	/* Keyboard. */
-	struct keyboard *kb;
-	const struct layout *layout;
-	enum typing_profile profile;
-	struct cmd_req *kb_req; /* the command whose keyboard job runs */
-
-	/* Capabilities, NULL until built or when not configured. */
-	struct hostwatch *host;
-	struct console *console;
-	struct media *media;
-	struct macros *macros;
-	struct power *power;
-	struct ha *ha;
-	struct timeline *timeline;
+	/* The capabilities: what each is handed, and what each gave. */
+	struct cap cap;
+	struct cap_handles h;
+	void *self[AGENT_CAPS_MAX];
+	bool attached[AGENT_CAPS_MAX];
 
 	struct {
 		char id[PAYLOAD_ID_MAX + 1];
@@ -90,13 +60,16 @@ int agent_init(struct agent *a, struct config *cfg, struct loop *l);
 int agent_run(struct agent *a);
 void agent_fini(struct agent *a);
 
-/* Finish a command: publish its result and free it. extra is consumed. */
-void agent_reply(struct agent *a, struct cmd_req *req,
-		 enum result_status status, const char *error, cJSON *extra);
+/* ---- inside the agent (agent.c, agent_cmd.c) ---- */
+
+/* The interface handed to every capability. */
+extern const struct cap_ops agent_cap_ops;
+/* A message on a command topic, or on no command topic (m is taken). */
+struct mqtt_msg;
+void agent_on_message(void *data, struct mqtt_msg *m);
 /* Something in the state document changed: republish soon. */
 void agent_state_dirty(struct agent *a);
-/* Publish on one of our topics (QoS 0 unless said). */
-int agent_publish(struct agent *a, enum topics_pub which, const char *payload,
-		  size_t len, int qos, bool retain);
+/* Attach row i of the table unless it is already. */
+int agent_cap_attach(struct agent *a, size_t i);
 
 #endif

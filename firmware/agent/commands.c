@@ -1,33 +1,65 @@
 #include "firmware/agent/commands.h"
-#include "firmware/console/console.h"
 
+#include <stdio.h>
 #include <string.h>
 
+#include "firmware/console/console.h"
+#include "firmware/host/host_cap.h"
+#include "firmware/host/timeline.h"
+#include "firmware/keyboard/keyboard_cap.h"
 #include "firmware/macro/macro.h"
-#include "firmware/media/media.h"
-#include "firmware/power/power.h"
+#include "firmware/media/media_cap.h"
+#include "firmware/power/power_cap.h"
+#include "ha-integration/ha.h"
 
-static const struct command_def commands[] = {
-	{"key", cmd_key, "tap key chords, or press and release keys"},
-	{"type", cmd_type, "type text in a keyboard layout"},
-	{"reboot", cmd_reboot, "Ctrl+Alt+Del, SysRq REISUB or reset pin"},
-	{"power", cmd_power, "power on, off, reset, cycle, wake"},
-	{"media", cmd_media, "insert or eject virtual media"},
-	{"macro", cmd_macro, "run or cancel a macro"},
-	{"console", cmd_console, "write to the serial console"},
-	{"refresh", cmd_refresh, "republish state and discovery"},
+/*
+ * Each row sees the handles of the rows above it: power listens to the
+ * host, the keyboard presses power's reset pin, the timeline hears the
+ * keyboard, media and console, macros drive all of them, and Home
+ * Assistant announces what the others offer.
+ */
+const struct cap_def *const commands_caps[] = {
+	&host_cap,    &power_cap,    &keyboard_cap, &media_cap,
+	&console_cap, &timeline_cap, &macros_cap,   &ha_cap,
+};
+const size_t commands_n_caps = sizeof(commands_caps) / sizeof(commands_caps[0]);
+
+static const struct cap_command commands_agent[] = {
+	{"refresh", NULL, "republish state and discovery"},
+	{NULL, NULL, NULL},
 };
 
-const struct command_def *commands_find(const char *name)
+const struct cap_command *commands_find(const char *name, int *cap)
 {
-	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		if (!strcmp(commands[i].name, name))
-			return &commands[i];
+	for (size_t i = 0; i < commands_n_caps; i++)
+		for (const struct cap_command *c = commands_caps[i]->commands;
+		     c && c->name; c++)
+			if (!strcmp(c->name, name)) {
+				if (cap)
+					*cap = (int)i;
+				return c;
+			}
+	for (const struct cap_command *c = commands_agent; c->name; c++)
+		if (!strcmp(c->name, name)) {
+			if (cap)
+				*cap = -1;
+			return c;
+		}
 	return NULL;
 }
 
-const struct command_def *commands_all(size_t *n)
+void commands_names(char *buf, size_t len)
 {
-	*n = sizeof(commands) / sizeof(commands[0]);
-	return commands;
+	size_t off = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i <= commands_n_caps; i++) {
+		const struct cap_command *c =
+			i < commands_n_caps ? commands_caps[i]->commands
+					    : commands_agent;
+
+		for (; c && c->name && off < len; c++)
+			off += (size_t)snprintf(buf + off, len - off, "%s%s",
+						off ? ", " : "", c->name);
+	}
 }

@@ -1,36 +1,24 @@
 /*
- * The command table: each name of zerobmc/<id>/cmd/<name> and its
- * handler. A handler must call agent_reply() exactly once, now or later.
+ * The table of capabilities, in attach order, and the commands they
+ * serve: each name of zerobmc/<id>/cmd/<name> and its handler. The
+ * agent serves one command itself, refresh.
  */
 #ifndef ZB_COMMANDS_H
 #define ZB_COMMANDS_H
 
-#include "firmware/agent/agent.h"
+#include <stddef.h>
 
-typedef void (*command_fn)(struct agent *a, struct cmd_req *req);
+#include "firmware/agent/cap.h"
 
-struct command_def {
-	const char *name;
-	command_fn run; /* NULL: not supported by this build yet */
-	const char *summary;
-};
-
-const struct command_def *commands_find(const char *name);
-const struct command_def *commands_all(size_t *n);
-
-/* Keyboard commands (cmd_keyboard.c). */
-void cmd_key(struct agent *a, struct cmd_req *req);
-void cmd_type(struct agent *a, struct cmd_req *req);
-void cmd_reboot(struct agent *a, struct cmd_req *req);
-void cmd_refresh(struct agent *a, struct cmd_req *req);
+extern const struct cap_def *const commands_caps[];
+extern const size_t commands_n_caps;
 
 /*
- * Start a keyboard job for req. On success the result is published when
- * the job ends; on failure an error result is published at once.
+ * The command called name, and the index of its capability in
+ * commands_caps[] (-1 for the agent's own); NULL when there is none.
  */
-void cmd_keyboard_start(struct agent *a, struct cmd_req *req,
-			struct typing_plan *plan, uint32_t hold_ms);
-/* Alt+SysRq R E I S U B with time for each step (reboot sysrq, macros). */
-int cmd_sysrq_plan(struct typing_plan *p);
+const struct cap_command *commands_find(const char *name, int *cap);
+/* "key, type, ..., refresh": every command name, for an error message. */
+void commands_names(char *buf, size_t len);
 
 #endif

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,7 +16,6 @@
 #include "firmware/console/console_out.h"
 #include "firmware/console/console_ring.h"
 #include "firmware/host/hostwatch.h"
-#include "firmware/net/mqtt.h"
 
 /* Paho's queue is full: try again this soon. */
 #define CONSOLE_RETRY_MS 1
@@ -37,7 +37,7 @@
 #define CONSOLE_PAUSE_LOW(cap) ((cap) / 2)
 
 struct console {
-	struct agent *a;
+	const struct cap *cap;
 	struct loop *loop;
 	const struct config *cfg;
 	int fd;
@@ -89,7 +89,7 @@ static void console_state_cb(void *data)
 	struct console *c = data;
 
 	c->state_timer = 0;
-	agent_state_dirty(c->a);
+	cap_state_dirty(c->cap);
 }
 
 /* Lines flow: say so, but not for every line of a flood. */
@@ -120,7 +120,7 @@ static void console_flow(struct console *c, bool offline)
 {
 	bool pause;
 
-	if (offline || !mqtt_is_online(c->a->mqtt))
+	if (offline || !cap_online(c->cap))
 		pause = false;
 	else if (c->paused)
 		pause = c->ring.used > CONSOLE_PAUSE_LOW(c->ring.cap);
@@ -171,8 +171,8 @@ static void console_pump(struct console *c)
 			n = console_ring_peek(&c->ring, c->pub, sizeof(c->pub));
 		if (n < 0)
 			break;
-		r = agent_publish(c->a, TOPIC_CONSOLE, c->pub, (size_t)n, 0,
-				  false);
+		r = cap_publish(c->cap, c->cap->topics->pub[TOPIC_CONSOLE],
+				c->pub, (size_t)n, 0, false);
 		if (r == -EAGAIN) {
 			if (!c->pump_timer)
 				loop_timer_rearm(c->loop, &c->pump_timer,
@@ -224,7 +224,8 @@ static void console_on_line(void *data, const char *line, size_t len)
 	console_state_soon(c);
 	/* Nothing older waits: straight to Paho, else behind the others. */
 	if (!c->ring.count && !c->lost_pending &&
-	    agent_publish(c->a, TOPIC_CONSOLE, line, len, 0, false) == 0)
+	    cap_publish(c->cap, c->cap->topics->pub[TOPIC_CONSOLE], line, len,
+			0, false) == 0)
 		return;
 	if (console_ring_push(&c->ring, line, len, &dropped)) {
 		dropped++; /* larger than the whole ring */
@@ -242,8 +243,7 @@ static void console_on_line(void *data, const char *line, size_t len)
 static void console_raw(struct console *c, const char *buf, size_t n)
 {
 	if (c->cfg->console.raw_topic)
-		mqtt_publish(c->a->mqtt, c->raw_topic, buf, n, 0, false, NULL,
-			     0);
+		cap_publish(c->cap, c->raw_topic, buf, n, 0, false);
 }
 
 /* ---- the device ---- */
@@ -289,8 +289,8 @@ static void console_reopen_cb(void *data)
  */
 static void console_schedule_reopen(struct console *c)
 {
-	enum udc_state st =
-		c->a->host ? hostwatch_state(c->a->host) : UDC_STATE_UNKNOWN;
+	enum udc_state st = c->cap->h->host ? hostwatch_state(c->cap->h->host)
+					    : UDC_STATE_UNKNOWN;
 
 	if (st != UDC_STATE_CONFIGURED && st != UDC_STATE_UNKNOWN)
 		return;
@@ -328,7 +328,7 @@ static void console_gone(struct console *c, int err)
 	console_close(c);
 	console_out_fail_all(&c->out, err ? err : -EPIPE);
 	console_schedule_reopen(c);
-	agent_state_dirty(c->a);
+	cap_state_dirty(c->cap);
 	console_pump(c);
 }
 
@@ -342,7 +342,7 @@ static size_t console_read_size(const struct console *c)
 {
 	size_t room = (c->ring.cap - c->ring.used) / 4;
 
-	if (!mqtt_is_online(c->a->mqtt) || room > CONSOLE_READ_SIZE)
+	if (!cap_online(c->cap) || room > CONSOLE_READ_SIZE)
 		return CONSOLE_READ_SIZE;
 	return room ? room : 1;
 }
@@ -440,7 +440,7 @@ static void console_try_open(struct console *c)
 		console_schedule_reopen(c);
 		/* Only a new reason is news for the state. */
 		if (strcmp(was, c->error))
-			agent_state_dirty(c->a);
+			cap_state_dirty(c->cap);
 		return;
 	}
 	if (isatty(fd)) {
@@ -471,7 +471,7 @@ static void console_try_open(struct console *c)
 		c->reopen_timer = 0;
 	}
 	console_events(c);
-	agent_state_dirty(c->a);
+	cap_state_dirty(c->cap);
 }
 
 static void console_on_host(void *data, enum udc_state old, enum udc_state now)
@@ -494,7 +494,7 @@ static void console_out_done(void *data, void *vreq, int err, size_t written,
 
 	cJSON_AddNumberToObject(extra, "written", (double)written);
 	if (!err) {
-		agent_reply(c->a, req, RESULT_OK, NULL, extra);
+		cap_reply(c->cap, req, RESULT_OK, NULL, extra);
 		return;
 	}
 	cJSON_AddNumberToObject(extra, "total", (double)total);
@@ -512,9 +512,9 @@ static void console_out_done(void *data, void *vreq, int err, size_t written,
 			 "the console device closed (%s): %zu of %zu bytes "
 			 "written",
 			 strerror(-err), written, total);
-	agent_reply(c->a, req,
-		    err == -ECANCELED ? RESULT_CANCELLED : RESULT_ERROR, msg,
-		    extra);
+	cap_reply(c->cap, req,
+		  err == -ECANCELED ? RESULT_CANCELLED : RESULT_ERROR, msg,
+		  extra);
 }
 
 static const char *const console_fields[] = {"data", "enter", "history", NULL};
@@ -527,16 +527,16 @@ static void cmd_console_history(struct console *c, struct cmd_req *req, long n)
 	if (!extra || !lines) {
 		cJSON_Delete(extra);
 		cJSON_Delete(lines);
-		agent_reply(c->a, req, RESULT_ERROR, "out of memory", NULL);
+		cap_reply(c->cap, req, RESULT_ERROR, "out of memory", NULL);
 		return;
 	}
 	cJSON_AddItemToObject(extra, "lines", lines);
-	agent_reply(c->a, req, RESULT_OK, NULL, extra);
+	cap_reply(c->cap, req, RESULT_OK, NULL, extra);
 }
 
-void cmd_console(struct agent *a, struct cmd_req *req)
+static void console_cmd(void *self, struct cmd_req *req)
 {
-	struct console *c = a->console;
+	struct console *c = self;
 	const char *data;
 	bool enter = true, bad;
 	long history = 0;
@@ -546,39 +546,33 @@ void cmd_console(struct agent *a, struct cmd_req *req)
 	int r;
 
 	if (payload_check_fields(&req->p, console_fields, msg, sizeof(msg))) {
-		agent_reply(a, req, RESULT_ERROR, msg, NULL);
-		return;
-	}
-	if (!c) {
-		agent_reply(a, req, RESULT_ERROR,
-			    "the console is off ([console] device is empty)",
-			    NULL);
+		cap_reply(c->cap, req, RESULT_ERROR, msg, NULL);
 		return;
 	}
 	r = payload_int(&req->p, "history", 1, 1000000, &history);
 	if (r == -EINVAL) {
-		agent_reply(a, req, RESULT_ERROR,
-			    "\"history\" must be a whole number of lines, "
-			    "at least 1",
-			    NULL);
+		cap_reply(c->cap, req, RESULT_ERROR,
+			  "\"history\" must be a whole number of lines, "
+			  "at least 1",
+			  NULL);
 		return;
 	}
 	if (payload_bool(&req->p, "enter", &enter) == -EINVAL) {
-		agent_reply(a, req, RESULT_ERROR,
-			    "\"enter\" must be true or false", NULL);
+		cap_reply(c->cap, req, RESULT_ERROR,
+			  "\"enter\" must be true or false", NULL);
 		return;
 	}
 	data = payload_str(&req->p, "data", true, &bad);
 	if (bad) {
-		agent_reply(a, req, RESULT_ERROR, "\"data\" must be a string",
-			    NULL);
+		cap_reply(c->cap, req, RESULT_ERROR,
+			  "\"data\" must be a string", NULL);
 		return;
 	}
 	if (history && data) {
-		agent_reply(a, req, RESULT_ERROR,
-			    "give \"data\" (to write) or \"history\" (to "
-			    "read), not both",
-			    NULL);
+		cap_reply(c->cap, req, RESULT_ERROR,
+			  "give \"data\" (to write) or \"history\" (to "
+			  "read), not both",
+			  NULL);
 		return;
 	}
 	if (history) {
@@ -586,23 +580,23 @@ void cmd_console(struct agent *a, struct cmd_req *req)
 		return;
 	}
 	if (!data) {
-		agent_reply(a, req, RESULT_ERROR,
-			    "nothing to do: give \"data\" to write or "
-			    "\"history\" to read the last lines",
-			    NULL);
+		cap_reply(c->cap, req, RESULT_ERROR,
+			  "nothing to do: give \"data\" to write or "
+			  "\"history\" to read the last lines",
+			  NULL);
 		return;
 	}
 	if (c->fd < 0) {
 		snprintf(msg, sizeof(msg),
 			 "the console device is not open (%s)",
 			 c->error[0] ? c->error : c->cfg->console.device);
-		agent_reply(a, req, RESULT_ERROR, msg, NULL);
+		cap_reply(c->cap, req, RESULT_ERROR, msg, NULL);
 		return;
 	}
 	len = strlen(data);
 	bytes = malloc(len + 1);
 	if (!bytes) {
-		agent_reply(a, req, RESULT_ERROR, "out of memory", NULL);
+		cap_reply(c->cap, req, RESULT_ERROR, "out of memory", NULL);
 		return;
 	}
 	memcpy(bytes, data, len);
@@ -613,14 +607,14 @@ void cmd_console(struct agent *a, struct cmd_req *req)
 				    (uint64_t)c->cfg->console.write_timeout_ms);
 	free(bytes);
 	if (r == -ENOSPC) {
-		agent_reply(a, req, RESULT_BUSY,
-			    "console input is backed up: the host is not "
-			    "reading",
-			    NULL);
+		cap_reply(c->cap, req, RESULT_BUSY,
+			  "console input is backed up: the host is not "
+			  "reading",
+			  NULL);
 		return;
 	}
 	if (r) {
-		agent_reply(a, req, RESULT_ERROR, strerror(-r), NULL);
+		cap_reply(c->cap, req, RESULT_ERROR, strerror(-r), NULL);
 		return;
 	}
 	console_write(c);
@@ -628,10 +622,10 @@ void cmd_console(struct agent *a, struct cmd_req *req)
 
 /* ---- life cycle ---- */
 
-void console_on_online(struct console *c)
+/* The broker session is up: publish what waits, in order. */
+static void console_on_online(void *self)
 {
-	if (c)
-		console_pump(c);
+	console_pump(self);
 }
 
 int console_listen(struct console *c, console_listener_fn fn, void *data)
@@ -644,10 +638,13 @@ int console_listen(struct console *c, console_listener_fn fn, void *data)
 	return 0;
 }
 
-int console_attach(struct agent *a)
+static void console_detach(void *self);
+
+static int console_attach(const struct cap *cap, void **self, char *msg,
+			  size_t len)
 {
-	const struct config *cfg = a->cfg;
-	size_t cap = cfg->console.ring_bytes;
+	const struct config *cfg = cap->cfg;
+	size_t ring = cfg->console.ring_bytes;
 	struct console *c;
 	int r;
 
@@ -657,40 +654,48 @@ int console_attach(struct agent *a)
 	c = calloc(1, sizeof(*c));
 	if (!c)
 		return -ENOMEM;
-	c->a = a;
-	c->loop = a->loop;
+	c->cap = cap;
+	c->loop = cap->loop;
 	c->cfg = cfg;
 	c->fd = -1;
 	/* The ring holds at least one line of the longest kind. */
-	if (cap < CONSOLE_RING_RECORD(CONSOLE_LINE_OUT_MAX))
-		cap = CONSOLE_RING_RECORD(CONSOLE_LINE_OUT_MAX);
+	if (ring < CONSOLE_RING_RECORD(CONSOLE_LINE_OUT_MAX))
+		ring = CONSOLE_RING_RECORD(CONSOLE_LINE_OUT_MAX);
 	snprintf(c->raw_topic, sizeof(c->raw_topic), "%s/console/raw",
-		 a->topics.base);
+		 cap->topics->base);
 	console_lines_init(&c->lines, console_on_line, c);
 	console_out_init(&c->out, console_out_done, c);
-	r = console_ring_init(&c->ring, cap);
+	r = console_ring_init(&c->ring, ring);
 	if (r)
 		goto fail;
 	r = console_history_init(&c->hist, (size_t)cfg->console.history_lines);
 	if (r)
 		goto fail;
-	r = state_provider_add(&a->state, "console", console_state_json, c);
+	r = state_provider_add(cap->state, "console", console_state_json, c);
 	if (r)
 		goto fail;
-	if (a->host)
-		hostwatch_listen(a->host, console_on_host, c);
-	a->console = c;
+	if (cap->h->host)
+		hostwatch_listen(cap->h->host, console_on_host, c);
+	*self = c;
 	console_try_open(c);
 	return 0;
 fail:
-	console_ring_free(&c->ring);
-	console_history_free(&c->hist);
-	free(c);
+	console_detach(c);
 	return r;
 }
 
-void console_free(struct console *c)
+/* Writes that wait for the host are answered: the agent stops. */
+static void console_stop(void *self)
 {
+	struct console *c = self;
+
+	console_out_fail_all(&c->out, -ECANCELED);
+}
+
+static void console_detach(void *self)
+{
+	struct console *c = self;
+
 	if (!c)
 		return;
 	console_out_fail_all(&c->out, -ECANCELED);
@@ -704,8 +709,23 @@ void console_free(struct console *c)
 		loop_timer_cancel(c->loop, c->deadline_timer);
 	if (c->state_timer)
 		loop_timer_cancel(c->loop, c->state_timer);
-	c->a->console = NULL;
 	console_ring_free(&c->ring);
 	console_history_free(&c->hist);
 	free(c);
 }
+
+static const struct cap_command console_commands[] = {
+	{"console", console_cmd, "write to the serial console"},
+	{NULL, NULL, NULL},
+};
+
+const struct cap_def console_cap = {
+	.name = "console",
+	.attach = console_attach,
+	.stop = console_stop,
+	.detach = console_detach,
+	.online = console_on_online,
+	.commands = console_commands,
+	.absent = "the console is off ([console] device is empty)",
+	.handle_offset = offsetof(struct cap_handles, console),
+};

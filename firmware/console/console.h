@@ -8,18 +8,19 @@
 #ifndef ZB_CONSOLE_H
 #define ZB_CONSOLE_H
 
-#include "firmware/agent/agent.h"
+#include <stddef.h>
+
+#include "firmware/agent/cap.h"
+
+struct console;
 
 /*
- * Build the console from a->cfg, open the device (a missing device is
- * retried, not an error), and register the state provider and the
- * hostwatch listener. Returns 0 or a negative errno (out of memory).
+ * The capability row (agent/cap.h), after host: builds the console from
+ * [console] (nothing when device is empty), opens the device (a missing
+ * device is retried, not an error), serves cmd/console (write text, or
+ * return the last lines) and publishes state.console.
  */
-int console_attach(struct agent *a);
-void console_free(struct console *c);
-
-/* The broker session is up: publish what waits, in order. */
-void console_on_online(struct console *c);
+extern const struct cap_def console_cap;
 
 /*
  * Other modules (macros waiting for a line) see every line as it is
@@ -29,9 +30,5 @@ void console_on_online(struct console *c);
 #define CONSOLE_LISTENERS 4
 typedef void (*console_listener_fn)(void *data, const char *line, size_t len);
 int console_listen(struct console *c, console_listener_fn fn, void *data);
-
-/* `cmd/console`: write text (plain, or JSON "data"/"enter") or return
- * the last lines (JSON "history"). */
-void cmd_console(struct agent *a, struct cmd_req *req);
 
 #endif

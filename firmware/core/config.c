@@ -204,7 +204,7 @@ bool config_id_valid(const char *id)
 {
 	size_t n = strlen(id);
 
-	if (n < 1 || n > 64)
+	if (n < 1 || n > TOPICS_ID_MAX)
 		return false;
 	for (size_t i = 0; i < n; i++) {
 		char ch = id[i];

@@ -9,15 +9,17 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "topics/topics.h"
+
 #define CONFIG_PATH_MAX 256
 #define CONFIG_STR_MAX 128
 #define CONFIG_GROUPS_MAX 8
 
 struct config {
 	struct {
-		char id[65];
+		char id[TOPICS_ID_MAX + 1];
 		char base_topic[CONFIG_STR_MAX];
-		char groups[CONFIG_GROUPS_MAX][65];
+		char groups[CONFIG_GROUPS_MAX][TOPICS_ID_MAX + 1];
 		int n_groups;
 		int log_level;	      /* 0 error, 1 warn, 2 info, 3 debug */
 		uint32_t max_payload; /* bytes, default 64 KiB */
@@ -65,7 +67,7 @@ struct config {
 		int history_lines;
 		int write_timeout_ms;
 		bool strip_ansi; /* for the state's "last" line */
-		bool raw_topic;	 /* also publish the byte stream (console/raw) */
+		bool raw_topic; /* also publish the byte stream (console/raw) */
 	} console;
 	struct {
 		char dir[CONFIG_PATH_MAX];
@@ -87,10 +89,10 @@ struct config {
 		int short_press_ms, long_press_ms, cycle_wait_ms;
 	} power;
 	struct {
-		int reenum_min_ms; /* a later re-enumeration means an OS */
+		int reenum_min_ms;	/* a later re-enumeration means an OS */
 		int media_burst_gap_ms; /* quiet time that ends a read burst */
 		int console_quiet_ms; /* silence before a "first line" event */
-		int events_per_s; /* rate limit of the event topic */
+		int events_per_s;     /* rate limit of the event topic */
 	} timeline;
 	struct {
 		bool discovery;

@@ -1,6 +1,7 @@
 #include "firmware/host/timeline.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
@@ -11,16 +12,17 @@
 #include <sys/time.h>
 #include <unistd.h>
 
-#include "firmware/agent/agent.h"
+#include "firmware/agent/cap.h"
 #include "firmware/console/console.h"
 #include "firmware/host/hostwatch.h"
-#include "firmware/net/outbox.h"
+#include "firmware/keyboard/keyboard_cap.h"
+#include "firmware/media/media_cap.h"
 #include "gadget/hid_report.h"
 
 #define TIMELINE_LISTENERS 4
 
 struct timeline {
-	struct agent *a;
+	const struct cap *c;
 	struct phase_ctx phase;
 
 	/* history ring */
@@ -85,7 +87,7 @@ static void timeline_keep(struct timeline *t, char *json)
 
 static bool timeline_take_token(struct timeline *t)
 {
-	const struct config *c = t->a->cfg;
+	const struct config *c = t->c->cfg;
 	uint64_t now = loop_now_ms();
 	double rate = c->timeline.events_per_s;
 
@@ -101,6 +103,7 @@ static bool timeline_take_token(struct timeline *t)
 
 static void timeline_emit(struct timeline *t, const char *source,
 			  const char *what, cJSON *extra);
+static void timeline_detach(void *self);
 
 static void timeline_suppressed_cb(void *data)
 {
@@ -140,15 +143,13 @@ static void timeline_emit(struct timeline *t, const char *source,
 		/* Through the outbox: during a flood Paho's queue can be
 		 * full for a while (its 1 s stall when the broker's receive
 		 * window fills), and the summary must still arrive. */
-		if (t->a->outbox)
-			outbox_publish(t->a->outbox,
-				       t->a->topics.pub[TOPIC_EVENT], json,
-				       strlen(json), 0, false, NULL, 0);
+		cap_publish_event(t->c, t->c->topics->pub[TOPIC_EVENT], json,
+				  strlen(json));
 	} else {
 		/* Kept in the history, summarised on the topic later. */
 		t->suppressed++;
 		if (!t->suppressed_timer)
-			loop_timer_rearm(t->a->loop, &t->suppressed_timer, 1000,
+			loop_timer_rearm(t->c->loop, &t->suppressed_timer, 1000,
 					 timeline_suppressed_cb, t);
 	}
 	timeline_keep(t, json);
@@ -167,7 +168,7 @@ static void timeline_feed(struct timeline *t, enum phase_signal sig,
 	cJSON_AddStringToObject(x, "to", phase_name(t->phase.phase));
 	cJSON_AddStringToObject(x, "evidence", t->phase.evidence);
 	timeline_emit(t, "agent", "phase", x);
-	agent_state_dirty(t->a);
+	cap_state_dirty(t->c);
 	timeline_notify(t);
 }
 
@@ -184,11 +185,12 @@ static void timeline_on_usb(void *data, enum udc_state old, enum udc_state now)
 	timeline_feed(t, PHASE_SIG_USB, now);
 }
 
-void timeline_led(struct timeline *t, uint8_t leds)
+static void timeline_on_leds(void *data, uint8_t leds)
 {
+	struct timeline *t = data;
 	cJSON *x;
 
-	if (!t || leds == t->leds)
+	if (leds == t->leds)
 		return;
 	t->leds = leds;
 	x = cJSON_CreateObject();
@@ -199,9 +201,11 @@ void timeline_led(struct timeline *t, uint8_t leds)
 	timeline_feed(t, PHASE_SIG_LED, UDC_STATE_UNKNOWN);
 }
 
-void timeline_kb_host(struct timeline *t, bool taking)
+static void timeline_on_kb_host(void *data, bool taking)
 {
-	if (!t || taking == !t->kb_dead)
+	struct timeline *t = data;
+
+	if (taking == !t->kb_dead)
 		return;
 	t->kb_dead = !taking;
 	timeline_emit(t, "usb",
@@ -226,7 +230,7 @@ static void timeline_on_console(void *data, const char *line, size_t len)
 {
 	struct timeline *t = data;
 	uint64_t now = loop_now_ms();
-	uint64_t quiet = t->a->cfg->timeline.console_quiet_ms;
+	uint64_t quiet = t->c->cfg->timeline.console_quiet_ms;
 
 	if (!t->console_last_ms || now - t->console_last_ms >= quiet) {
 		cJSON *x = cJSON_CreateObject();
@@ -292,21 +296,23 @@ static void timeline_on_access(int fd, short revents, void *data)
 		timeline_feed(t, PHASE_SIG_MEDIA_READ, UDC_STATE_UNKNOWN);
 	}
 	t->burst_reads += n;
-	loop_timer_rearm(t->a->loop, &t->burst_timer,
-			 t->a->cfg->timeline.media_burst_gap_ms,
+	loop_timer_rearm(t->c->loop, &t->burst_timer,
+			 t->c->cfg->timeline.media_burst_gap_ms,
 			 timeline_burst_end_cb, t);
 	timeline_notify(t);
 }
 
-void timeline_media_changed(struct timeline *t)
+/* The medium may have changed: watch the LUN's backing file anew. */
+static void timeline_on_media(void *data)
 {
+	struct timeline *t = data;
 	char path[PATH_MAX], file[PATH_MAX];
 	ssize_t n;
 	int fd;
 
-	if (!t || t->ino < 0 || !t->a->cfg->media.lun[0])
+	if (t->ino < 0 || !t->c->cfg->media.lun[0])
 		return;
-	snprintf(path, sizeof(path), "%s/file", t->a->cfg->media.lun);
+	snprintf(path, sizeof(path), "%s/file", t->c->cfg->media.lun);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return;
@@ -383,57 +389,78 @@ int timeline_listen(struct timeline *t, timeline_listener_fn fn, void *data)
 	return 0;
 }
 
-int timeline_attach(struct agent *a)
+static const struct keyboard_listener timeline_kb_listener = {
+	.leds = timeline_on_leds,
+	.host = timeline_on_kb_host,
+};
+
+static int timeline_attach(const struct cap *c, void **self, char *msg,
+			   size_t len)
 {
 	struct phase_tuning tune = {
-		.reenum_min_ms = (uint32_t)a->cfg->timeline.reenum_min_ms,
+		.reenum_min_ms = (uint32_t)c->cfg->timeline.reenum_min_ms,
 	};
 	struct timeline *t = calloc(1, sizeof(*t));
 	int r;
 
 	if (!t)
 		return -ENOMEM;
-	t->a = a;
+	t->c = c;
 	t->wd = -1;
 	t->refill_ms = loop_now_ms();
-	t->tokens = a->cfg->timeline.events_per_s * 3;
+	t->tokens = c->cfg->timeline.events_per_s * 3;
 	phase_init(&t->phase, &tune, loop_now_ms());
 	t->ino = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
 	if (t->ino >= 0 &&
-	    loop_fd_add(a->loop, t->ino, POLLIN, timeline_on_access, t)) {
+	    loop_fd_add(c->loop, t->ino, POLLIN, timeline_on_access, t)) {
 		close(t->ino);
 		t->ino = -1;
 	}
-	a->timeline = t;
-	if (a->host) {
-		hostwatch_listen(a->host, timeline_on_usb, t);
-		/* The state at start is the first evidence. */
-		phase_feed(&t->phase, PHASE_SIG_USB, hostwatch_state(a->host),
-			   loop_now_ms());
-	}
-	if (a->console)
-		console_listen(a->console, timeline_on_console, t);
-	r = state_provider_add(&a->state, "phase", timeline_state_json, t);
-	if (r)
+	r = state_provider_add(c->state, "phase", timeline_state_json, t);
+	if (r) {
+		timeline_detach(t);
 		return r;
-	timeline_media_changed(t);
+	}
+	*self = t;
+	if (c->h->host) {
+		hostwatch_listen(c->h->host, timeline_on_usb, t);
+		/* The state at start is the first evidence. */
+		phase_feed(&t->phase, PHASE_SIG_USB,
+			   hostwatch_state(c->h->host), loop_now_ms());
+	}
+	if (c->h->console)
+		console_listen(c->h->console, timeline_on_console, t);
+	if (c->h->keyboard)
+		keyboard_cap_listen(c->h->keyboard, &timeline_kb_listener, t);
+	if (c->h->media)
+		media_listen(c->h->media, timeline_on_media, t);
+	timeline_on_media(t);
 	timeline_emit(t, "agent", "start", NULL);
 	return 0;
 }
 
-void timeline_free(struct timeline *t)
+static void timeline_detach(void *self)
 {
+	struct timeline *t = self;
+
 	if (!t)
 		return;
 	if (t->burst_timer)
-		loop_timer_cancel(t->a->loop, t->burst_timer);
+		loop_timer_cancel(t->c->loop, t->burst_timer);
 	if (t->suppressed_timer)
-		loop_timer_cancel(t->a->loop, t->suppressed_timer);
+		loop_timer_cancel(t->c->loop, t->suppressed_timer);
 	if (t->ino >= 0) {
-		loop_fd_del(t->a->loop, t->ino);
+		loop_fd_del(t->c->loop, t->ino);
 		close(t->ino);
 	}
 	for (int i = 0; i < t->hist_n; i++)
 		free(t->hist[(t->hist_head + i) % TIMELINE_HISTORY]);
 	free(t);
 }
+
+const struct cap_def timeline_cap = {
+	.name = "timeline",
+	.attach = timeline_attach,
+	.detach = timeline_detach,
+	.handle_offset = offsetof(struct cap_handles, timeline),
+};

@@ -14,21 +14,17 @@
 
 #include <cjson/cJSON.h>
 
+#include "firmware/agent/cap.h"
 #include "firmware/host/phase.h"
 
 #define TIMELINE_HISTORY 200
 
-struct agent;
 struct timeline;
 
-int timeline_attach(struct agent *a);
-void timeline_free(struct timeline *t);
+/* The capability row (agent/cap.h): after host, keyboard, media, console. */
+extern const struct cap_def timeline_cap;
 
-void timeline_led(struct timeline *t, uint8_t leds);
-void timeline_kb_host(struct timeline *t, bool taking_reports);
 void timeline_command(struct timeline *t, const char *cmd, const char *status);
-/* The medium may have changed: watch the LUN's backing file anew. */
-void timeline_media_changed(struct timeline *t);
 
 enum phase timeline_phase(const struct timeline *t);
 /* Media reads since start (IN_ACCESS events), for WAIT_MEDIA_READ. */

@@ -1,8 +1,7 @@
 #include "firmware/macro/macro.h"
-#include "firmware/host/timeline.h"
-#include "firmware/power/power.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,15 +9,21 @@
 #include <sys/inotify.h>
 #include <unistd.h>
 
-#include "firmware/agent/commands.h"
 #include "firmware/console/console.h"
 #include "firmware/host/hostwatch.h"
+#include "firmware/host/timeline.h"
 #include "firmware/keyboard/keyboard.h"
+#include "firmware/keyboard/keyboard_cap.h"
 #include "firmware/macro/macro_parse.h"
 #include "firmware/macro/macro_run.h"
 #include "firmware/macro/macro_store.h"
 #include "firmware/media/media.h"
+#include "firmware/media/media_cap.h"
+#include "firmware/power/power.h"
+#include "firmware/power/power_cap.h"
 
+/* What key, type and reboot answer while a macro owns the keyboard. */
+#define MACRO_BUSY "a macro is running (cmd/macro cancel stops it)"
 /* A queued macro waits behind a key or type job: look again this often. */
 #define MACRO_KB_RETRY_MS 100
 #define MACRO_DIR_RETRY_MAX_MS 60000
@@ -32,8 +37,15 @@ struct macro_job {
 };
 
 struct macros {
-	struct agent *a;
+	const struct cap *c;
 	struct loop *loop;
+	/* The capabilities a macro drives (NULL: not there). */
+	struct keyboard_cap *kb;
+	struct hostwatch *host;
+	struct media_cap *media;
+	struct power_cap *power;
+	struct timeline *timeline;
+	bool console;
 	const char *dir;
 	int ino; /* inotify on the folder; -1 while it is missing */
 	int dir_timer;
@@ -85,7 +97,7 @@ static void macros_job_refuse(struct macros *m, struct macro_job *job,
 	cJSON_AddStringToObject(x, "name", job->name);
 	if (line)
 		cJSON_AddNumberToObject(x, "line", line);
-	agent_reply(m->a, job->req, st, msg, x);
+	cap_reply(m->c, job->req, st, msg, x);
 	job->req = NULL;
 	macros_job_free(job);
 }
@@ -134,38 +146,38 @@ static int macros_kb_run(void *data, struct typing_plan *plan)
 
 	/* Keys that HOLD keeps down stay down until RELEASE or the end of
 	 * the macro, which releases everything. */
-	return keyboard_run(m->a->kb, plan, (uint32_t)MACRO_RUNTIME_MAX_MS,
-			    macros_kb_done, m);
+	return keyboard_run(keyboard_cap_device(m->kb), plan,
+			    (uint32_t)MACRO_RUNTIME_MAX_MS, macros_kb_done, m);
 }
 
 static void macros_kb_cancel(void *data)
 {
 	struct macros *m = data;
 
-	keyboard_cancel(m->a->kb);
+	keyboard_cancel(keyboard_cap_device(m->kb));
 }
 
 static void macros_kb_release(void *data)
 {
 	struct macros *m = data;
 
-	keyboard_release(m->a->kb);
+	keyboard_release(keyboard_cap_device(m->kb));
 }
 
 static int macros_sysrq(void *data, struct typing_plan *plan)
 {
 	(void)data;
-	return cmd_sysrq_plan(plan);
+	return typing_plan_sysrq(plan);
 }
 
 static int macros_usb(void *data, enum udc_state *st, uint64_t *since_ms)
 {
 	struct macros *m = data;
 
-	if (!m->a->host)
+	if (!m->host)
 		return -ENODEV;
-	*st = hostwatch_state(m->a->host);
-	*since_ms = hostwatch_since_ms(m->a->host);
+	*st = hostwatch_state(m->host);
+	*since_ms = hostwatch_since_ms(m->host);
 	return 0;
 }
 
@@ -173,7 +185,7 @@ static uint8_t macros_leds(void *data)
 {
 	struct macros *m = data;
 
-	return keyboard_leds(m->a->kb);
+	return keyboard_leds(keyboard_cap_device(m->kb));
 }
 
 static int macros_media(void *data, const char *name, char *err, size_t len)
@@ -183,10 +195,10 @@ static int macros_media(void *data, const char *name, char *err, size_t len)
 	struct media_done done;
 
 	if (!name)
-		return media_eject(m->a->media, &done, err, len);
+		return media_eject(media_cap_media(m->media), &done, err, len);
 	rq.name = name;
 	rq.len = strlen(name);
-	return media_insert(m->a->media, &rq, &done, err, len);
+	return media_insert(media_cap_media(m->media), &rq, &done, err, len);
 }
 
 static void macros_reset_done(void *data, int err, const char *msg,
@@ -204,28 +216,30 @@ static int macros_hard_reset(void *data, char *err, size_t len)
 {
 	struct macros *m = data;
 
-	if (!power_wired(m->a->power, POWER_LINE_RESET)) {
+	struct power *p = power_cap_power(m->power);
+
+	if (!power_wired(p, POWER_LINE_RESET)) {
 		snprintf(err, len,
 			 "the reset pin is not wired ([power] gpio_chip and "
 			 "reset_line)");
 		return -ENODEV;
 	}
-	return power_start(m->a->power, POWER_ACT_RESET, true,
-			   macros_reset_done, m, err, len);
+	return power_start(p, POWER_ACT_RESET, true, macros_reset_done, m, err,
+			   len);
 }
 
 static int macros_phase(void *data)
 {
 	struct macros *m = data;
 
-	return (int)timeline_phase(m->a->timeline);
+	return (int)timeline_phase(m->timeline);
 }
 
 static uint64_t macros_media_reads(void *data)
 {
 	struct macros *m = data;
 
-	return timeline_media_reads(m->a->timeline);
+	return timeline_media_reads(m->timeline);
 }
 
 static void macros_on_timeline(void *data)
@@ -240,7 +254,7 @@ static void macros_progress_cb(void *data)
 	struct macros *m = data;
 
 	m->progress_timer = 0;
-	agent_state_dirty(m->a);
+	cap_state_dirty(m->c);
 }
 
 /* A macro of many quick lines must not flood the retained state. */
@@ -268,6 +282,7 @@ static void macros_done(void *data, enum macro_status st, uint32_t line,
 	};
 
 	m->cur = NULL;
+	keyboard_cap_unclaim(m->kb);
 	m->last.set = true;
 	snprintf(m->last.name, sizeof(m->last.name), "%s", job->name);
 	m->last.st = st;
@@ -281,19 +296,18 @@ static void macros_done(void *data, enum macro_status st, uint32_t line,
 	cJSON_AddNumberToObject(x, "total", (double)job->s.runs);
 	cJSON_AddNumberToObject(x, "ms",
 				(double)(loop_now_ms() - m->cur_start_ms));
-	agent_reply(m->a, job->req, rs[st], st == MACRO_OK ? NULL : msg, x);
+	cap_reply(m->c, job->req, rs[st], st == MACRO_OK ? NULL : msg, x);
 	job->req = NULL;
 	macros_job_free(job);
 	if (m->nq)
 		loop_timer_rearm(m->loop, &m->next_timer, 0, macros_next_cb, m);
-	agent_state_dirty(m->a);
+	cap_state_dirty(m->c);
 }
 
 /* ---- starting ---- */
 
 static void macros_start(struct macros *m, struct macro_job *job)
 {
-	struct agent *a = m->a;
 	struct macro_error err;
 	int r;
 
@@ -305,18 +319,18 @@ static void macros_start(struct macros *m, struct macro_job *job)
 		.kb_cancel = macros_kb_cancel,
 		.kb_release = macros_kb_release,
 		.sysrq_plan = macros_sysrq,
-		.usb = a->host ? macros_usb : NULL,
+		.usb = m->host ? macros_usb : NULL,
 		.leds = macros_leds,
-		.has_console = a->console != NULL,
-		.media = a->media ? macros_media : NULL,
-		.hard_reset = a->power ? macros_hard_reset : NULL,
-		.phase = a->timeline ? macros_phase : NULL,
+		.has_console = m->console,
+		.media = m->media ? macros_media : NULL,
+		.hard_reset = m->power ? macros_hard_reset : NULL,
+		.phase = m->timeline ? macros_phase : NULL,
 		.media_reads =
-			a->timeline && a->media ? macros_media_reads : NULL,
+			m->timeline && m->media ? macros_media_reads : NULL,
 		.progress = macros_progress,
 		.done = macros_done,
-		.layout = a->layout,
-		.profile = a->profile,
+		.layout = keyboard_cap_layout(m->kb),
+		.profile = keyboard_cap_profile(m->kb),
 	};
 	r = macro_run_start(&m->run, &m->env, &job->s, &err);
 	if (r) {
@@ -331,7 +345,8 @@ static void macros_start(struct macros *m, struct macro_job *job)
 	}
 	m->cur = job;
 	m->cur_start_ms = loop_now_ms();
-	agent_state_dirty(a);
+	keyboard_cap_claim(m->kb, MACRO_BUSY);
+	cap_state_dirty(m->c);
 }
 
 static void macros_next_cb(void *data)
@@ -342,7 +357,7 @@ static void macros_next_cb(void *data)
 	m->next_timer = 0;
 	if (m->cur || !m->nq)
 		return;
-	if (keyboard_busy(m->a->kb)) {
+	if (keyboard_busy(keyboard_cap_device(m->kb))) {
 		/* A key or type job runs; the keyboard does not say when it
 		 * ends to anyone but its command. */
 		loop_timer_rearm(m->loop, &m->next_timer, MACRO_KB_RETRY_MS,
@@ -352,7 +367,7 @@ static void macros_next_cb(void *data)
 	job = m->queue[0];
 	memmove(m->queue, m->queue + 1, --m->nq * sizeof(m->queue[0]));
 	macros_start(m, job);
-	agent_state_dirty(m->a);
+	cap_state_dirty(m->c);
 }
 
 /* ---- the folder ---- */
@@ -373,7 +388,7 @@ static void macros_relist(struct macros *m)
 		m->dir_error[0] = '\0';
 	}
 	if (n_before != m->n_names || memcmp(before, m->names, sizeof(before)))
-		agent_state_dirty(m->a);
+		cap_state_dirty(m->c);
 }
 
 static void macros_watch(struct macros *m);
@@ -448,7 +463,7 @@ static void macros_watch(struct macros *m)
 		/* Only a new reason is news; and a folder that stays away is
 		 * looked for less and less often, so idle costs nothing. */
 		if (strcmp(was, m->dir_error))
-			agent_state_dirty(m->a);
+			cap_state_dirty(m->c);
 		m->dir_retry_ms = m->dir_retry_ms ? m->dir_retry_ms * 2
 						  : MACRO_DIR_RETRY_MS;
 		if (m->dir_retry_ms > MACRO_DIR_RETRY_MAX_MS)
@@ -532,16 +547,11 @@ static void macros_on_console(void *data, const char *line, size_t len)
 	macro_run_console(&m->run, line, len);
 }
 
-void macros_on_leds(struct macros *m, uint8_t leds)
+static void macros_on_leds(void *data, uint8_t leds)
 {
-	(void)leds;
-	if (m)
-		macro_run_poke(&m->run);
-}
+	struct macros *m = data;
 
-bool macros_busy(const struct macros *m)
-{
-	return m && m->cur;
+	macro_run_poke(&m->run);
 }
 
 /* ---- the command ---- */
@@ -561,15 +571,15 @@ static void macros_cancel(struct macros *m, struct cmd_req *req)
 	if (m->cur) {
 		cJSON_AddStringToObject(x, "cancelled", m->cur->name);
 		macro_run_cancel(&m->run);
-	} else if (keyboard_busy(m->a->kb)) {
+	} else if (keyboard_busy(keyboard_cap_device(m->kb))) {
 		cJSON_AddStringToObject(x, "cancelled", "keyboard job");
-		keyboard_cancel(m->a->kb);
+		keyboard_cancel(keyboard_cap_device(m->kb));
 	} else {
 		cJSON_AddNullToObject(x, "cancelled");
 	}
 	cJSON_AddNumberToObject(x, "dropped", (double)dropped);
-	agent_reply(m->a, req, RESULT_OK, NULL, x);
-	agent_state_dirty(m->a);
+	cap_reply(m->c, req, RESULT_OK, NULL, x);
+	cap_state_dirty(m->c);
 }
 
 /* The script of a named macro: the folder's file, else a built-in. */
@@ -599,9 +609,9 @@ static int macros_load(struct macros *m, struct macro_job *job, char **text,
 
 static const char *const macro_fields[] = {"name", "script", "queue", NULL};
 
-void cmd_macro(struct agent *a, struct cmd_req *req)
+static void macros_cmd(void *self, struct cmd_req *req)
 {
-	struct macros *m = a->macros;
+	struct macros *m = self;
 	struct macro_error perr;
 	struct macro_job *job;
 	const char *name, *script;
@@ -611,29 +621,24 @@ void cmd_macro(struct agent *a, struct cmd_req *req)
 	size_t len = 0;
 	int r;
 
-	if (!m) {
-		agent_reply(a, req, RESULT_ERROR,
-			    "macros are not available on this agent", NULL);
-		return;
-	}
 	if (payload_check_fields(&req->p, macro_fields, msg, sizeof(msg))) {
-		agent_reply(a, req, RESULT_ERROR, msg, NULL);
+		cap_reply(m->c, req, RESULT_ERROR, msg, NULL);
 		return;
 	}
 	name = payload_str(&req->p, "name", true, &bad1);
 	script = payload_str(&req->p, "script", false, &bad2);
 	if (bad1 || bad2 || payload_bool(&req->p, "queue", &queue) == -EINVAL) {
-		agent_reply(a, req, RESULT_ERROR,
-			    "\"name\" and \"script\" must be strings, "
-			    "\"queue\" true or false",
-			    NULL);
+		cap_reply(m->c, req, RESULT_ERROR,
+			  "\"name\" and \"script\" must be strings, "
+			  "\"queue\" true or false",
+			  NULL);
 		return;
 	}
 	if (!script && (!name || !name[0])) {
-		agent_reply(a, req, RESULT_ERROR,
-			    "give a macro name, \"cancel\", or "
-			    "{\"script\":\"...\"}",
-			    NULL);
+		cap_reply(m->c, req, RESULT_ERROR,
+			  "give a macro name, \"cancel\", or "
+			  "{\"script\":\"...\"}",
+			  NULL);
 		return;
 	}
 	if (!script && !strcmp(name, "cancel")) {
@@ -641,23 +646,23 @@ void cmd_macro(struct agent *a, struct cmd_req *req)
 		return;
 	}
 	if (name && name[0] && !macro_name_valid(name, strlen(name))) {
-		agent_reply(a, req, RESULT_ERROR,
-			    "bad macro name: A-Z, a-z, 0-9, _ and -, 1 to 64 "
-			    "characters",
-			    NULL);
+		cap_reply(m->c, req, RESULT_ERROR,
+			  "bad macro name: A-Z, a-z, 0-9, _ and -, 1 to 64 "
+			  "characters",
+			  NULL);
 		return;
 	}
 	job = calloc(1, sizeof(*job));
 	if (!job) {
-		agent_reply(a, req, RESULT_ERROR, "out of memory", NULL);
+		cap_reply(m->c, req, RESULT_ERROR, "out of memory", NULL);
 		return;
 	}
 	job->req = req;
 	snprintf(job->name, sizeof(job->name), "%s",
 		 name && name[0] ? name : "inline");
 	if (script) {
-		r = macro_parse(script, strlen(script), a->layout, &job->s,
-				&perr);
+		r = macro_parse(script, strlen(script),
+				keyboard_cap_layout(m->kb), &job->s, &perr);
 	} else {
 		r = macros_load(m, job, &text, &len, msg, sizeof(msg));
 		if (r) {
@@ -665,7 +670,8 @@ void cmd_macro(struct agent *a, struct cmd_req *req)
 					  r == -ENOMEM ? "out of memory" : msg);
 			return;
 		}
-		r = macro_parse(text, len, a->layout, &job->s, &perr);
+		r = macro_parse(text, len, keyboard_cap_layout(m->kb), &job->s,
+				&perr);
 		free(text);
 	}
 	if (r) {
@@ -673,7 +679,7 @@ void cmd_macro(struct agent *a, struct cmd_req *req)
 		macros_job_refuse(m, job, RESULT_ERROR, perr.line, msg);
 		return;
 	}
-	if (m->cur || m->nq || keyboard_busy(a->kb)) {
+	if (m->cur || m->nq || keyboard_busy(keyboard_cap_device(m->kb))) {
 		if (!queue) {
 			if (m->cur)
 				snprintf(msg, sizeof(msg),
@@ -698,7 +704,7 @@ void cmd_macro(struct agent *a, struct cmd_req *req)
 		if (!m->cur && !m->next_timer)
 			loop_timer_rearm(m->loop, &m->next_timer,
 					 MACRO_KB_RETRY_MS, macros_next_cb, m);
-		agent_state_dirty(a);
+		cap_state_dirty(m->c);
 		return;
 	}
 	macros_start(m, job);
@@ -706,37 +712,56 @@ void cmd_macro(struct agent *a, struct cmd_req *req)
 
 /* ---- life cycle ---- */
 
-int macros_attach(struct agent *a)
+static const struct keyboard_listener macros_kb_listener = {
+	.leds = macros_on_leds,
+};
+
+static void macros_detach(void *self);
+
+static int macros_attach(const struct cap *c, void **self, char *msg,
+			 size_t len)
 {
-	struct macros *m = calloc(1, sizeof(*m));
+	struct macros *m;
 	int r;
 
+	/* Macros type: without a keyboard there is nothing to run. */
+	if (!c->h->keyboard)
+		return 0;
+	m = calloc(1, sizeof(*m));
 	if (!m)
 		return -ENOMEM;
-	m->a = a;
-	m->loop = a->loop;
-	m->dir = a->cfg->macros.dir;
+	m->c = c;
+	m->loop = c->loop;
+	m->dir = c->cfg->macros.dir;
 	m->ino = -1;
-	r = state_provider_add(&a->state, "macro", macros_state_json, m);
+	m->kb = c->h->keyboard;
+	m->host = c->h->host;
+	m->media = c->h->media;
+	m->power = c->h->power;
+	m->timeline = c->h->timeline;
+	m->console = c->h->console != NULL;
+	r = state_provider_add(c->state, "macro", macros_state_json, m);
 	if (r) {
 		free(m);
 		return r;
 	}
-	if (a->host)
-		hostwatch_listen(a->host, macros_on_host, m);
-	if (a->console)
-		console_listen(a->console, macros_on_console, m);
-	if (a->timeline)
-		timeline_listen(a->timeline, macros_on_timeline, m);
-	a->macros = m;
+	if (m->host)
+		hostwatch_listen(m->host, macros_on_host, m);
+	if (c->h->console)
+		console_listen(c->h->console, macros_on_console, m);
+	if (m->timeline)
+		timeline_listen(m->timeline, macros_on_timeline, m);
+	keyboard_cap_listen(m->kb, &macros_kb_listener, m);
+	*self = m;
 	macros_watch(m);
 	return 0;
 }
 
-void macros_free(struct macros *m)
+/* The queue and the running macro are answered: the agent stops. */
+static void macros_stop(void *self)
 {
-	if (!m)
-		return;
+	struct macros *m = self;
+
 	while (m->nq) {
 		struct macro_job *job = m->queue[--m->nq];
 
@@ -745,6 +770,15 @@ void macros_free(struct macros *m)
 	}
 	if (m->cur)
 		macro_run_cancel(&m->run);
+}
+
+static void macros_detach(void *self)
+{
+	struct macros *m = self;
+
+	if (!m)
+		return;
+	macros_stop(m);
 	if (m->run_timer)
 		loop_timer_cancel(m->loop, m->run_timer);
 	if (m->progress_timer)
@@ -754,6 +788,20 @@ void macros_free(struct macros *m)
 	if (m->dir_timer)
 		loop_timer_cancel(m->loop, m->dir_timer);
 	macros_unwatch(m);
-	m->a->macros = NULL;
 	free(m);
 }
+
+static const struct cap_command macros_commands[] = {
+	{"macro", macros_cmd, "run or cancel a macro"},
+	{NULL, NULL, NULL},
+};
+
+const struct cap_def macros_cap = {
+	.name = "macros",
+	.attach = macros_attach,
+	.stop = macros_stop,
+	.detach = macros_detach,
+	.commands = macros_commands,
+	.absent = "macros are not available on this agent",
+	.handle_offset = offsetof(struct cap_handles, macros),
+};

@@ -12,26 +12,20 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "firmware/agent/agent.h"
+#include "firmware/agent/cap.h"
 
 #define MACRO_QUEUE_MAX 8
 /* While the folder is missing, look for it this often. */
 #define MACRO_DIR_RETRY_MS 2000
 
 /*
- * Build a->macros: state provider, hostwatch and console listeners, the
- * folder watch (a missing folder is looked for again, not an error).
- * Returns 0 or -ENOMEM.
+ * The capability row (agent/cap.h), after keyboard, host, media, power,
+ * console and timeline, whose handles it takes: state.macro, the folder
+ * watch (a missing folder is looked for again, not an error), listeners
+ * on the USB state, LEDs, console and timeline, and cmd/macro. A running
+ * macro claims the keyboard. Stopping answers the queue and cancels the
+ * running macro.
  */
-int macros_attach(struct agent *a);
-/* Cancels the running macro and the queue (their results go out). */
-void macros_free(struct macros *m);
-
-/* The host's keyboard LEDs changed (from the keyboard callback). */
-void macros_on_leds(struct macros *m, uint8_t leds);
-/* A macro runs (it owns the keyboard). m may be NULL. */
-bool macros_busy(const struct macros *m);
-
-void cmd_macro(struct agent *a, struct cmd_req *req);
+extern const struct cap_def macros_cap;
 
 #endif

@@ -30,8 +30,6 @@
 #include "firmware/core/loop.h"
 
 struct media;
-struct agent;
-struct cmd_req;
 
 enum media_mode {
 	MEDIA_MODE_DISK,
@@ -111,12 +109,5 @@ cJSON *media_state_json(void *media);
 
 const char *media_mode_name(enum media_mode mode);
 int media_mode_parse(const char *s, enum media_mode *mode);
-
-/*
- * The agent's side (media_cmd.c): build a->media on lun once and put the
- * saved image back (msg for the log), and the cmd/media handler.
- */
-int media_attach(struct agent *a, const char *lun, char *msg, size_t msglen);
-void cmd_media(struct agent *a, struct cmd_req *req);
 
 #endif

@@ -27,7 +27,6 @@
 #include "gadget/udc.h"
 
 struct power;
-struct agent;
 struct cmd_req;
 
 enum power_line {
@@ -67,29 +66,6 @@ struct power_gpio_ops {
 
 /* The libgpiod backend, or NULL when built without libgpiod. */
 const struct power_gpio_ops *power_gpiod_ops(void);
-
-/*
- * The fake backend (tests): records every request and set with a
- * monotonic timestamp. When cfg->chip names a plain file, each record is
- * also appended to it as "<us> <line> req|set <0|1>\n" (line: power,
- * reset), and the LED reads "<chip>.led" ("1" lit, anything else dark),
- * watched with inotify: the stand-in the integration tests use.
- */
-extern const struct power_gpio_ops power_fake_ops;
-
-struct power_fake_rec {
-	uint64_t t_us;
-	enum power_line line;
-	bool active;
-	bool request; /* the line was claimed with this default */
-};
-#define POWER_FAKE_RECS 256
-/* The records of a fake context (from power_gpio_ctx()). */
-const struct power_fake_rec *power_fake_records(void *ctx, size_t *n);
-/* Make the fake LED lit or dark; the event fd fires (memory mode). */
-void power_fake_set_led(void *ctx, bool lit);
-/* The next set() fails with this errno (0: none). */
-void power_fake_fail_next(void *ctx, int err);
 
 /* ---- what the server is doing ---- */
 
@@ -218,15 +194,5 @@ void power_status(const struct power *p, struct power_status *out);
 cJSON *power_state_json(void *power);
 /* The backend's context, for tests with the fake backend. */
 void *power_gpio_ctx(const struct power *p);
-
-/*
- * The agent's side (power_cmd.c): build a->power from the configuration
- * (msg for the log), free it with the command it runs, cmd/power, and
- * `reboot hard` (the reset pin, or an error suggesting reboot sysrq).
- */
-int power_attach(struct agent *a, char *msg, size_t msglen);
-void power_detach(struct agent *a);
-void cmd_power(struct agent *a, struct cmd_req *req);
-void cmd_power_reboot_hard(struct agent *a, struct cmd_req *req);
 
 #endif

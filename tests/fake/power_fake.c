@@ -14,7 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "firmware/power/power.h"
+#include "tests/fake/power_fake.h"
 
 struct power_fake {
 	struct power_fake_rec recs[POWER_FAKE_RECS];

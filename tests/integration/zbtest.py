@@ -22,6 +22,10 @@ import paho.mqtt.client as paho
 
 ZEROBMC = os.environ.get("ZEROBMC") or os.path.join(
     os.environ.get("ZB_BUILD", "build"), "firmware", "zerobmc")
+# The agent built with the fake GPIO backend (tests/fake): a plain file
+# stands in for the chip. The shipped agent has no fake backend.
+ZEROBMC_FAKEGPIO = os.environ.get("ZEROBMC_FAKEGPIO") or os.path.join(
+    os.environ.get("ZB_BUILD", "build"), "tests", "fake", "zerobmc-fakegpio")
 
 
 def wrap_binary(binary, wrapper):
@@ -44,6 +48,8 @@ def wrap_binary(binary, wrapper):
 
 if os.environ.get("ZEROBMC_WRAPPER"):
     ZEROBMC = wrap_binary(ZEROBMC, os.environ["ZEROBMC_WRAPPER"])
+    ZEROBMC_FAKEGPIO = wrap_binary(ZEROBMC_FAKEGPIO,
+                                   os.environ["ZEROBMC_WRAPPER"])
 MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
 
 
@@ -177,6 +183,8 @@ class Agent:
         if console:
             all_sections["console"] = {"device": console.path}
         all_sections.update(sections)
+        self.binary = ZEROBMC_FAKEGPIO if all_sections.get(
+            "power", {}).get("gpio_chip") else ZEROBMC
         with open(self.conf, "w") as f:
             for name, keys in all_sections.items():
                 f.write(f"[{name}]\n")
@@ -188,7 +196,7 @@ class Agent:
 
     def start(self):
         self.logf = open(self.log, "ab")
-        self.proc = subprocess.Popen([ZEROBMC, "-c", self.conf] + self.args,
+        self.proc = subprocess.Popen([self.binary, "-c", self.conf] + self.args,
                                      stdout=self.logf, stderr=self.logf)
         return self
 

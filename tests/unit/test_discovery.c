@@ -124,7 +124,8 @@ static const char *const origin_keys[] = {"name", "sw", "url", NULL};
 /* Top-level members of the agent's state document (agent_state_json and
  * the providers) that templates may read. */
 static const char *const state_members[] = {
-	"media", "usb", "console", "macro", "uptime_s", "keyboard", "phase", NULL,
+	"media",    "usb",	"console", "macro",
+	"uptime_s", "keyboard", "phase",   NULL,
 };
 
 static bool in_list(const char *const *l, const char *s)
@@ -226,7 +227,7 @@ static void check_topics(const char *platform, const cJSON *c)
 
 		/* The agent subscribes to it, and it is a command it has. */
 		assert_true(filter_match(tp.cmd_filter, cmd));
-		assert_non_null(commands_find(name));
+		assert_non_null(commands_find(name, NULL));
 		assert_true(cJSON_IsFalse(cJSON_GetObjectItem(c, "ret")));
 	}
 	if (st) {

@@ -21,6 +21,7 @@
 
 #include "firmware/core/addr.h"
 #include "firmware/power/power.h"
+#include "tests/fake/power_fake.h"
 
 /* Timer slack allowed on a loaded 2-core machine. */
 #define SLACK_MS 60
@@ -681,8 +682,8 @@ static void test_wake_wol_on_loopback(void **unused)
 	c.gpio.chip = "";
 	c.wol = true;
 	assert_int_equal(addr_mac_parse("52:54:00:12:34:56", c.wol_mac), 0);
-	assert_int_equal(
-		addr_ipv4("127.0.0.1", ntohs(sa.sin_port), &c.wol_to), 0);
+	assert_int_equal(addr_ipv4("127.0.0.1", ntohs(sa.sin_port), &c.wol_to),
+			 0);
 	setup_run(&r, &c);
 	assert_int_equal(power_start(r.p, POWER_ACT_WAKE, false, on_done, &r,
 				     err, sizeof(err)),

@@ -1,0 +1,238 @@
+/*
+ * The command pipeline: a message on a command topic becomes a struct
+ * cmd_req (checked, deduplicated), goes to the capability that serves
+ * it, and comes back through agent_reply() as a result. Also the
+ * interface handed to the capabilities (agent/cap.h).
+ */
+#include "firmware/agent/agent.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "firmware/agent/commands.h"
+#include "firmware/core/log.h"
+#include "firmware/host/timeline.h"
+#include "firmware/net/mqtt.h"
+#include "firmware/net/outbox.h"
+#include "ha-integration/ha.h"
+
+static void agent_reply(void *data, struct cmd_req *req,
+			enum result_status status, const char *error,
+			cJSON *extra)
+{
+	struct agent *a = data;
+	char *doc = result_build(req->p.id, req->name, status, error, extra);
+
+	if (status != RESULT_OK)
+		a->errors++;
+	timeline_command(a->h.timeline, req->name, result_status_name(status));
+	if (status == RESULT_ERROR)
+		log_info("command %s%s%s: %s", req->name,
+			 req->p.id[0] ? " id " : "", req->p.id,
+			 error ? error : "error");
+	else
+		log_debug("command %s%s%s: %s", req->name,
+			  req->p.id[0] ? " id " : "", req->p.id,
+			  result_status_name(status));
+	if (doc) {
+		outbox_publish(a->outbox, a->topics.pub[TOPIC_RESULT], doc,
+			       strlen(doc), 1, false, NULL, 0);
+		if (req->response_topic)
+			outbox_publish(a->outbox, req->response_topic, doc,
+				       strlen(doc), 1, false, req->correlation,
+				       req->correlation_len);
+		free(doc);
+	}
+	cmd_req_free(req);
+}
+
+static void agent_state_dirty_op(void *data)
+{
+	struct agent *a = data;
+
+	agent_state_dirty(a);
+}
+
+static int agent_publish_op(void *data, const char *topic, const void *payload,
+			    size_t len, int qos, bool retain)
+{
+	struct agent *a = data;
+
+	if (!a->mqtt) /* capabilities start before the session exists */
+		return -ENOTCONN;
+	return mqtt_publish(a->mqtt, topic, payload, len, qos, retain, NULL, 0);
+}
+
+static int agent_publish_event(void *data, const char *topic,
+			       const char *payload, size_t len)
+{
+	struct agent *a = data;
+
+	if (!a->outbox)
+		return -ENOTCONN;
+	return outbox_publish(a->outbox, topic, payload, len, 0, false, NULL,
+			      0);
+}
+
+static bool agent_online(void *data)
+{
+	struct agent *a = data;
+
+	return mqtt_is_online(a->mqtt);
+}
+
+static int agent_subscribe(void *data, const char *filter)
+{
+	struct agent *a = data;
+
+	return mqtt_add_subscription(a->mqtt, filter);
+}
+
+const struct cap_ops agent_cap_ops = {
+	.reply = agent_reply,
+	.state_dirty = agent_state_dirty_op,
+	.publish = agent_publish_op,
+	.publish_event = agent_publish_event,
+	.online = agent_online,
+	.subscribe = agent_subscribe,
+};
+
+/* True if id was seen in the last AGENT_DEDUP_MS; remembers it if not. */
+static bool agent_dedup(struct agent *a, const char *id)
+{
+	uint64_t now = loop_now_ms();
+
+	if (!id[0])
+		return false;
+	for (int i = 0; i < AGENT_DEDUP_MAX; i++)
+		if (a->dedup[i].at_ms &&
+		    now - a->dedup[i].at_ms < AGENT_DEDUP_MS &&
+		    !strcmp(a->dedup[i].id, id))
+			return true;
+	snprintf(a->dedup[a->dedup_next].id, sizeof(a->dedup[0].id), "%s", id);
+	a->dedup[a->dedup_next].at_ms = now ? now : 1;
+	a->dedup_next = (a->dedup_next + 1) % AGENT_DEDUP_MAX;
+	return false;
+}
+
+/* The agent's own command: republish state and discovery. */
+static void agent_refresh(struct agent *a, struct cmd_req *req)
+{
+	static const char *const fields[] = {"events", NULL};
+	cJSON *extra = NULL;
+	char msg[128];
+	long n = 0;
+	int r;
+
+	if (payload_check_fields(&req->p, fields, msg, sizeof(msg))) {
+		agent_reply(a, req, RESULT_ERROR, msg, NULL);
+		return;
+	}
+	r = payload_int(&req->p, "events", 0, TIMELINE_HISTORY, &n);
+	if (r == -EINVAL) {
+		snprintf(msg, sizeof(msg),
+			 "\"events\" must be a number from 0 to %d",
+			 TIMELINE_HISTORY);
+		agent_reply(a, req, RESULT_ERROR, msg, NULL);
+		return;
+	}
+	agent_state_dirty(a);
+	if (a->h.ha)
+		ha_republish(a->h.ha);
+	if (n > 0 && a->h.timeline) {
+		extra = cJSON_CreateObject();
+		cJSON_AddItemToObject(extra, "events",
+				      timeline_history(a->h.timeline, (int)n));
+	}
+	agent_reply(a, req, RESULT_OK, NULL, extra);
+}
+
+static void agent_command(struct agent *a, struct mqtt_msg *m, const char *name)
+{
+	struct cmd_req *req = calloc(1, sizeof(*req));
+	const struct cap_command *def;
+	char err[256], names[160];
+	int cap = -1;
+
+	if (!req)
+		return;
+	a->commands++;
+	snprintf(req->name, sizeof(req->name), "%s", name);
+	req->t0_us = loop_now_us();
+	req->response_topic = m->response_topic;
+	req->correlation = m->correlation;
+	req->correlation_len = m->correlation_len;
+	m->response_topic = NULL;
+	m->correlation = NULL;
+	if (payload_parse(m->payload, m->len, a->cfg->agent.max_payload,
+			  &req->p, err, sizeof(err))) {
+		agent_reply(a, req, RESULT_ERROR, err, NULL);
+		return;
+	}
+	if (m->retained) {
+		agent_reply(a, req, RESULT_ERROR,
+			    "retained command refused: commands must be "
+			    "published with retain false, or they replay on "
+			    "every reconnect; clear it with an empty retained "
+			    "message",
+			    NULL);
+		return;
+	}
+	if (agent_dedup(a, req->p.id)) {
+		log_info("command %s id %s seen before: not run again", name,
+			 req->p.id);
+		cmd_req_free(req);
+		return;
+	}
+	def = commands_find(name, &cap);
+	if (!def) {
+		commands_names(names, sizeof(names));
+		snprintf(err, sizeof(err), "unknown command \"%s\" (%s)", name,
+			 names);
+		agent_reply(a, req, RESULT_ERROR, err, NULL);
+		return;
+	}
+	if (cap < 0) {
+		agent_refresh(a, req);
+		return;
+	}
+	if (!a->self[cap]) {
+		snprintf(err, sizeof(err), "%s",
+			 commands_caps[cap]->absent
+				 ? commands_caps[cap]->absent
+				 : "not available on this agent");
+		agent_reply(a, req, RESULT_ERROR, err, NULL);
+		return;
+	}
+	def->run(a->self[cap], req);
+}
+
+void agent_on_message(void *data, struct mqtt_msg *m)
+{
+	struct agent *a = data;
+	char name[TOPICS_CMD_NAME_MAX];
+	int r = topics_match_cmd(&a->topics, m->topic, name);
+
+	if (r == -EINVAL) {
+		struct cmd_req *req = calloc(1, sizeof(*req));
+
+		if (req) {
+			snprintf(req->name, sizeof(req->name), "?");
+			agent_reply(a, req, RESULT_ERROR,
+				    "bad command name in topic (a-z, 0-9, _)",
+				    NULL);
+		}
+	} else if (r == 0) {
+		agent_command(a, m, name);
+	} else {
+		for (size_t i = 0; i < commands_n_caps; i++)
+			if (a->self[i] && commands_caps[i]->message &&
+			    commands_caps[i]->message(a->self[i], m->topic,
+						      m->payload, m->len,
+						      m->retained))
+				break;
+	}
+	mqtt_msg_free(m);
+}

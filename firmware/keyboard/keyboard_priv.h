@@ -1,0 +1,27 @@
+/* Inside the keyboard capability: shared by keyboard_cap.c and _cmd.c. */
+#ifndef ZB_KEYBOARD_PRIV_H
+#define ZB_KEYBOARD_PRIV_H
+
+#include "firmware/keyboard/keyboard.h"
+#include "firmware/keyboard/keyboard_cap.h"
+
+struct keyboard_cap {
+	const struct cap *c;
+	struct keyboard *kb;
+	const struct layout *layout;
+	enum typing_profile profile;
+	struct cmd_req *req; /* the command whose job runs */
+	const char *claim;   /* who owns the keyboard, or NULL */
+	struct power_cap *power;
+	struct {
+		const struct keyboard_listener *l;
+		void *data;
+	} l[KEYBOARD_LISTENERS];
+	int n_l;
+};
+
+void keyboard_cmd_key(void *self, struct cmd_req *req);
+void keyboard_cmd_type(void *self, struct cmd_req *req);
+void keyboard_cmd_reboot(void *self, struct cmd_req *req);
+
+#endif

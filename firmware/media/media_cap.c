@@ -1,0 +1,232 @@
+/* The virtual media capability: building it, and cmd/media. */
+#include "firmware/media/media_cap.h"
+
+#include <errno.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "firmware/media/media.h"
+
+#define MEDIA_LISTENERS 4
+
+struct media_cap {
+	const struct cap *c;
+	struct media *m;
+	struct {
+		media_changed_fn fn;
+		void *data;
+	} l[MEDIA_LISTENERS];
+	int n_l;
+};
+
+static void media_cap_changed(void *data)
+{
+	struct media_cap *mc = data;
+
+	for (int i = 0; i < mc->n_l; i++)
+		mc->l[i].fn(mc->l[i].data);
+	cap_state_dirty(mc->c);
+}
+
+static void media_cap_detach(void *self);
+
+static int media_cap_attach(const struct cap *c, void **self, char *msg,
+			    size_t msglen)
+{
+	struct media_cfg cfg = {
+		.dir = c->cfg->media.dir,
+		.lun = c->cfg->media.lun,
+		.state_file = c->cfg->media.state_file,
+		.allow_writable = c->cfg->media.allow_writable,
+	};
+	struct media_cap *mc = calloc(1, sizeof(*mc));
+	int r;
+
+	if (!mc)
+		return -ENOMEM;
+	mc->c = c;
+	r = media_new(c->loop, &cfg, media_cap_changed, mc, &mc->m, msg,
+		      msglen);
+	if (r)
+		goto fail;
+	r = state_provider_add(c->state, "media", media_state_json, mc->m);
+	if (r) {
+		snprintf(msg, msglen, "no room for the media state section");
+		goto fail;
+	}
+	*self = mc;
+	/* A medium that cannot be put back is said, not fatal. */
+	return media_restore(mc->m, msg, msglen) ? -EIO : 0;
+fail:
+	media_cap_detach(mc);
+	return r;
+}
+
+static void media_cap_detach(void *self)
+{
+	struct media_cap *mc = self;
+
+	if (!mc)
+		return;
+	media_free(mc->m);
+	free(mc);
+}
+
+int media_listen(struct media_cap *mc, media_changed_fn fn, void *data)
+{
+	if (mc->n_l == MEDIA_LISTENERS)
+		return -ENOSPC;
+	mc->l[mc->n_l].fn = fn;
+	mc->l[mc->n_l].data = data;
+	mc->n_l++;
+	return 0;
+}
+
+struct media *media_cap_media(struct media_cap *mc)
+{
+	return mc ? mc->m : NULL;
+}
+
+static const char *const media_fields[] = {"image",  "mode",	"readonly",
+					   "create", "size_mb", NULL};
+
+static void media_reply(struct media_cap *mc, struct cmd_req *req,
+			const char *name, const struct media_done *d)
+{
+	cJSON *x = cJSON_CreateObject();
+
+	if (d->present) {
+		cJSON_AddStringToObject(x, "image", name);
+		cJSON_AddStringToObject(x, "mode", media_mode_name(d->mode));
+		cJSON_AddBoolToObject(x, "readonly", d->readonly);
+		cJSON_AddNumberToObject(x, "size", (double)d->size);
+	} else {
+		cJSON_AddNullToObject(x, "image");
+	}
+	if (d->forced)
+		cJSON_AddBoolToObject(x, "forced", true);
+	cap_reply(mc->c, req, RESULT_OK, NULL, x);
+}
+
+static void media_cmd_create(struct media_cap *mc, struct cmd_req *req,
+			     const char *name)
+{
+	char err[512];
+	long mb = 0;
+	int r;
+
+	if (cJSON_GetObjectItemCaseSensitive(req->p.json, "image") ||
+	    cJSON_GetObjectItemCaseSensitive(req->p.json, "mode") ||
+	    cJSON_GetObjectItemCaseSensitive(req->p.json, "readonly")) {
+		cap_reply(mc->c, req, RESULT_ERROR,
+			  "\"create\" makes a blank image and inserts "
+			  "nothing: give \"image\", \"mode\" and "
+			  "\"readonly\" in a second command",
+			  NULL);
+		return;
+	}
+	r = payload_int(&req->p, "size_mb", 1, (long)MEDIA_CREATE_MAX_MB, &mb);
+	if (r) {
+		snprintf(err, sizeof(err),
+			 "\"size_mb\" must be a whole number of MiB from 1 to "
+			 "%llu",
+			 MEDIA_CREATE_MAX_MB);
+		cap_reply(mc->c, req, RESULT_ERROR, err, NULL);
+		return;
+	}
+	r = media_create(mc->m, name, strlen(name), (uint64_t)mb << 20, err,
+			 sizeof(err));
+	if (r) {
+		cap_reply(mc->c, req, RESULT_ERROR, err, NULL);
+		return;
+	}
+	cJSON *x = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(x, "created", name);
+	cJSON_AddNumberToObject(x, "size", (double)((uint64_t)mb << 20));
+	cap_reply(mc->c, req, RESULT_OK, NULL, x);
+}
+
+static void media_cmd(void *self, struct cmd_req *req)
+{
+	struct media_cap *mc = self;
+	struct media_insert_req rq = {.mode = -1, .readonly = -1};
+	struct media_done done;
+	const char *image, *create, *mode;
+	enum media_mode mv;
+	char err[512];
+	bool bad, ro;
+	int r;
+
+	if (payload_check_fields(&req->p, media_fields, err, sizeof(err))) {
+		cap_reply(mc->c, req, RESULT_ERROR, err, NULL);
+		return;
+	}
+	create = payload_str(&req->p, "create", false, &bad);
+	if (bad) {
+		cap_reply(mc->c, req, RESULT_ERROR,
+			  "\"create\" must be a string (the new image's name)",
+			  NULL);
+		return;
+	}
+	if (create) {
+		media_cmd_create(mc, req, create);
+		return;
+	}
+	image = payload_str(&req->p, "image", true, &bad);
+	if (bad || (req->p.json && !image)) {
+		cap_reply(mc->c, req, RESULT_ERROR,
+			  "\"image\" (an image name, or \"eject\") or "
+			  "\"create\" is required",
+			  NULL);
+		return;
+	}
+	if (!image || !image[0] || !strcmp(image, "eject")) {
+		r = media_eject(mc->m, &done, err, sizeof(err));
+		if (r)
+			cap_reply(mc->c, req, RESULT_ERROR, err, NULL);
+		else
+			media_reply(mc, req, NULL, &done);
+		return;
+	}
+	mode = payload_str(&req->p, "mode", false, &bad);
+	if (bad || (mode && media_mode_parse(mode, &mv))) {
+		cap_reply(mc->c, req, RESULT_ERROR,
+			  "\"mode\" must be \"cdrom\" or \"disk\"", NULL);
+		return;
+	}
+	if (mode)
+		rq.mode = (int)mv;
+	r = payload_bool(&req->p, "readonly", &ro);
+	if (r == -EINVAL) {
+		cap_reply(mc->c, req, RESULT_ERROR,
+			  "\"readonly\" must be true or false", NULL);
+		return;
+	}
+	if (!r)
+		rq.readonly = ro;
+	rq.name = image;
+	rq.len = strlen(image);
+	r = media_insert(mc->m, &rq, &done, err, sizeof(err));
+	if (r) {
+		cap_reply(mc->c, req, RESULT_ERROR, err, NULL);
+		return;
+	}
+	media_reply(mc, req, image, &done);
+}
+
+static const struct cap_command media_cap_commands[] = {
+	{"media", media_cmd, "insert or eject virtual media"},
+	{NULL, NULL, NULL},
+};
+
+const struct cap_def media_cap = {
+	.name = "media",
+	.attach = media_cap_attach,
+	.detach = media_cap_detach,
+	.commands = media_cap_commands,
+	.absent = "virtual media is not available on this agent",
+	.handle_offset = offsetof(struct cap_handles, media),
+};
