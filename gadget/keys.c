@@ -383,21 +383,55 @@ static int keys_add(struct key_chord *c, uint8_t usage, uint8_t mod)
 	return 0;
 }
 
+/* Add one key name to a chord. Returns 0, -ENOENT or -E2BIG. */
+static int keys_add_name(struct key_chord *c, const char *t, size_t len)
+{
+	uint8_t usage, mod;
+
+	if (keys_lookup(t, len, &usage, &mod))
+		return -ENOENT;
+	return keys_add(c, usage, mod);
+}
+
+/*
+ * Add one key token to a chord: a name ("ENTER", "ctrl", "0x4c", "-"),
+ * or names joined by '+' or '-' as some scripts write chords
+ * ("CTRL-ALT", "ctrl+shift"). Returns 0, -ENOENT or -E2BIG.
+ */
+static int keys_add_token(struct key_chord *c, const char *t, size_t len)
+{
+	size_t i, start;
+	int r = keys_add_name(c, t, len);
+
+	if (r != -ENOENT || len < 3 ||
+	    (!memchr(t, '+', len) && !memchr(t, '-', len)))
+		return r;
+	for (start = 0, i = 0; i <= len; i++) {
+		if (i < len && t[i] != '+' && t[i] != '-')
+			continue;
+		if (i == start)
+			return -ENOENT;
+		r = keys_add_name(c, t + start, i - start);
+		if (r)
+			return r;
+		start = i + 1;
+	}
+	return 0;
+}
+
 static int keys_is_sep(char c, char sep)
 {
 	return c == sep || (sep == ' ' && c == '\t');
 }
 
-/* The chord parser; offsets in errors are relative to s. */
-static int keys_chord(const char *s, size_t len, char sep,
-		      struct key_chord *out, size_t *err_off, size_t *err_len)
+int keys_chord_parse(const char *s, size_t len, char sep, struct key_chord *out,
+		     size_t *err_off, size_t *err_len)
 {
 	size_t i = 0;
 
 	memset(out, 0, sizeof(*out));
 	for (;;) {
 		size_t start;
-		uint8_t usage, mod;
 		int err;
 
 		while (sep == ' ' && i < len && keys_is_sep(s[i], sep))
@@ -414,9 +448,10 @@ static int keys_chord(const char *s, size_t len, char sep,
 		else
 			while (i < len && !keys_is_sep(s[i], sep))
 				i++;
-		err = keys_lookup(s + start, i - start, &usage, &mod);
-		if (!err)
-			err = keys_add(out, usage, mod);
+		if (sep == ' ')
+			err = keys_add_token(out, s + start, i - start);
+		else
+			err = keys_add_name(out, s + start, i - start);
 		if (err) {
 			keys_set_err(err_off, err_len, start, i - start);
 			return err;
@@ -445,7 +480,7 @@ int keys_parse_chord(const char *s, size_t len, char sep, struct key_chord *out)
 {
 	if (!s || !out)
 		return -EINVAL;
-	return keys_chord(s, len, sep, out, NULL, NULL);
+	return keys_chord_parse(s, len, sep, out, NULL, NULL);
 }
 
 static int keys_blank(char c)
@@ -474,8 +509,8 @@ int keys_parse_sequence(const char *s, struct key_chord *out, size_t max,
 			keys_set_err(err_off, err_len, start, i - start);
 			return -E2BIG;
 		}
-		err = keys_chord(s + start, i - start, '+', &out[count], &off,
-				 &elen);
+		err = keys_chord_parse(s + start, i - start, '+', &out[count],
+				       &off, &elen);
 		if (err) {
 			keys_set_err(err_off, err_len, start + off, elen);
 			return err;

@@ -37,6 +37,16 @@ int keys_parse_chord(const char *s, size_t len, char sep,
 		     struct key_chord *out);
 
 /*
+ * keys_parse_chord with the place of an error: *err_off and *err_len
+ * (either may be NULL) are the offending name inside s, or the position
+ * with length 0 for -EINVAL. With sep ' ' each blank-separated word is
+ * a name, or names joined by '+' or '-' as some scripts write chords
+ * ("CTRL-ALT DEL", "ctrl+shift t"); an error names the whole word.
+ */
+int keys_chord_parse(const char *s, size_t len, char sep, struct key_chord *out,
+		     size_t *err_off, size_t *err_len);
+
+/*
  * Parse a space-separated sequence of '+' chords into out[max].
  * On an unknown name returns -ENOENT and sets *err_off and *err_len to
  * the offending name inside s; -E2BIG when more than max chords (or more
