@@ -33,7 +33,7 @@ enum ha_options {
 	HA_OPT_EVENT,  /* the timeline's event sources */
 };
 
-/* Kept in step with firmware/phase.c and topics/README.md (Timeline). */
+/* Kept in step with firmware/host/phase.c and topics/README.md (Timeline). */
 static const char *const ha_phase_names[] = {
 	"unknown", "off", "firmware", "booting-media", "os", "asleep",
 };

@@ -2,7 +2,7 @@
  * Home Assistant MQTT discovery payloads for one zerobmc agent, as data:
  * the entities are rows of a table in discovery.c, and these functions
  * turn a description of the agent (struct ha_input) into topics and JSON.
- * No I/O and no logging: the agent's glue (firmware/ha.c) publishes.
+ * No I/O and no logging: the agent's glue (ha-integration/ha.c) publishes.
  *
  * Two forms:
  * - device-based (Home Assistant 2024.11 and later): one retained payload
