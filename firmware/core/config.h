@@ -1,6 +1,6 @@
 /*
  * The agent's configuration: an INI file read with libinih. Every section
- * and key is a row of the table in config.c; unknown ones are errors.
+ * and key is a row of the table in config_table.c; unknown ones are errors.
  */
 #ifndef ZB_CONFIG_H
 #define ZB_CONFIG_H
@@ -65,7 +65,7 @@ struct config {
 		int history_lines;
 		int write_timeout_ms;
 		bool strip_ansi; /* for the state's "last" line */
-		bool raw_topic;	 /* also publish the byte stream (console/raw) */
+		bool raw_topic; /* also publish the byte stream (console/raw) */
 	} console;
 	struct {
 		char dir[CONFIG_PATH_MAX];
@@ -87,10 +87,10 @@ struct config {
 		int short_press_ms, long_press_ms, cycle_wait_ms;
 	} power;
 	struct {
-		int reenum_min_ms; /* a later re-enumeration means an OS */
+		int reenum_min_ms;	/* a later re-enumeration means an OS */
 		int media_burst_gap_ms; /* quiet time that ends a read burst */
 		int console_quiet_ms; /* silence before a "first line" event */
-		int events_per_s; /* rate limit of the event topic */
+		int events_per_s;     /* rate limit of the event topic */
 	} timeline;
 	struct {
 		bool discovery;
