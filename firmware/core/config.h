@@ -1,6 +1,6 @@
 /*
  * The agent's configuration: an INI file read with libinih. Every section
- * and key is a row of the table in config.c; unknown ones are errors.
+ * and key is a row of the table in config_table.c; unknown ones are errors.
  */
 #ifndef ZB_CONFIG_H
 #define ZB_CONFIG_H

@@ -51,8 +51,8 @@ def build_deb(outdir):
 
 
 def config_keys():
-    """(section, key) of every row of firmware/config.c's table."""
-    with open(os.path.join(SOURCE, "firmware", "config.c")) as f:
+    """(section, key) of every row of firmware/core/config_table.c."""
+    with open(os.path.join(SOURCE, "firmware", "core", "config_table.c")) as f:
         text = f.read()
     table = text[text.index("config_keys[] = {"):]
     table = table[:table.index("\n};")]

@@ -1,0 +1,222 @@
+/*
+ * Paho's side of the session: its callbacks run on Paho's threads, so
+ * they copy what they get into an event, queue it and wake the loop
+ * through the eventfd. Nothing else.
+ */
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "firmware/net/mqtt_priv.h"
+
+void mqtt_ev_append(struct mqtt_ev **head, struct mqtt_ev **tail,
+		    struct mqtt_ev *ev)
+{
+	ev->next = NULL;
+	if (*tail)
+		(*tail)->next = ev;
+	else
+		*head = ev;
+	*tail = ev;
+}
+
+static void mqtt_push(struct mqtt *m, struct mqtt_ev *ev)
+{
+	uint64_t one = 1;
+
+	pthread_mutex_lock(&m->lock);
+	mqtt_ev_append(&m->head, &m->tail, ev);
+	pthread_mutex_unlock(&m->lock);
+	if (write(m->efd, &one, sizeof(one)) < 0) {
+		/* The counter saturating still leaves the loop woken. */
+	}
+}
+
+void mqtt_push_simple(struct mqtt *m, enum mqtt_ev_type type, int code,
+		      int reason, const char *why)
+{
+	struct mqtt_ev *ev = calloc(1, sizeof(*ev));
+
+	if (!ev)
+		return;
+	ev->type = type;
+	ev->code = code;
+	ev->reason = reason;
+	if (why)
+		snprintf(ev->why, sizeof(ev->why), "%s", why);
+	mqtt_push(m, ev);
+}
+
+void mqtt_msg_free(struct mqtt_msg *msg)
+{
+	if (!msg)
+		return;
+	free(msg->topic);
+	free(msg->payload);
+	free(msg->response_topic);
+	free(msg->correlation);
+	free(msg);
+}
+
+int mqtt_on_message(void *ctx, char *topic, int topic_len,
+		    MQTTAsync_message *pm)
+{
+	struct mqtt *m = ctx;
+	struct mqtt_ev *ev = calloc(1, sizeof(*ev));
+	struct mqtt_msg *msg = calloc(1, sizeof(*msg));
+	size_t tl = topic_len > 0 ? (size_t)topic_len : strlen(topic);
+
+	if (!ev || !msg)
+		goto oom;
+	msg->topic = malloc(tl + 1);
+	msg->payload = malloc((size_t)pm->payloadlen + 1);
+	if (!msg->topic || !msg->payload)
+		goto oom;
+	memcpy(msg->topic, topic, tl);
+	msg->topic[tl] = '\0';
+	memcpy(msg->payload, pm->payload, (size_t)pm->payloadlen);
+	msg->payload[pm->payloadlen] = '\0';
+	msg->len = (size_t)pm->payloadlen;
+	msg->qos = pm->qos;
+	msg->retained = pm->retained;
+	for (int i = 0; i < pm->properties.count; i++) {
+		MQTTProperty *p = &pm->properties.array[i];
+
+		if (p->identifier == MQTTPROPERTY_CODE_RESPONSE_TOPIC &&
+		    !msg->response_topic) {
+			msg->response_topic = strndup(
+				p->value.data.data, (size_t)p->value.data.len);
+		} else if (p->identifier ==
+				   MQTTPROPERTY_CODE_CORRELATION_DATA &&
+			   !msg->correlation && p->value.data.len > 0) {
+			msg->correlation = malloc((size_t)p->value.data.len);
+			if (msg->correlation) {
+				memcpy(msg->correlation, p->value.data.data,
+				       (size_t)p->value.data.len);
+				msg->correlation_len =
+					(size_t)p->value.data.len;
+			}
+		}
+	}
+	ev->type = EV_MESSAGE;
+	ev->msg = msg;
+	mqtt_push(m, ev);
+	MQTTAsync_freeMessage(&pm);
+	MQTTAsync_free(topic);
+	return 1;
+oom:
+	/* Returning 0 makes Paho offer the message again later. */
+	mqtt_msg_free(msg);
+	free(ev);
+	return 0;
+}
+
+void mqtt_on_lost(void *ctx, char *cause)
+{
+	mqtt_push_simple(ctx, EV_LOST, 0, 0, cause ? cause : "connection lost");
+}
+
+void mqtt_on_connect5(void *ctx, MQTTAsync_successData5 *r)
+{
+	int rmax =
+		r ? MQTTProperties_getNumericValue(
+			    &r->properties, MQTTPROPERTY_CODE_RECEIVE_MAXIMUM)
+		  : 0;
+
+	mqtt_push_simple(ctx, EV_CONNECTED, rmax > 0 ? rmax : 0, 0, NULL);
+}
+
+void mqtt_on_connect_fail5(void *ctx, MQTTAsync_failureData5 *r)
+{
+	mqtt_push_simple(ctx, EV_CONNECT_FAILED, r ? r->code : -1,
+			 r ? (int)r->reasonCode : 0, r ? r->message : NULL);
+}
+
+void mqtt_on_connect(void *ctx, MQTTAsync_successData *r)
+{
+	mqtt_push_simple(ctx, EV_CONNECTED, 0, 0, NULL);
+}
+
+void mqtt_on_connect_fail(void *ctx, MQTTAsync_failureData *r)
+{
+	mqtt_push_simple(ctx, EV_CONNECT_FAILED, r ? r->code : -1, 0,
+			 r ? r->message : NULL);
+}
+
+void mqtt_on_sub5(void *ctx, MQTTAsync_successData5 *r)
+{
+	struct mqtt *m = ctx;
+	int bad = 0;
+
+	/* Paho 1.3.12 fills alt.sub only for more than one filter; with
+	 * one, count and pointer are stack garbage and the code is in
+	 * reasonCode. Our own count of filters says which applies. */
+	for (int i = 0; r && m->n_subs > 1 && i < r->alt.sub.reasonCodeCount;
+	     i++)
+		if (r->alt.sub.reasonCodes[i] >= 0x80)
+			bad = 1;
+	if (r && m->n_subs <= 1 && r->reasonCode >= 0x80)
+		bad = 1;
+	mqtt_push_simple(ctx, bad ? EV_SUBSCRIBE_FAILED : EV_SUBSCRIBED, 0, 0,
+			 bad ? "the broker refused a subscription" : NULL);
+}
+
+void mqtt_on_sub(void *ctx, MQTTAsync_successData *r)
+{
+	mqtt_push_simple(ctx, EV_SUBSCRIBED, 0, 0, NULL);
+}
+
+void mqtt_on_sub_fail5(void *ctx, MQTTAsync_failureData5 *r)
+{
+	mqtt_push_simple(ctx, EV_SUBSCRIBE_FAILED, 0, 0,
+			 "the broker refused a subscription");
+}
+
+void mqtt_on_sub_fail(void *ctx, MQTTAsync_failureData *r)
+{
+	mqtt_push_simple(ctx, EV_SUBSCRIBE_FAILED, 0, 0,
+			 "the broker refused a subscription");
+}
+
+void mqtt_on_delivered5(void *ctx, MQTTAsync_successData5 *r)
+{
+	mqtt_push_simple(ctx, EV_DELIVERED, 0, 0, NULL);
+}
+
+void mqtt_on_undelivered5(void *ctx, MQTTAsync_failureData5 *r)
+{
+	mqtt_push_simple(ctx, EV_DELIVERED, 0, 0, NULL);
+}
+
+void mqtt_on_delivered(void *ctx, MQTTAsync_successData *r)
+{
+	mqtt_push_simple(ctx, EV_DELIVERED, 0, 0, NULL);
+}
+
+void mqtt_on_undelivered(void *ctx, MQTTAsync_failureData *r)
+{
+	mqtt_push_simple(ctx, EV_DELIVERED, 0, 0, NULL);
+}
+
+void mqtt_on_disc5(void *ctx, MQTTAsync_successData5 *r)
+{
+	mqtt_push_simple(ctx, EV_DISCONNECTED, 0, 0, NULL);
+}
+
+void mqtt_on_disc_fail5(void *ctx, MQTTAsync_failureData5 *r)
+{
+	mqtt_push_simple(ctx, EV_DISCONNECTED, 0, 0, NULL);
+}
+
+void mqtt_on_disc(void *ctx, MQTTAsync_successData *r)
+{
+	mqtt_push_simple(ctx, EV_DISCONNECTED, 0, 0, NULL);
+}
+
+void mqtt_on_disc_fail(void *ctx, MQTTAsync_failureData *r)
+{
+	mqtt_push_simple(ctx, EV_DISCONNECTED, 0, 0, NULL);
+}

@@ -1,0 +1,112 @@
+/*
+ * What the MQTT session's files share: the session, the events Paho's
+ * threads queue for the loop, and the callbacks handed to Paho. Only
+ * mqtt*.c include this.
+ */
+#ifndef ZB_MQTT_PRIV_H
+#define ZB_MQTT_PRIV_H
+
+#include <MQTTAsync.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "firmware/net/mqtt.h"
+
+#define MQTT_SUBS_MAX 16
+#define MQTT_PASSWORD_MAX 256
+/* MQTT's Receive Maximum when the broker names none. */
+#define MQTT_WINDOW_DEFAULT 65535
+
+enum mqtt_ev_type {
+	EV_CONNECTED,
+	EV_CONNECT_FAILED,
+	EV_SUBSCRIBED,
+	EV_SUBSCRIBE_FAILED,
+	EV_LOST,
+	EV_MESSAGE,
+	EV_DISCONNECTED,
+	EV_DELIVERED, /* a QoS 1 publish acknowledged, or failed */
+};
+
+struct mqtt_ev {
+	struct mqtt_ev *next;
+	enum mqtt_ev_type type;
+	int code, reason;
+	char why[128];
+	struct mqtt_msg *msg;
+};
+
+struct mqtt {
+	struct loop *loop;
+	const struct config *cfg;
+	const char *uri;
+	struct mqtt_cbs cbs;
+	void *cb_data;
+	char will_topic[256];
+	char will_payload[32];
+	char password[MQTT_PASSWORD_MAX];
+
+	MQTTAsync client;
+	int version; /* MQTTVERSION_5 or MQTTVERSION_3_1_1 */
+	bool online, connecting, stopping;
+	/*
+	 * QoS 1 publishes Paho has and the broker has not acknowledged, and
+	 * how many the broker takes (its Receive Maximum). Paho 1.3.12 does
+	 * not wake its sending thread when an acknowledgement opens a full
+	 * window: anything queued beyond it waits up to a second. So
+	 * callers that send many (the outbox) wait for mqtt_window_full()
+	 * to clear instead, which cbs.writable tells them.
+	 */
+	unsigned int inflight, window;
+	unsigned int failures;
+	int retry_timer;
+	char *subs[MQTT_SUBS_MAX];
+	int n_subs;
+	void (*stop_done)(void *);
+	void *stop_data;
+
+	/* Messages held back while the consumer cannot take them; the
+	 * loop's own, in arrival order. */
+	struct mqtt_ev *held, *held_tail;
+	size_t n_held;
+
+	/* Filled by Paho's threads, drained by the loop. */
+	pthread_mutex_t lock;
+	struct mqtt_ev *head, *tail;
+	int efd;
+};
+
+/* mqtt_paho.c: run on Paho's threads, they copy and enqueue only. */
+void mqtt_ev_append(struct mqtt_ev **head, struct mqtt_ev **tail,
+		    struct mqtt_ev *ev);
+void mqtt_push_simple(struct mqtt *m, enum mqtt_ev_type type, int code,
+		      int reason, const char *why);
+int mqtt_on_message(void *ctx, char *topic, int topic_len,
+		    MQTTAsync_message *pm);
+void mqtt_on_lost(void *ctx, char *cause);
+void mqtt_on_connect5(void *ctx, MQTTAsync_successData5 *r);
+void mqtt_on_connect_fail5(void *ctx, MQTTAsync_failureData5 *r);
+void mqtt_on_connect(void *ctx, MQTTAsync_successData *r);
+void mqtt_on_connect_fail(void *ctx, MQTTAsync_failureData *r);
+void mqtt_on_sub5(void *ctx, MQTTAsync_successData5 *r);
+void mqtt_on_sub(void *ctx, MQTTAsync_successData *r);
+void mqtt_on_sub_fail5(void *ctx, MQTTAsync_failureData5 *r);
+void mqtt_on_sub_fail(void *ctx, MQTTAsync_failureData *r);
+void mqtt_on_delivered5(void *ctx, MQTTAsync_successData5 *r);
+void mqtt_on_undelivered5(void *ctx, MQTTAsync_failureData5 *r);
+void mqtt_on_delivered(void *ctx, MQTTAsync_successData *r);
+void mqtt_on_undelivered(void *ctx, MQTTAsync_failureData *r);
+void mqtt_on_disc5(void *ctx, MQTTAsync_successData5 *r);
+void mqtt_on_disc_fail5(void *ctx, MQTTAsync_failureData5 *r);
+void mqtt_on_disc(void *ctx, MQTTAsync_successData *r);
+void mqtt_on_disc_fail(void *ctx, MQTTAsync_failureData *r);
+
+/* mqtt_held.c: the loop's side of the queue, and the held messages. */
+void mqtt_on_wake(int fd, short revents, void *data);
+void mqtt_ev_free(struct mqtt_ev *ev);
+
+/* mqtt.c: one event, on the loop. */
+void mqtt_handle(struct mqtt *m, struct mqtt_ev *ev);
+
+#endif

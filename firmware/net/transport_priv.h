@@ -1,0 +1,71 @@
+/*
+ * What the transport's files share: the session's state and the steps
+ * that one file starts and another finishes. Only transport*.c include
+ * this.
+ */
+#ifndef ZB_TRANSPORT_PRIV_H
+#define ZB_TRANSPORT_PRIV_H
+
+#include <netdb.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "firmware/net/transport.h"
+
+#define TRANSPORT_BUF (16 * 1024)
+
+struct transport_buf {
+	char data[TRANSPORT_BUF];
+	size_t head, len; /* unsent bytes are data[head .. head+len) */
+};
+
+enum transport_phase {
+	PH_IDLE,
+	PH_RESOLVING,
+	PH_CONNECTING,
+	PH_HANDSHAKE,
+	PH_RELAY,
+};
+
+struct transport {
+	struct loop *loop;
+	const struct config *cfg;
+	const struct transport_stream_ops *ops;
+	transport_event_cb cb;
+	void *cb_data;
+	int listen_fd;
+	char local_uri[64];
+	char last_error[256];
+
+	enum transport_phase phase;
+	int local_fd; /* Paho's connection, accepted */
+	int up_fd;    /* the broker */
+	void *stream;
+	short up_want; /* what the stream waits for, during handshake */
+	struct transport_buf to_broker, to_local;
+	uint64_t last_rx_ms; /* when the broker last sent anything */
+	int watchdog;	     /* timer: the broker's silence */
+	int resolve_pipe[2];
+	struct addrinfo *addrs, *next_addr;
+};
+
+/* transport.c: the session's lifetime. */
+void transport_set_error(struct transport *t, const char *fmt,
+			 const char *detail);
+void transport_close_session(struct transport *t);
+void transport_fail(struct transport *t, enum transport_event ev);
+
+/* transport_relay.c: bytes both ways once the broker is there. */
+void transport_update_events(struct transport *t);
+size_t transport_buf_space(struct transport_buf *b, char **where);
+void transport_relay_start(struct transport *t);
+void transport_relay(struct transport *t);
+
+/* transport_connect.c: resolve, connect, handshake. */
+int transport_start_upstream(struct transport *t);
+
+/* transport_local.c: the endpoint Paho connects to. */
+int transport_local_open(struct transport *t, char *err, size_t errlen);
+const char *transport_pending_why(const struct transport *t);
+
+#endif
