@@ -26,8 +26,8 @@ void console_ring_clear(struct console_ring *r)
 }
 
 /* Copy in and out at a ring offset, wrapping at the end. */
-static void ring_write(struct console_ring *r, size_t off, const void *src,
-		       size_t n)
+static void console_ring_write(struct console_ring *r, size_t off,
+			       const void *src, size_t n)
 {
 	size_t first = r->cap - off < n ? r->cap - off : n;
 
@@ -35,8 +35,8 @@ static void ring_write(struct console_ring *r, size_t off, const void *src,
 	memcpy(r->buf, (const char *)src + first, n - first);
 }
 
-static void ring_read(const struct console_ring *r, size_t off, void *dst,
-		      size_t n)
+static void console_ring_read(const struct console_ring *r, size_t off,
+			      void *dst, size_t n)
 {
 	size_t first = r->cap - off < n ? r->cap - off : n;
 
@@ -44,11 +44,11 @@ static void ring_read(const struct console_ring *r, size_t off, void *dst,
 	memcpy((char *)dst + first, r->buf, n - first);
 }
 
-static uint32_t ring_head_len(const struct console_ring *r)
+static uint32_t console_ring_head_len(const struct console_ring *r)
 {
 	uint32_t len;
 
-	ring_read(r, r->head, &len, sizeof(len));
+	console_ring_read(r, r->head, &len, sizeof(len));
 	return len;
 }
 
@@ -58,7 +58,7 @@ void console_ring_pop(struct console_ring *r)
 
 	if (!r->count)
 		return;
-	rec = CONSOLE_RING_RECORD(ring_head_len(r));
+	rec = CONSOLE_RING_RECORD(console_ring_head_len(r));
 	r->head = (r->head + rec) % r->cap;
 	r->used -= rec;
 	r->count--;
@@ -80,8 +80,8 @@ int console_ring_push(struct console_ring *r, const void *data, size_t len,
 		(*dropped)++;
 	}
 	tail = (r->head + r->used) % r->cap;
-	ring_write(r, tail, &len32, sizeof(len32));
-	ring_write(r, (tail + sizeof(len32)) % r->cap, data, len);
+	console_ring_write(r, tail, &len32, sizeof(len32));
+	console_ring_write(r, (tail + sizeof(len32)) % r->cap, data, len);
 	r->used += rec;
 	r->count++;
 	return 0;
@@ -93,9 +93,9 @@ ssize_t console_ring_peek(const struct console_ring *r, void *out, size_t cap)
 
 	if (!r->count)
 		return -ENOENT;
-	len = ring_head_len(r);
+	len = console_ring_head_len(r);
 	if (len > cap)
 		return -ENOBUFS;
-	ring_read(r, (r->head + sizeof(len)) % r->cap, out, len);
+	console_ring_read(r, (r->head + sizeof(len)) % r->cap, out, len);
 	return len;
 }

@@ -86,7 +86,7 @@ struct macro_op *macro_parse_op_new(struct macro_parser *p,
 
 /* ---- the commands ---- */
 
-static int p_rem(struct macro_parser *p, char *args, size_t len)
+static int macro_parse_rem(struct macro_parser *p, char *args, size_t len)
 {
 	(void)p;
 	(void)args;
@@ -94,7 +94,7 @@ static int p_rem(struct macro_parser *p, char *args, size_t len)
 	return 0;
 }
 
-static int p_delay(struct macro_parser *p, char *args, size_t len)
+static int macro_parse_delay(struct macro_parser *p, char *args, size_t len)
 {
 	struct macro_op *op;
 	uint32_t ms;
@@ -113,7 +113,8 @@ static int p_delay(struct macro_parser *p, char *args, size_t len)
 	return 0;
 }
 
-static int p_default_delay(struct macro_parser *p, char *args, size_t len)
+static int macro_parse_default_delay(struct macro_parser *p, char *args,
+				     size_t len)
 {
 	int r;
 
@@ -128,7 +129,8 @@ static int p_default_delay(struct macro_parser *p, char *args, size_t len)
 	return r;
 }
 
-static int p_text(struct macro_parser *p, char *args, size_t len, bool enter)
+static int macro_parse_text(struct macro_parser *p, char *args, size_t len,
+			    bool enter)
 {
 	const struct layout *l = p->layout ? p->layout : p->deflt;
 	struct typing_plan plan = {0};
@@ -161,17 +163,17 @@ static int p_text(struct macro_parser *p, char *args, size_t len, bool enter)
 	return 0;
 }
 
-static int p_string(struct macro_parser *p, char *args, size_t len)
+static int macro_parse_string(struct macro_parser *p, char *args, size_t len)
 {
-	return p_text(p, args, len, false);
+	return macro_parse_text(p, args, len, false);
 }
 
-static int p_stringln(struct macro_parser *p, char *args, size_t len)
+static int macro_parse_stringln(struct macro_parser *p, char *args, size_t len)
 {
-	return p_text(p, args, len, true);
+	return macro_parse_text(p, args, len, true);
 }
 
-static int p_repeat(struct macro_parser *p, char *args, size_t len)
+static int macro_parse_repeat(struct macro_parser *p, char *args, size_t len)
 {
 	struct macro_op *op;
 	uint64_t n = 0;
@@ -213,7 +215,7 @@ static int p_repeat(struct macro_parser *p, char *args, size_t len)
 	return 0;
 }
 
-static int p_layout(struct macro_parser *p, char *args, size_t len)
+static int macro_parse_layout(struct macro_parser *p, char *args, size_t len)
 {
 	const struct layout *l;
 	char b[48];
@@ -231,7 +233,7 @@ static int p_layout(struct macro_parser *p, char *args, size_t len)
 	return 0;
 }
 
-static int p_profile(struct macro_parser *p, char *args, size_t len)
+static int macro_parse_profile(struct macro_parser *p, char *args, size_t len)
 {
 	enum typing_profile prof;
 	char b[48];
@@ -246,7 +248,7 @@ static int p_profile(struct macro_parser *p, char *args, size_t len)
 	return 0;
 }
 
-static int p_media(struct macro_parser *p, char *args, size_t len)
+static int macro_parse_media(struct macro_parser *p, char *args, size_t len)
 {
 	struct macro_op *op;
 	size_t at = 0;
@@ -272,7 +274,7 @@ static int p_media(struct macro_parser *p, char *args, size_t len)
 	return 0;
 }
 
-static int p_reboot(struct macro_parser *p, char *args, size_t len)
+static int macro_parse_reboot(struct macro_parser *p, char *args, size_t len)
 {
 	static const char *const modes[] = {"soft", "sysrq", "hard"};
 	struct macro_op *op;
@@ -295,25 +297,25 @@ static int p_reboot(struct macro_parser *p, char *args, size_t len)
 }
 
 static const struct parse_cmd parse_cmds[] = {
-	{"REM", p_rem},
-	{"DELAY", p_delay},
-	{"DEFAULT_DELAY", p_default_delay},
-	{"DEFAULTDELAY", p_default_delay},
-	{"STRING", p_string},
-	{"STRINGLN", p_stringln},
-	{"REPEAT", p_repeat},
+	{"REM", macro_parse_rem},
+	{"DELAY", macro_parse_delay},
+	{"DEFAULT_DELAY", macro_parse_default_delay},
+	{"DEFAULTDELAY", macro_parse_default_delay},
+	{"STRING", macro_parse_string},
+	{"STRINGLN", macro_parse_stringln},
+	{"REPEAT", macro_parse_repeat},
 	{"HOLD", macro_parse_hold},
 	{"RELEASE", macro_parse_release},
-	{"LAYOUT", p_layout},
-	{"PROFILE", p_profile},
+	{"LAYOUT", macro_parse_layout},
+	{"PROFILE", macro_parse_profile},
 	{"WAIT_USB", macro_parse_wait_usb},
 	{"WAIT_LED", macro_parse_wait_led},
 	{"WAIT_PHASE", macro_parse_wait_phase},
 	{"WAIT_MEDIA_READ", macro_parse_wait_media_read},
 	{"WAIT_CONSOLE", macro_parse_wait_console},
 	{"SPAM", macro_parse_spam},
-	{"MEDIA", p_media},
-	{"REBOOT", p_reboot},
+	{"MEDIA", macro_parse_media},
+	{"REBOOT", macro_parse_reboot},
 };
 
 /* One line, NUL-terminated at line[len], line ending removed. */
@@ -333,7 +335,8 @@ int macro_parse_line(struct macro_parser *p, char *line, size_t len)
 		if (strlen(pc->name) != n ||
 		    strncasecmp(line + start, pc->name, n))
 			continue;
-		if (pc->parse == p_string || pc->parse == p_stringln) {
+		if (pc->parse == macro_parse_string ||
+		    pc->parse == macro_parse_stringln) {
 			/* The text is kept as written: one blank after the
 			 * command separates, the rest is typed. */
 			args = line + i + (i < len);

@@ -9,8 +9,9 @@
  * Every blank-separated word of s is a key of one chord: a name, or
  * names joined by '+' or '-' (gadget/keys.c's keys_chord_parse).
  */
-static int pchord(struct macro_parser *p, const char *s, size_t len,
-		  struct key_chord *c, const char *what)
+static int macro_parse_chord_line(struct macro_parser *p, const char *s,
+				  size_t len, struct key_chord *c,
+				  const char *what)
 {
 	size_t off = 0, n = 0;
 	char b[48];
@@ -37,7 +38,7 @@ int macro_parse_hold(struct macro_parser *p, char *args, size_t len)
 	if (!len)
 		return macro_parse_error(p, -EINVAL,
 					 "HOLD needs a key (e.g. HOLD SHIFT)");
-	r = pchord(p, args, len, &c, "unknown key");
+	r = macro_parse_chord_line(p, args, len, &c, "unknown key");
 	if (r)
 		return r;
 	op = macro_parse_op_new(p, MACRO_OP_HOLD);
@@ -55,7 +56,7 @@ int macro_parse_release(struct macro_parser *p, char *args, size_t len)
 
 	/* RELEASE alone (or RELEASE ALL) lets every key go. */
 	if (len && !(len == 3 && !strncasecmp(args, "all", 3))) {
-		r = pchord(p, args, len, &c, "unknown key");
+		r = macro_parse_chord_line(p, args, len, &c, "unknown key");
 		if (r)
 			return r;
 	}
@@ -150,7 +151,8 @@ int macro_parse_key_line(struct macro_parser *p, const char *s, size_t n,
 		return macro_parse_error(p, -EINVAL,
 					 "unknown command or key \"%s\"",
 					 macro_lex_shown(s, n, b));
-	r = pchord(p, s, macro_lex_trim_end(s, len), &c, "unknown key");
+	r = macro_parse_chord_line(p, s, macro_lex_trim_end(s, len), &c,
+				   "unknown key");
 	if (r)
 		return r;
 	op = macro_parse_op_new(p, MACRO_OP_CHORD);

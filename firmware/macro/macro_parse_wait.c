@@ -195,8 +195,8 @@ int macro_parse_wait_led(struct macro_parser *p, char *args, size_t len)
  * at most MACRO_REGEX_REPEAT, and the script's patterns together may
  * weigh (length times that product) at most MACRO_REGEX_WEIGHT.
  */
-static int regex_cost(struct macro_parser *p, const char *pat, size_t len,
-		      uint64_t *weight)
+static int macro_parse_regex_cost(struct macro_parser *p, const char *pat,
+				  size_t len, uint64_t *weight)
 {
 	uint64_t prod = 1;
 
@@ -284,7 +284,7 @@ int macro_parse_wait_console(struct macro_parser *p, char *args, size_t len)
 			"more");
 	r = macro_lex_timeout(p, args + s0, n0, "WAIT_CONSOLE timeout", &ms);
 	if (!r)
-		r = regex_cost(p, args + 1, plen, &weight);
+		r = macro_parse_regex_cost(p, args + 1, plen, &weight);
 	if (r)
 		return r;
 	re = calloc(1, sizeof(*re));

@@ -26,7 +26,7 @@ struct power_gpiod {
 static const char *const pg_line_names[POWER_LINE_COUNT] = {
 	"power_line", "reset_line", "power_led_line"};
 
-static void pg_ctx_release(struct power_gpiod *g)
+static void power_gpiod_ctx_release(struct power_gpiod *g)
 {
 	for (int i = 0; i < POWER_LINE_COUNT; i++)
 		if (g->line[i])
@@ -36,8 +36,9 @@ static void pg_ctx_release(struct power_gpiod *g)
 	free(g);
 }
 
-static int pg_claim(struct power_gpiod *g, const struct power_gpio_cfg *cfg,
-		    int i, char *err, size_t errlen)
+static int power_gpiod_claim(struct power_gpiod *g,
+			     const struct power_gpio_cfg *cfg, int i, char *err,
+			     size_t errlen)
 {
 	bool low = i == POWER_LINE_LED ? cfg->led_active_low : cfg->active_low;
 	int flags = low ? GPIOD_LINE_REQUEST_FLAG_ACTIVE_LOW : 0;
@@ -77,8 +78,8 @@ static int pg_claim(struct power_gpiod *g, const struct power_gpio_cfg *cfg,
 	return 0;
 }
 
-static int pg_request(const struct power_gpio_cfg *cfg, void **ctx, char *err,
-		      size_t errlen)
+static int power_gpiod_request(const struct power_gpio_cfg *cfg, void **ctx,
+			       char *err, size_t errlen)
 {
 	struct power_gpiod *g = calloc(1, sizeof(*g));
 	int r;
@@ -99,7 +100,7 @@ static int pg_request(const struct power_gpio_cfg *cfg, void **ctx, char *err,
 	for (int i = 0; i < POWER_LINE_COUNT; i++) {
 		if (cfg->line[i] < 0)
 			continue;
-		r = pg_claim(g, cfg, i, err, errlen);
+		r = power_gpiod_claim(g, cfg, i, err, errlen);
 		if (r)
 			goto fail;
 	}
@@ -118,11 +119,11 @@ static int pg_request(const struct power_gpio_cfg *cfg, void **ctx, char *err,
 	*ctx = g;
 	return 0;
 fail:
-	pg_ctx_release(g);
+	power_gpiod_ctx_release(g);
 	return r;
 }
 
-static int pg_set(void *ctx, enum power_line line, bool active)
+static int power_gpiod_set(void *ctx, enum power_line line, bool active)
 {
 	struct power_gpiod *g = ctx;
 
@@ -133,7 +134,7 @@ static int pg_set(void *ctx, enum power_line line, bool active)
 	return 0;
 }
 
-static int pg_get(void *ctx, enum power_line line, bool *active)
+static int power_gpiod_get(void *ctx, enum power_line line, bool *active)
 {
 	struct power_gpiod *g = ctx;
 	int v;
@@ -147,12 +148,12 @@ static int pg_get(void *ctx, enum power_line line, bool *active)
 	return 0;
 }
 
-static int pg_event_fd(void *ctx)
+static int power_gpiod_event_fd(void *ctx)
 {
 	return ((struct power_gpiod *)ctx)->ev_fd;
 }
 
-static void pg_event_drain(void *ctx)
+static void power_gpiod_event_drain(void *ctx)
 {
 	struct power_gpiod *g = ctx;
 	struct gpiod_line_event ev[16];
@@ -163,19 +164,19 @@ static void pg_event_drain(void *ctx)
 		;
 }
 
-static void pg_release(void *ctx)
+static void power_gpiod_release(void *ctx)
 {
-	pg_ctx_release(ctx);
+	power_gpiod_ctx_release(ctx);
 }
 
 static const struct power_gpio_ops pg_ops = {
 	.name = "gpiod",
-	.request = pg_request,
-	.set = pg_set,
-	.get = pg_get,
-	.event_fd = pg_event_fd,
-	.event_drain = pg_event_drain,
-	.release = pg_release,
+	.request = power_gpiod_request,
+	.set = power_gpiod_set,
+	.get = power_gpiod_get,
+	.event_fd = power_gpiod_event_fd,
+	.event_drain = power_gpiod_event_drain,
+	.release = power_gpiod_release,
 };
 
 const struct power_gpio_ops *power_gpiod_ops(void)

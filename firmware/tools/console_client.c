@@ -54,7 +54,7 @@ struct cc {
 	char shown_error[256];
 };
 
-static void cc_out(const void *buf, size_t n)
+static void console_client_out(const void *buf, size_t n)
 {
 	const char *p = buf;
 
@@ -71,49 +71,50 @@ static void cc_out(const void *buf, size_t n)
 }
 
 /* A note from the client itself, on a line of its own. */
-static void cc_note(struct cc *c, const char *fmt, const char *arg)
+static void console_client_note(struct cc *c, const char *fmt, const char *arg)
 {
 	char buf[512];
 	int n;
 
 	if (c->line_open) {
-		cc_out("\r\n", 2);
+		console_client_out("\r\n", 2);
 		c->line_open = false;
 	}
 	n = snprintf(buf, sizeof(buf), fmt, arg);
 	if (n > (int)sizeof(buf) - 1)
 		n = (int)sizeof(buf) - 1;
 	if (n > 0)
-		cc_out(buf, (size_t)n);
+		console_client_out(buf, (size_t)n);
 }
 
-static void cc_stopped(void *data)
+static void console_client_stopped(void *data)
 {
 	struct cc *c = data;
 
 	loop_quit(c->loop);
 }
 
-static void cc_send(struct cc *c);
+static void console_client_send(struct cc *c);
 
-static void cc_quit(struct cc *c)
+static void console_client_quit(struct cc *c)
 {
 	if (c->quitting)
 		return;
 	c->quitting = true;
-	cc_send(c);
-	if (mqtt_stop(c->mqtt, cc_stopped, c))
+	console_client_send(c);
+	if (mqtt_stop(c->mqtt, console_client_stopped, c))
 		loop_quit(c->loop);
 	else
-		loop_timer_add(c->loop, CC_STOP_GRACE_MS, cc_stopped, c);
+		loop_timer_add(c->loop, CC_STOP_GRACE_MS,
+			       console_client_stopped, c);
 }
 
-static void cc_batch_cb(void *data)
+static void console_client_batch_cb(void *data)
 {
 	struct cc *c = data;
 
 	c->batch_timer = 0;
-	cc_send(c);
+	console_client_send(c);
 }
 
 /*
@@ -121,7 +122,7 @@ static void cc_batch_cb(void *data)
  * at the end waits for its last bytes; bytes that are not UTF-8 (a
  * terminal in another encoding) become U+FFFD, as JSON needs text.
  */
-static void cc_send(struct cc *c)
+static void console_client_send(struct cc *c)
 {
 	char text[CC_PENDING_MAX * 3 + 1];
 	char id[64];
@@ -150,7 +151,7 @@ static void cc_send(struct cc *c)
 		return; /* sent when the session is back */
 	if (r) {
 		loop_timer_rearm(c->loop, &c->batch_timer, CC_RETRY_MS,
-				 cc_batch_cb, c);
+				 console_client_batch_cb, c);
 		return;
 	}
 	c->seq++;
@@ -158,16 +159,16 @@ static void cc_send(struct cc *c)
 	c->npending = keep;
 done:
 	if (c->eof && !c->quitting)
-		cc_quit(c);
+		console_client_quit(c);
 }
 
 /* Queue a typed byte; the escape sequence is handled here. */
-static void cc_key(struct cc *c, unsigned char b)
+static void console_client_key(struct cc *c, unsigned char b)
 {
 	if (c->esc_pending) {
 		c->esc_pending = false;
 		if (b == '.') {
-			cc_quit(c);
+			console_client_quit(c);
 			return;
 		}
 		/* The escape typed twice sends it once; anything else
@@ -186,7 +187,7 @@ static void cc_key(struct cc *c, unsigned char b)
 		c->pending[c->npending++] = (char)b;
 }
 
-static void cc_on_stdin(int fd, short revents, void *data)
+static void console_client_on_stdin(int fd, short revents, void *data)
 {
 	struct cc *c = data;
 	char buf[1024];
@@ -198,22 +199,22 @@ static void cc_on_stdin(int fd, short revents, void *data)
 		/* Input ended (a pipe): send what is left, then leave. */
 		loop_fd_del(c->loop, fd);
 		c->eof = true;
-		cc_send(c);
+		console_client_send(c);
 		return;
 	}
 	for (ssize_t i = 0; i < n && !c->quitting; i++)
-		cc_key(c, (unsigned char)buf[i]);
+		console_client_key(c, (unsigned char)buf[i]);
 	if (c->quitting)
 		return;
 	if (c->npending >= CC_BATCH_MAX)
-		cc_send(c);
+		console_client_send(c);
 	else if (c->npending && !c->batch_timer)
 		loop_timer_rearm(c->loop, &c->batch_timer, CC_BATCH_MS,
-				 cc_batch_cb, c);
+				 console_client_batch_cb, c);
 }
 
 /* A result for one of our commands that did not go well. */
-static void cc_result(struct cc *c, const struct mqtt_msg *m)
+static void console_client_result(struct cc *c, const struct mqtt_msg *m)
 {
 	cJSON *o = cJSON_ParseWithLength(m->payload, m->len);
 	const cJSON *id = cJSON_GetObjectItemCaseSensitive(o, "id");
@@ -223,13 +224,13 @@ static void cc_result(struct cc *c, const struct mqtt_msg *m)
 	if (cJSON_IsString(id) && cJSON_IsString(st) &&
 	    !strncmp(id->valuestring, c->id_prefix, strlen(c->id_prefix)) &&
 	    strcmp(st->valuestring, "ok"))
-		cc_note(c, "[zerobmc: %s]\r\n",
-			cJSON_IsString(err) ? err->valuestring
-					    : st->valuestring);
+		console_client_note(c, "[zerobmc: %s]\r\n",
+				    cJSON_IsString(err) ? err->valuestring
+							: st->valuestring);
 	cJSON_Delete(o);
 }
 
-static void cc_on_message(void *data, struct mqtt_msg *m)
+static void console_client_on_message(void *data, struct mqtt_msg *m)
 {
 	struct cc *c = data;
 
@@ -237,23 +238,23 @@ static void cc_on_message(void *data, struct mqtt_msg *m)
 		/* The byte stream shows the console exactly: echo, prompts,
 		 * colours; the lines are then redundant. */
 		c->raw_seen = true;
-		cc_out(m->payload, m->len);
+		console_client_out(m->payload, m->len);
 	} else if (!strcmp(m->topic, c->topics.pub[TOPIC_CONSOLE])) {
 		if (!c->raw_seen) {
 			/* Lines only: a prompt keeps its cursor until the
 			 * next line comes. */
 			if (c->line_open)
-				cc_out("\r\n", 2);
-			cc_out(m->payload, m->len);
+				console_client_out("\r\n", 2);
+			console_client_out(m->payload, m->len);
 			c->line_open = true;
 		}
 	} else if (!strcmp(m->topic, c->topics.pub[TOPIC_RESULT])) {
-		cc_result(c, m);
+		console_client_result(c, m);
 	}
 	mqtt_msg_free(m);
 }
 
-static void cc_on_online(void *data)
+static void console_client_on_online(void *data)
 {
 	struct cc *c = data;
 
@@ -270,48 +271,48 @@ static void cc_on_online(void *data)
 		else
 			snprintf(what, sizeof(what), "%s, escape %c.",
 				 c->topics.base, c->esc);
-		cc_note(c, "[zerobmc: console of %s]\r\n", what);
+		console_client_note(c, "[zerobmc: console of %s]\r\n", what);
 	}
 	c->was_online = true;
-	cc_send(c);
+	console_client_send(c);
 }
 
-static void cc_show_error(struct cc *c, const char *why)
+static void console_client_show_error(struct cc *c, const char *why)
 {
 	if (!strcmp(c->shown_error, why))
 		return;
 	snprintf(c->shown_error, sizeof(c->shown_error), "%s", why);
-	cc_note(c, "[zerobmc: broker: %s]\r\n", why);
+	console_client_note(c, "[zerobmc: broker: %s]\r\n", why);
 }
 
-static void cc_on_offline(void *data, const char *why)
+static void console_client_on_offline(void *data, const char *why)
 {
 	struct cc *c = data;
 	const char *detail = transport_last_error(c->transport);
 
 	if (!c->quitting)
-		cc_show_error(c, detail[0] ? detail : why);
+		console_client_show_error(c, detail[0] ? detail : why);
 }
 
-static void cc_on_transport(void *data, enum transport_event ev,
-			    const char *detail)
+static void console_client_on_transport(void *data, enum transport_event ev,
+					const char *detail)
 {
 	struct cc *c = data;
 
 	if (ev == TRANSPORT_FAILED && !c->quitting)
-		cc_show_error(c, detail);
+		console_client_show_error(c, detail);
 }
 
-static void cc_on_signal(int fd, short revents, void *data)
+static void console_client_on_signal(int fd, short revents, void *data)
 {
 	struct cc *c = data;
 	struct signalfd_siginfo si;
 
 	while (read(fd, &si, sizeof(si)) == sizeof(si))
-		cc_quit(c);
+		console_client_quit(c);
 }
 
-static int cc_signals(struct cc *c)
+static int console_client_signals(struct cc *c)
 {
 	sigset_t set;
 
@@ -326,10 +327,11 @@ static int cc_signals(struct cc *c)
 	c->sig_fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
 	if (c->sig_fd < 0)
 		return -errno;
-	return loop_fd_add(c->loop, c->sig_fd, POLLIN, cc_on_signal, c);
+	return loop_fd_add(c->loop, c->sig_fd, POLLIN, console_client_on_signal,
+			   c);
 }
 
-static void cc_tty_raw(struct cc *c)
+static void console_client_tty_raw(struct cc *c)
 {
 	struct termios t;
 
@@ -343,13 +345,13 @@ static void cc_tty_raw(struct cc *c)
 	tcsetattr(STDIN_FILENO, TCSAFLUSH, &t);
 }
 
-static void cc_tty_restore(struct cc *c)
+static void console_client_tty_restore(struct cc *c)
 {
 	if (c->tty)
 		tcsetattr(STDIN_FILENO, TCSAFLUSH, &c->saved);
 }
 
-static int cc_parse_escape(const char *s)
+static int console_client_parse_escape(const char *s)
 {
 	if (!strcmp(s, "none"))
 		return -1;
@@ -360,7 +362,7 @@ static int cc_parse_escape(const char *s)
 	return -2;
 }
 
-static void cc_usage(FILE *f)
+static void console_client_usage(FILE *f)
 {
 	fprintf(f,
 		"usage: zerobmc [-c FILE] console [-e CHAR] [ID]\n"
@@ -374,12 +376,13 @@ static void cc_usage(FILE *f)
 		"           quits (default ~; ^X for a control key; none)\n");
 }
 
-static int cc_setup(struct cc *c, const char *id, char *err, size_t errlen)
+static int console_client_setup(struct cc *c, const char *id, char *err,
+				size_t errlen)
 {
 	static const struct mqtt_cbs cbs = {
-		.online = cc_on_online,
-		.offline = cc_on_offline,
-		.message = cc_on_message,
+		.online = console_client_on_online,
+		.offline = console_client_on_offline,
+		.message = console_client_on_message,
 	};
 	struct mqtt_will will;
 	int r;
@@ -406,13 +409,13 @@ static int cc_setup(struct cc *c, const char *id, char *err, size_t errlen)
 	c->loop = loop_new();
 	if (!c->loop)
 		return -ENOMEM;
-	r = cc_signals(c);
+	r = console_client_signals(c);
 	if (r) {
 		snprintf(err, errlen, "signals: %s", strerror(-r));
 		return r;
 	}
-	r = transport_new(c->loop, &c->cfg, cc_on_transport, c, &c->transport,
-			  err, errlen);
+	r = transport_new(c->loop, &c->cfg, console_client_on_transport, c,
+			  &c->transport, err, errlen);
 	if (r)
 		return r;
 	will.topic = c->will_topic;
@@ -424,10 +427,11 @@ static int cc_setup(struct cc *c, const char *id, char *err, size_t errlen)
 	mqtt_add_subscription(c->mqtt, c->topics.pub[TOPIC_CONSOLE]);
 	mqtt_add_subscription(c->mqtt, c->raw_topic);
 	mqtt_add_subscription(c->mqtt, c->topics.pub[TOPIC_RESULT]);
-	return loop_fd_add(c->loop, STDIN_FILENO, POLLIN, cc_on_stdin, c);
+	return loop_fd_add(c->loop, STDIN_FILENO, POLLIN,
+			   console_client_on_stdin, c);
 }
 
-static void cc_free(struct cc *c)
+static void console_client_free(struct cc *c)
 {
 	mqtt_free(c->mqtt);
 	transport_free(c->transport);
@@ -453,7 +457,7 @@ int console_client_main(int argc, char **argv, const struct config *cfg)
 	while ((opt = getopt(argc, argv, "+e:h")) != -1) {
 		switch (opt) {
 		case 'e':
-			c->esc = cc_parse_escape(optarg);
+			c->esc = console_client_parse_escape(optarg);
 			if (c->esc == -2) {
 				fprintf(stderr, "zerobmc console: -e takes one "
 						"character, ^X, or none\n");
@@ -462,17 +466,17 @@ int console_client_main(int argc, char **argv, const struct config *cfg)
 			}
 			break;
 		case 'h':
-			cc_usage(stdout);
+			console_client_usage(stdout);
 			free(c);
 			return 0;
 		default:
-			cc_usage(stderr);
+			console_client_usage(stderr);
 			free(c);
 			return 2;
 		}
 	}
 	if (argc - optind > 1) {
-		cc_usage(stderr);
+		console_client_usage(stderr);
 		free(c);
 		return 2;
 	}
@@ -485,22 +489,22 @@ int console_client_main(int argc, char **argv, const struct config *cfg)
 		free(c);
 		return 2;
 	}
-	r = cc_setup(c, id, err, sizeof(err));
+	r = console_client_setup(c, id, err, sizeof(err));
 	if (r) {
 		fprintf(stderr, "zerobmc console: %s\n",
 			err[0] ? err : strerror(-r));
-		cc_free(c);
+		console_client_free(c);
 		free(c);
 		return 1;
 	}
-	cc_tty_raw(c);
+	console_client_tty_raw(c);
 	mqtt_start(c->mqtt);
 	r = loop_run(c->loop);
-	cc_tty_restore(c);
+	console_client_tty_restore(c);
 	if (c->line_open)
-		cc_out("\n", 1);
+		console_client_out("\n", 1);
 	fprintf(stderr, "[zerobmc: console closed]\n");
-	cc_free(c);
+	console_client_free(c);
 	free(c);
 	return r ? 1 : 0;
 }
