@@ -9,6 +9,8 @@
 #include <sys/inotify.h>
 #include <unistd.h>
 
+#include "firmware/core/inotify_drain.h"
+
 struct hostwatch {
 	struct loop *loop;
 	char path[PATH_MAX];
@@ -45,11 +47,7 @@ static void hostwatch_on_pri(int fd, short revents, void *data)
 
 static void hostwatch_on_inotify(int fd, short revents, void *data)
 {
-	char buf[4096]
-		__attribute__((aligned(__alignof__(struct inotify_event))));
-
-	while (read(fd, buf, sizeof(buf)) > 0)
-		;
+	inotify_drain(fd, NULL, NULL);
 	hostwatch_update(data);
 }
 

@@ -12,6 +12,7 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include "firmware/core/inotify_drain.h"
 #include "firmware/agent/cap.h"
 #include "firmware/console/console.h"
 #include "firmware/host/hostwatch.h"
@@ -263,23 +264,18 @@ static void timeline_burst_end_cb(void *data)
 	timeline_emit(t, "media", "read-end", x);
 }
 
+static void timeline_on_access_event(void *data, const struct inotify_event *ev)
+{
+	if (ev->mask & IN_ACCESS)
+		++*(uint64_t *)data;
+}
+
 static void timeline_on_access(int fd, short revents, void *data)
 {
 	struct timeline *t = data;
-	char buf[4096]
-		__attribute__((aligned(__alignof__(struct inotify_event))));
 	uint64_t n = 0;
-	ssize_t r;
 
-	while ((r = read(fd, buf, sizeof(buf))) > 0) {
-		for (char *p = buf; p < buf + r;) {
-			struct inotify_event *ev = (struct inotify_event *)p;
-
-			if (ev->mask & IN_ACCESS)
-				n++;
-			p += sizeof(*ev) + ev->len;
-		}
-	}
+	inotify_drain(fd, timeline_on_access_event, &n);
 	if (!n)
 		return;
 	t->reads += n;

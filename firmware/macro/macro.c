@@ -9,6 +9,7 @@
 #include <sys/inotify.h>
 #include <unistd.h>
 
+#include "firmware/core/inotify_drain.h"
 #include "firmware/console/console.h"
 #include "firmware/host/hostwatch.h"
 #include "firmware/host/timeline.h"
@@ -410,25 +411,20 @@ static void macros_unwatch(struct macros *m)
 	m->ino = -1;
 }
 
+static void macros_on_event(void *data, const struct inotify_event *ev)
+{
+	if (ev->mask &
+	    (IN_DELETE_SELF | IN_MOVE_SELF | IN_IGNORED | IN_UNMOUNT))
+		*(bool *)data = true;
+}
+
 static void macros_on_inotify(int fd, short revents, void *data)
 {
-	char buf[4096]
-		__attribute__((aligned(__alignof__(struct inotify_event))));
 	struct macros *m = data;
 	bool gone = false;
-	ssize_t n;
 
 	(void)revents;
-	while ((n = read(fd, buf, sizeof(buf))) > 0) {
-		for (char *p = buf; p < buf + n;) {
-			struct inotify_event *ev = (struct inotify_event *)p;
-
-			if (ev->mask & (IN_DELETE_SELF | IN_MOVE_SELF |
-					IN_IGNORED | IN_UNMOUNT))
-				gone = true;
-			p += sizeof(*ev) + ev->len;
-		}
-	}
+	inotify_drain(fd, macros_on_event, &gone);
 	if (gone) {
 		/* The folder went (or moved): look for one at the path. */
 		macros_unwatch(m);
