@@ -10,6 +10,7 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include "firmware/core/backoff.h"
 #include "firmware/console/console_history.h"
 #include "firmware/console/console_last.h"
 #include "firmware/console/console_lines.h"
@@ -295,10 +296,9 @@ static void console_schedule_reopen(struct console *c)
 	if (st != UDC_STATE_CONFIGURED && st != UDC_STATE_UNKNOWN)
 		return;
 	/* Doubling up to a cap: a device that stays away costs no idle CPU. */
-	c->reopen_ms = c->reopen_ms ? c->reopen_ms * 2 : CONSOLE_REOPEN_MS;
-	if (c->reopen_ms > CONSOLE_REOPEN_MAX_MS)
-		c->reopen_ms = CONSOLE_REOPEN_MAX_MS;
-	loop_timer_rearm(c->loop, &c->reopen_timer, c->reopen_ms,
+	loop_timer_rearm(c->loop, &c->reopen_timer,
+			 backoff_next(&c->reopen_ms, CONSOLE_REOPEN_MS,
+				      CONSOLE_REOPEN_MAX_MS),
 			 console_reopen_cb, c);
 }
 

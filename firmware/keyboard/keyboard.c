@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "firmware/core/backoff.h"
 #include "gadget/hid.h"
 
 /* Reports written in one go before other sources get a turn. */
@@ -315,11 +316,10 @@ int keyboard_open(struct keyboard *kb, const char *path)
 	fd = hid_open(kb->path);
 	if (fd < 0) {
 		/* It may appear later, e.g. when the gadget binds. */
-		kb->reopen_ms = kb->reopen_ms ? kb->reopen_ms * 2 :
-						KEYBOARD_REOPEN_MS;
-		if (kb->reopen_ms > KEYBOARD_REOPEN_MAX_MS)
-			kb->reopen_ms = KEYBOARD_REOPEN_MAX_MS;
-		loop_timer_rearm(kb->loop, &kb->reopen_timer, kb->reopen_ms,
+		loop_timer_rearm(kb->loop, &kb->reopen_timer,
+				 backoff_next(&kb->reopen_ms,
+					      KEYBOARD_REOPEN_MS,
+					      KEYBOARD_REOPEN_MAX_MS),
 				 keyboard_reopen_cb, kb);
 		return fd;
 	}

@@ -9,6 +9,7 @@
 #include <sys/inotify.h>
 #include <unistd.h>
 
+#include "firmware/core/backoff.h"
 #include "firmware/core/inotify_drain.h"
 #include "firmware/console/console.h"
 #include "firmware/host/hostwatch.h"
@@ -460,11 +461,10 @@ static void macros_watch(struct macros *m)
 		 * looked for less and less often, so idle costs nothing. */
 		if (strcmp(was, m->dir_error))
 			cap_state_dirty(m->c);
-		m->dir_retry_ms = m->dir_retry_ms ? m->dir_retry_ms * 2
-						  : MACRO_DIR_RETRY_MS;
-		if (m->dir_retry_ms > MACRO_DIR_RETRY_MAX_MS)
-			m->dir_retry_ms = MACRO_DIR_RETRY_MAX_MS;
-		loop_timer_rearm(m->loop, &m->dir_timer, m->dir_retry_ms,
+		loop_timer_rearm(m->loop, &m->dir_timer,
+				 backoff_next(&m->dir_retry_ms,
+					      MACRO_DIR_RETRY_MS,
+					      MACRO_DIR_RETRY_MAX_MS),
 				 macros_dir_cb, m);
 		return;
 	}
