@@ -10,12 +10,12 @@
 #include <termios.h>
 #include <unistd.h>
 
-#include "firmware/core/backoff.h"
 #include "firmware/console/console_history.h"
 #include "firmware/console/console_last.h"
 #include "firmware/console/console_lines.h"
 #include "firmware/console/console_out.h"
 #include "firmware/console/console_ring.h"
+#include "firmware/core/backoff.h"
 #include "firmware/host/hostwatch.h"
 
 /* Paho's queue is full: try again this soon. */

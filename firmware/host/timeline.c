@@ -12,13 +12,14 @@
 #include <sys/time.h>
 #include <unistd.h>
 
-#include "firmware/core/inotify_drain.h"
 #include "firmware/agent/cap.h"
 #include "firmware/console/console.h"
+#include "firmware/core/inotify_drain.h"
 #include "firmware/host/hostwatch.h"
 #include "firmware/keyboard/keyboard_cap.h"
 #include "firmware/media/media_cap.h"
 #include "gadget/hid_report.h"
+#include "gadget/lun.h"
 
 #define TIMELINE_LISTENERS 4
 
@@ -302,23 +303,12 @@ static void timeline_on_access(int fd, short revents, void *data)
 static void timeline_on_media(void *data)
 {
 	struct timeline *t = data;
-	char path[PATH_MAX], file[PATH_MAX];
-	ssize_t n;
-	int fd;
+	char file[PATH_MAX];
 
 	if (t->ino < 0 || !t->c->cfg->media.lun[0])
 		return;
-	snprintf(path, sizeof(path), "%s/file", t->c->cfg->media.lun);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
+	if (lun_attr_read(t->c->cfg->media.lun, "file", file, sizeof(file)))
 		return;
-	n = read(fd, file, sizeof(file) - 1);
-	close(fd);
-	if (n < 0)
-		return;
-	while (n > 0 && (file[n - 1] == '\n' || file[n - 1] == '\0'))
-		n--;
-	file[n] = '\0';
 	if (!strcmp(file, t->backing))
 		return;
 	if (t->wd >= 0)

@@ -9,9 +9,9 @@
 #include <sys/inotify.h>
 #include <unistd.h>
 
+#include "firmware/console/console.h"
 #include "firmware/core/backoff.h"
 #include "firmware/core/inotify_drain.h"
-#include "firmware/console/console.h"
 #include "firmware/host/hostwatch.h"
 #include "firmware/host/timeline.h"
 #include "firmware/keyboard/keyboard.h"
