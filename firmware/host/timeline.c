@@ -20,6 +20,7 @@
 #include "firmware/media/media_cap.h"
 #include "gadget/hid_report.h"
 #include "gadget/lun.h"
+#include "topics/json.h"
 
 #define TIMELINE_LISTENERS 4
 
@@ -131,12 +132,7 @@ static void timeline_emit(struct timeline *t, const char *source,
 	cJSON_AddNumberToObject(o, "t", (double)timeline_unix_ms());
 	cJSON_AddStringToObject(o, "source", source);
 	cJSON_AddStringToObject(o, "what", what);
-	while (extra && extra->child) {
-		cJSON *c = cJSON_DetachItemViaPointer(extra, extra->child);
-
-		cJSON_AddItemToObject(o, c->string, c);
-	}
-	cJSON_Delete(extra);
+	json_merge(o, extra);
 	json = cJSON_PrintUnformatted(o);
 	cJSON_Delete(o);
 	if (!json)
