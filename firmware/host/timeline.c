@@ -15,6 +15,7 @@
 #include "firmware/agent/cap.h"
 #include "firmware/console/console.h"
 #include "firmware/core/inotify_drain.h"
+#include "firmware/core/listeners.h"
 #include "firmware/host/hostwatch.h"
 #include "firmware/keyboard/keyboard_cap.h"
 #include "firmware/media/media_cap.h"
@@ -52,11 +53,7 @@ struct timeline {
 	uint8_t leds;
 	bool kb_dead;
 
-	struct {
-		timeline_listener_fn fn;
-		void *data;
-	} l[TIMELINE_LISTENERS];
-	int n_l;
+	struct listeners l;
 };
 
 static uint64_t timeline_unix_ms(void)
@@ -69,8 +66,8 @@ static uint64_t timeline_unix_ms(void)
 
 static void timeline_notify(struct timeline *t)
 {
-	for (int i = 0; i < t->n_l; i++)
-		t->l[i].fn(t->l[i].data);
+	for (int i = 0; i < t->l.n; i++)
+		((timeline_listener_fn)t->l.l[i].fn)(t->l.l[i].data);
 }
 
 static void timeline_keep(struct timeline *t, char *json)
@@ -363,12 +360,7 @@ int timeline_listen(struct timeline *t, timeline_listener_fn fn, void *data)
 {
 	if (!t)
 		return -ENODEV;
-	if (t->n_l == TIMELINE_LISTENERS)
-		return -ENOSPC;
-	t->l[t->n_l].fn = fn;
-	t->l[t->n_l].data = data;
-	t->n_l++;
-	return 0;
+	return listeners_add(&t->l, TIMELINE_LISTENERS, (listener_fn)fn, data);
 }
 
 static const struct keyboard_listener timeline_kb_listener = {
