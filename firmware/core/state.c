@@ -42,23 +42,7 @@ char *state_build(const struct state *s)
 	return out;
 }
 
-bool state_changed(struct state *s, const char *doc)
-{
-	if (s->last && !strcmp(s->last, doc))
-		return false;
-	free(s->last);
-	s->last = strdup(doc);
-	return true;
-}
-
-void state_forget(struct state *s)
-{
-	free(s->last);
-	s->last = NULL;
-}
-
 void state_free(struct state *s)
 {
-	state_forget(s);
 	s->n = 0;
 }

@@ -44,7 +44,6 @@ struct keyboard {
 	bool want_out;
 	struct hid_report cur; /* the last report the device took */
 	uint8_t leds;
-	uint64_t sent;
 };
 
 static void keyboard_pump(struct keyboard *kb);
@@ -107,7 +106,6 @@ static int keyboard_write(struct keyboard *kb, const struct hid_report *r)
 
 	if (err == 0) {
 		kb->cur = *r;
-		kb->sent++;
 		kb->eagain_since_ms = 0;
 	}
 	return err;
@@ -408,9 +406,4 @@ void keyboard_progress(const struct keyboard *kb, size_t *done, size_t *total)
 {
 	*done = kb->idx;
 	*total = kb->running ? kb->plan.n : 0;
-}
-
-uint64_t keyboard_reports_sent(const struct keyboard *kb)
-{
-	return kb->sent;
 }
