@@ -5,6 +5,7 @@
 #include <strings.h>
 
 #include "gadget/typing.h"
+#include "topics/utf8.h"
 
 /*
  * Pauses after a report, by what the report does. A report that presses
@@ -188,46 +189,6 @@ static void typing_mods(struct typing_plan *p, enum typing_profile prof,
 		typing_emit(p, prof, cur, &r);
 }
 
-/* Strict UTF-8: no overlong forms, surrogates or values past U+10FFFF. */
-static int typing_utf8(const char *s, size_t len, size_t *off, uint32_t *cp)
-{
-	static const uint32_t min[] = {0, 0, 0x80, 0x800, 0x10000};
-	const unsigned char *u = (const unsigned char *)s + *off;
-	size_t left = len - *off, n, i;
-	uint32_t c = u[0];
-
-	if (c < 0x80) {
-		n = 1;
-	} else if ((c & 0xe0) == 0xc0) {
-		n = 2;
-		c &= 0x1f;
-	} else if ((c & 0xf0) == 0xe0) {
-		n = 3;
-		c &= 0x0f;
-	} else if ((c & 0xf8) == 0xf0) {
-		n = 4;
-		c &= 0x07;
-	} else {
-		goto bad;
-	}
-	if (left < n)
-		goto bad;
-	for (i = 1; i < n; i++) {
-		if ((u[i] & 0xc0) != 0x80)
-			goto bad;
-		c = (c << 6) | (u[i] & 0x3f);
-	}
-	if (n > 1 &&
-	    (c < min[n] || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff)))
-		goto bad;
-	*cp = c;
-	*off += n;
-	return 0;
-bad:
-	*cp = u[0];
-	return -EILSEQ;
-}
-
 /*
  * Check the whole text and collect its keystrokes; *out is allocated
  * (twice the byte count is enough: at most two strokes per byte).
@@ -244,8 +205,11 @@ static int typing_strokes(const struct layout *l, const char *s, size_t len,
 	if (!ks)
 		return -ENOMEM;
 	for (; off < len; pos++) {
-		int err = typing_utf8(s, len, &off, &cp);
+		int step = utf8_decode(s + off, len - off, &cp);
+		int err = step < 0 ? -EILSEQ : 0;
 
+		if (step > 0)
+			off += (size_t)step;
 		if (!err && cp == '\r') {
 			if (off < len && s[off] == '\n')
 				continue;

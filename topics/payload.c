@@ -1,4 +1,5 @@
 #include "topics/payload.h"
+#include "topics/utf8.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -7,36 +8,14 @@
 
 bool payload_utf8_valid(const char *data, size_t len)
 {
-	const unsigned char *s = (const unsigned char *)data;
-	size_t i = 0;
+	uint32_t cp;
 
-	while (i < len) {
-		unsigned char c = s[i];
-		size_t n;
-		unsigned int cp;
+	for (size_t i = 0; i < len;) {
+		int n = utf8_decode(data + i, len - i, &cp);
 
-		if (c < 0x80) {
-			i++;
-			continue;
-		} else if ((c & 0xe0) == 0xc0) {
-			n = 1, cp = c & 0x1f;
-		} else if ((c & 0xf0) == 0xe0) {
-			n = 2, cp = c & 0x0f;
-		} else if ((c & 0xf8) == 0xf0) {
-			n = 3, cp = c & 0x07;
-		} else {
+		if (n < 0)
 			return false;
-		}
-		for (size_t k = 1; k <= n; k++) {
-			if (i + k >= len || (s[i + k] & 0xc0) != 0x80)
-				return false;
-			cp = (cp << 6) | (s[i + k] & 0x3f);
-		}
-		if ((n == 1 && cp < 0x80) || (n == 2 && cp < 0x800) ||
-		    (n == 3 && cp < 0x10000) || cp > 0x10ffff ||
-		    (cp >= 0xd800 && cp <= 0xdfff))
-			return false;
-		i += n + 1;
+		i += (size_t)n;
 	}
 	return true;
 }

@@ -2,6 +2,8 @@
 
 #include <stddef.h>
 
+#include "topics/json.h"
+
 static const char *const result_names[] = {
 	[RESULT_OK] = "ok",
 	[RESULT_ERROR] = "error",
@@ -28,11 +30,8 @@ char *result_build(const char *id, const char *cmd, enum result_status s,
 	cJSON_AddStringToObject(o, "status", result_status_name(s));
 	if (error)
 		cJSON_AddStringToObject(o, "error", error);
-	while (extra && extra->child) {
-		cJSON *c = cJSON_DetachItemViaPointer(extra, extra->child);
-
-		cJSON_AddItemToObject(o, c->string, c);
-	}
+	json_merge(o, extra);
+	extra = NULL;
 	out = cJSON_PrintUnformatted(o);
 done:
 	cJSON_Delete(extra);

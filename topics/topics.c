@@ -10,11 +10,6 @@ static const char *const topics_pub_names[TOPIC_PUB_COUNT] = {
 	[TOPIC_EVENT] = "event",
 };
 
-const char *topics_pub_name(enum topics_pub p)
-{
-	return p < TOPIC_PUB_COUNT ? topics_pub_names[p] : NULL;
-}
-
 static int topics_fmt(char *dst, const char *fmt, const char *a, const char *b)
 {
 	int n = snprintf(dst, TOPICS_MAX, fmt, a, b);

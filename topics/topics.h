@@ -36,9 +36,6 @@ struct topics {
 int topics_init(struct topics *t, const char *base_topic, const char *id,
 		const char (*groups)[TOPICS_ID_MAX + 1], int n_groups);
 
-/* The suffix name of each published topic ("status", "state", ...). */
-const char *topics_pub_name(enum topics_pub p);
-
 /*
  * If topic is one of our command topics, copy the command name into
  * name[TOPICS_CMD_NAME_MAX] and return 0; -ENOENT if it is not ours,

@@ -15,6 +15,8 @@
 #include "firmware/console/console_lines.h"
 #include "firmware/console/console_out.h"
 #include "firmware/console/console_ring.h"
+#include "firmware/core/backoff.h"
+#include "firmware/core/listeners.h"
 #include "firmware/host/hostwatch.h"
 
 /* Paho's queue is full: try again this soon. */
@@ -54,11 +56,7 @@ struct console {
 	char error[CONFIG_PATH_MAX + 64];
 	char raw_topic[TOPICS_MAX + 8];
 	char pub[CONSOLE_LINE_OUT_MAX];
-	struct {
-		console_listener_fn fn;
-		void *data;
-	} listeners[CONSOLE_LISTENERS];
-	int n_listeners;
+	struct listeners listeners;
 };
 
 static void console_pump(struct console *c);
@@ -214,8 +212,9 @@ static void console_on_line(void *data, const char *line, size_t len)
 
 	c->nlines++;
 	console_history_add(&c->hist, line, len);
-	for (int i = 0; i < c->n_listeners; i++)
-		c->listeners[i].fn(c->listeners[i].data, line, len);
+	for (int i = 0; i < c->listeners.n; i++)
+		((console_listener_fn)c->listeners.l[i].fn)(
+			c->listeners.l[i].data, line, len);
 	/* A blank line would blank the sensor: keep the last one with
 	 * something on it. */
 	n = console_last_text(line, len, c->cfg->console.strip_ansi, last);
@@ -295,10 +294,9 @@ static void console_schedule_reopen(struct console *c)
 	if (st != UDC_STATE_CONFIGURED && st != UDC_STATE_UNKNOWN)
 		return;
 	/* Doubling up to a cap: a device that stays away costs no idle CPU. */
-	c->reopen_ms = c->reopen_ms ? c->reopen_ms * 2 : CONSOLE_REOPEN_MS;
-	if (c->reopen_ms > CONSOLE_REOPEN_MAX_MS)
-		c->reopen_ms = CONSOLE_REOPEN_MAX_MS;
-	loop_timer_rearm(c->loop, &c->reopen_timer, c->reopen_ms,
+	loop_timer_rearm(c->loop, &c->reopen_timer,
+			 backoff_next(&c->reopen_ms, CONSOLE_REOPEN_MS,
+				      CONSOLE_REOPEN_MAX_MS),
 			 console_reopen_cb, c);
 }
 
@@ -630,12 +628,8 @@ static void console_on_online(void *self)
 
 int console_listen(struct console *c, console_listener_fn fn, void *data)
 {
-	if (c->n_listeners == CONSOLE_LISTENERS)
-		return -ENOSPC;
-	c->listeners[c->n_listeners].fn = fn;
-	c->listeners[c->n_listeners].data = data;
-	c->n_listeners++;
-	return 0;
+	return listeners_add(&c->listeners, CONSOLE_LISTENERS, (listener_fn)fn,
+			     data);
 }
 
 static void console_detach(void *self);

@@ -5,14 +5,9 @@
 #define ESC 0x1b
 #define BEL 0x07
 
-/*
- * The length of the escape sequence at s[0] == ESC (ECMA-48): CSI
- * (ESC [ parameters, intermediates, final byte), OSC and the other
- * string controls (ended by BEL or ESC \), or ESC with intermediates and
- * a final byte. An unfinished sequence runs to the end of the line.
- */
-static size_t ansi_len(const unsigned char *s, size_t len)
+size_t console_ansi_len(const char *str, size_t len)
 {
+	const unsigned char *s = (const unsigned char *)str;
 	size_t i = 2;
 
 	if (len < 2)
@@ -53,7 +48,7 @@ size_t console_last_text(const char *line, size_t len, bool strip_ansi,
 		size_t n = 1;
 
 		if (strip_ansi && c == ESC) {
-			i += ansi_len(s + i, len - i);
+			i += console_ansi_len(line + i, len - i);
 			continue;
 		}
 		if (strip_ansi && (c < 0x20 || c == 0x7f)) {

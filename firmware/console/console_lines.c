@@ -1,64 +1,35 @@
 #include "firmware/console/console_lines.h"
 
+#include <errno.h>
 #include <string.h>
 
-/*
- * Lead bytes of well-formed UTF-8 (Unicode table 3-7): how many
- * continuation bytes follow and the range of the first one, which is
- * narrower after E0, ED, F0 and F4 (no overlongs, surrogates or code
- * points past U+10FFFF).
- */
-static const struct {
-	unsigned char first, last;
-	unsigned char n;
-	unsigned char lo, hi;
-} utf8_leads[] = {
-	{0xc2, 0xdf, 1, 0x80, 0xbf}, {0xe0, 0xe0, 2, 0xa0, 0xbf},
-	{0xe1, 0xec, 2, 0x80, 0xbf}, {0xed, 0xed, 2, 0x80, 0x9f},
-	{0xee, 0xef, 2, 0x80, 0xbf}, {0xf0, 0xf0, 3, 0x90, 0xbf},
-	{0xf1, 0xf3, 3, 0x80, 0xbf}, {0xf4, 0xf4, 3, 0x80, 0x8f},
-};
+#include "topics/utf8.h"
 
 static const char utf8_replacement[3] = {'\xef', '\xbf', '\xbd'};
 
-/* The table row of lead byte b, or -1 if b cannot start a sequence. */
-static int utf8_lead(unsigned char b)
-{
-	for (size_t i = 0; i < sizeof(utf8_leads) / sizeof(utf8_leads[0]); i++)
-		if (b >= utf8_leads[i].first && b <= utf8_leads[i].last)
-			return (int)i;
-	return -1;
-}
-
 /*
- * How many bytes of s[0..len) after the lead (row) are acceptable
- * continuation bytes, up to the number the lead asks for.
+ * The length of the maximal subpart at s (a well-formed start cut
+ * short): it takes one replacement character, at least one byte.
  */
-static size_t utf8_conts(int row, const unsigned char *s, size_t len)
+static size_t console_utf8_subpart(const char *s, size_t len)
 {
-	size_t k = 0;
+	uint32_t cp;
 
-	while (k < utf8_leads[row].n && 1 + k < len) {
-		unsigned char c = s[1 + k];
-		unsigned char lo = k ? 0x80 : utf8_leads[row].lo;
-		unsigned char hi = k ? 0xbf : utf8_leads[row].hi;
-
-		if (c < lo || c > hi)
-			break;
-		k++;
-	}
-	return k;
+	for (size_t k = len < 3 ? len : 3; k > 1; k--)
+		if (utf8_decode(s, k, &cp) == -EAGAIN)
+			return k;
+	return 1;
 }
 
 size_t console_utf8_repair(const char *src, size_t len, char *dst)
 {
 	const unsigned char *s = (const unsigned char *)src;
 	size_t i = 0, o = 0;
+	uint32_t cp;
 
 	while (i < len) {
 		size_t run = i;
-		int row;
-		size_t k;
+		int n;
 
 		/* ASCII is the common case: copy it in runs. */
 		while (run < len && s[run] < 0x80)
@@ -68,24 +39,18 @@ size_t console_utf8_repair(const char *src, size_t len, char *dst)
 		i = run;
 		if (i == len)
 			break;
-		row = utf8_lead(s[i]);
-		if (row < 0) {
-			memcpy(dst + o, utf8_replacement, 3);
-			o += 3;
-			i++;
-			continue;
-		}
-		k = utf8_conts(row, s + i, len - i);
-		if (k == utf8_leads[row].n) {
-			memcpy(dst + o, src + i, k + 1);
-			o += k + 1;
+		n = utf8_decode(src + i, len - i, &cp);
+		if (n > 0) {
+			memcpy(dst + o, src + i, (size_t)n);
+			o += (size_t)n;
+			i += (size_t)n;
 		} else {
 			/* The lead and the good bytes after it are one
 			 * maximal subpart: one replacement for all. */
 			memcpy(dst + o, utf8_replacement, 3);
 			o += 3;
+			i += console_utf8_subpart(src + i, len - i);
 		}
-		i += k + 1;
 	}
 	return o;
 }
@@ -93,17 +58,12 @@ size_t console_utf8_repair(const char *src, size_t len, char *dst)
 size_t console_utf8_tail(const char *str, size_t len)
 {
 	const unsigned char *s = (const unsigned char *)str;
+	uint32_t cp;
 
 	for (size_t k = 1; k <= 3 && k <= len; k++) {
-		unsigned char b = s[len - k];
-		int row;
-
-		if ((b & 0xc0) == 0x80)
+		if ((s[len - k] & 0xc0) == 0x80)
 			continue;
-		row = utf8_lead(b);
-		if (row < 0 || k > utf8_leads[row].n)
-			return 0;
-		return utf8_conts(row, s + len - k, k) == k - 1 ? k : 0;
+		return utf8_decode(str + len - k, k, &cp) == -EAGAIN ? k : 0;
 	}
 	return 0;
 }

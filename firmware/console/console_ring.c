@@ -20,11 +20,6 @@ void console_ring_free(struct console_ring *r)
 	memset(r, 0, sizeof(*r));
 }
 
-void console_ring_clear(struct console_ring *r)
-{
-	r->head = r->used = r->count = 0;
-}
-
 /* Copy in and out at a ring offset, wrapping at the end. */
 static void console_ring_write(struct console_ring *r, size_t off,
 			       const void *src, size_t n)

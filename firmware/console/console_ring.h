@@ -34,6 +34,5 @@ int console_ring_push(struct console_ring *r, const void *data, size_t len,
 /* Copy the oldest line to out (cap bytes); its length, or -ENOENT. */
 ssize_t console_ring_peek(const struct console_ring *r, void *out, size_t cap);
 void console_ring_pop(struct console_ring *r);
-void console_ring_clear(struct console_ring *r);
 
 #endif

@@ -80,8 +80,3 @@ void notify_stopping(void)
 }
 
 #endif
-
-unsigned long notify_watchdog_ms(void)
-{
-	return notify.interval_ms;
-}

@@ -18,7 +18,5 @@ int notify_start(struct loop *l);
 /* A one-line status for `systemctl status`. */
 void notify_status(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void notify_stopping(void);
-/* The watchdog interval in ms, 0 when none is asked for. */
-unsigned long notify_watchdog_ms(void);
 
 #endif

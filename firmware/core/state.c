@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "topics/json.h"
+
 int state_provider_add(struct state *s, const char *key, state_provider_fn fn,
 		       void *data)
 {
@@ -32,13 +34,7 @@ char *state_build(const struct state *s)
 			cJSON_AddItemToObject(doc, s->providers[i].key, part);
 		} else {
 			/* A provider without a key adds top-level members. */
-			while (part->child) {
-				cJSON *c = cJSON_DetachItemViaPointer(
-					part, part->child);
-
-				cJSON_AddItemToObject(doc, c->string, c);
-			}
-			cJSON_Delete(part);
+			json_merge(doc, part);
 		}
 	}
 	out = cJSON_PrintUnformatted(doc);
@@ -46,23 +42,7 @@ char *state_build(const struct state *s)
 	return out;
 }
 
-bool state_changed(struct state *s, const char *doc)
-{
-	if (s->last && !strcmp(s->last, doc))
-		return false;
-	free(s->last);
-	s->last = strdup(doc);
-	return true;
-}
-
-void state_forget(struct state *s)
-{
-	free(s->last);
-	s->last = NULL;
-}
-
 void state_free(struct state *s)
 {
-	state_forget(s);
 	s->n = 0;
 }

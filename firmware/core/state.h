@@ -21,16 +21,12 @@ struct state {
 		void *data;
 	} providers[STATE_PROVIDERS_MAX];
 	int n;
-	char *last; /* the last document published */
 };
 
 int state_provider_add(struct state *s, const char *key, state_provider_fn fn,
 		       void *data);
 /* The full document as a string (malloc'd), or NULL. */
 char *state_build(const struct state *s);
-/* True (and remembers it) if doc differs from the last one published. */
-bool state_changed(struct state *s, const char *doc);
-void state_forget(struct state *s);
 void state_free(struct state *s);
 
 #endif

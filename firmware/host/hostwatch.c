@@ -9,6 +9,9 @@
 #include <sys/inotify.h>
 #include <unistd.h>
 
+#include "firmware/core/inotify_drain.h"
+#include "firmware/core/listeners.h"
+
 struct hostwatch {
 	struct loop *loop;
 	char path[PATH_MAX];
@@ -16,11 +19,7 @@ struct hostwatch {
 	int ino; /* inotify, for a plain file; -1 for sysfs */
 	enum udc_state st;
 	uint64_t since_ms;
-	struct {
-		hostwatch_cb cb;
-		void *data;
-	} l[HOSTWATCH_LISTENERS];
-	int n;
+	struct listeners l;
 };
 
 static void hostwatch_update(struct hostwatch *h)
@@ -34,8 +33,8 @@ static void hostwatch_update(struct hostwatch *h)
 		return;
 	h->st = st;
 	h->since_ms = loop_now_ms();
-	for (int i = 0; i < h->n; i++)
-		h->l[i].cb(h->l[i].data, old, st);
+	for (int i = 0; i < h->l.n; i++)
+		((hostwatch_cb)h->l.l[i].fn)(h->l.l[i].data, old, st);
 }
 
 static void hostwatch_on_pri(int fd, short revents, void *data)
@@ -45,11 +44,7 @@ static void hostwatch_on_pri(int fd, short revents, void *data)
 
 static void hostwatch_on_inotify(int fd, short revents, void *data)
 {
-	char buf[4096]
-		__attribute__((aligned(__alignof__(struct inotify_event))));
-
-	while (read(fd, buf, sizeof(buf)) > 0)
-		;
+	inotify_drain(fd, NULL, NULL);
 	hostwatch_update(data);
 }
 
@@ -114,12 +109,7 @@ void hostwatch_free(struct hostwatch *h)
 
 int hostwatch_listen(struct hostwatch *h, hostwatch_cb cb, void *data)
 {
-	if (h->n == HOSTWATCH_LISTENERS)
-		return -ENOSPC;
-	h->l[h->n].cb = cb;
-	h->l[h->n].data = data;
-	h->n++;
-	return 0;
+	return listeners_add(&h->l, HOSTWATCH_LISTENERS, (listener_fn)cb, data);
 }
 
 enum udc_state hostwatch_state(const struct hostwatch *h)

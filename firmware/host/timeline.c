@@ -14,10 +14,14 @@
 
 #include "firmware/agent/cap.h"
 #include "firmware/console/console.h"
+#include "firmware/core/inotify_drain.h"
+#include "firmware/core/listeners.h"
 #include "firmware/host/hostwatch.h"
 #include "firmware/keyboard/keyboard_cap.h"
 #include "firmware/media/media_cap.h"
 #include "gadget/hid_report.h"
+#include "gadget/lun.h"
+#include "topics/json.h"
 
 #define TIMELINE_LISTENERS 4
 
@@ -49,11 +53,7 @@ struct timeline {
 	uint8_t leds;
 	bool kb_dead;
 
-	struct {
-		timeline_listener_fn fn;
-		void *data;
-	} l[TIMELINE_LISTENERS];
-	int n_l;
+	struct listeners l;
 };
 
 static uint64_t timeline_unix_ms(void)
@@ -66,8 +66,8 @@ static uint64_t timeline_unix_ms(void)
 
 static void timeline_notify(struct timeline *t)
 {
-	for (int i = 0; i < t->n_l; i++)
-		t->l[i].fn(t->l[i].data);
+	for (int i = 0; i < t->l.n; i++)
+		((timeline_listener_fn)t->l.l[i].fn)(t->l.l[i].data);
 }
 
 static void timeline_keep(struct timeline *t, char *json)
@@ -129,12 +129,7 @@ static void timeline_emit(struct timeline *t, const char *source,
 	cJSON_AddNumberToObject(o, "t", (double)timeline_unix_ms());
 	cJSON_AddStringToObject(o, "source", source);
 	cJSON_AddStringToObject(o, "what", what);
-	while (extra && extra->child) {
-		cJSON *c = cJSON_DetachItemViaPointer(extra, extra->child);
-
-		cJSON_AddItemToObject(o, c->string, c);
-	}
-	cJSON_Delete(extra);
+	json_merge(o, extra);
 	json = cJSON_PrintUnformatted(o);
 	cJSON_Delete(o);
 	if (!json)
@@ -263,23 +258,18 @@ static void timeline_burst_end_cb(void *data)
 	timeline_emit(t, "media", "read-end", x);
 }
 
+static void timeline_on_access_event(void *data, const struct inotify_event *ev)
+{
+	if (ev->mask & IN_ACCESS)
+		++*(uint64_t *)data;
+}
+
 static void timeline_on_access(int fd, short revents, void *data)
 {
 	struct timeline *t = data;
-	char buf[4096]
-		__attribute__((aligned(__alignof__(struct inotify_event))));
 	uint64_t n = 0;
-	ssize_t r;
 
-	while ((r = read(fd, buf, sizeof(buf))) > 0) {
-		for (char *p = buf; p < buf + r;) {
-			struct inotify_event *ev = (struct inotify_event *)p;
-
-			if (ev->mask & IN_ACCESS)
-				n++;
-			p += sizeof(*ev) + ev->len;
-		}
-	}
+	inotify_drain(fd, timeline_on_access_event, &n);
 	if (!n)
 		return;
 	t->reads += n;
@@ -306,23 +296,12 @@ static void timeline_on_access(int fd, short revents, void *data)
 static void timeline_on_media(void *data)
 {
 	struct timeline *t = data;
-	char path[PATH_MAX], file[PATH_MAX];
-	ssize_t n;
-	int fd;
+	char file[PATH_MAX];
 
 	if (t->ino < 0 || !t->c->cfg->media.lun[0])
 		return;
-	snprintf(path, sizeof(path), "%s/file", t->c->cfg->media.lun);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
+	if (lun_attr_read(t->c->cfg->media.lun, "file", file, sizeof(file)))
 		return;
-	n = read(fd, file, sizeof(file) - 1);
-	close(fd);
-	if (n < 0)
-		return;
-	while (n > 0 && (file[n - 1] == '\n' || file[n - 1] == '\0'))
-		n--;
-	file[n] = '\0';
 	if (!strcmp(file, t->backing))
 		return;
 	if (t->wd >= 0)
@@ -381,12 +360,7 @@ int timeline_listen(struct timeline *t, timeline_listener_fn fn, void *data)
 {
 	if (!t)
 		return -ENODEV;
-	if (t->n_l == TIMELINE_LISTENERS)
-		return -ENOSPC;
-	t->l[t->n_l].fn = fn;
-	t->l[t->n_l].data = data;
-	t->n_l++;
-	return 0;
+	return listeners_add(&t->l, TIMELINE_LISTENERS, (listener_fn)fn, data);
 }
 
 static const struct keyboard_listener timeline_kb_listener = {

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "firmware/core/backoff.h"
 #include "gadget/hid.h"
 
 /* Reports written in one go before other sources get a turn. */
@@ -43,7 +44,6 @@ struct keyboard {
 	bool want_out;
 	struct hid_report cur; /* the last report the device took */
 	uint8_t leds;
-	uint64_t sent;
 };
 
 static void keyboard_pump(struct keyboard *kb);
@@ -106,7 +106,6 @@ static int keyboard_write(struct keyboard *kb, const struct hid_report *r)
 
 	if (err == 0) {
 		kb->cur = *r;
-		kb->sent++;
 		kb->eagain_since_ms = 0;
 	}
 	return err;
@@ -315,11 +314,10 @@ int keyboard_open(struct keyboard *kb, const char *path)
 	fd = hid_open(kb->path);
 	if (fd < 0) {
 		/* It may appear later, e.g. when the gadget binds. */
-		kb->reopen_ms = kb->reopen_ms ? kb->reopen_ms * 2 :
-						KEYBOARD_REOPEN_MS;
-		if (kb->reopen_ms > KEYBOARD_REOPEN_MAX_MS)
-			kb->reopen_ms = KEYBOARD_REOPEN_MAX_MS;
-		loop_timer_rearm(kb->loop, &kb->reopen_timer, kb->reopen_ms,
+		loop_timer_rearm(kb->loop, &kb->reopen_timer,
+				 backoff_next(&kb->reopen_ms,
+					      KEYBOARD_REOPEN_MS,
+					      KEYBOARD_REOPEN_MAX_MS),
 				 keyboard_reopen_cb, kb);
 		return fd;
 	}
@@ -408,9 +406,4 @@ void keyboard_progress(const struct keyboard *kb, size_t *done, size_t *total)
 {
 	*done = kb->idx;
 	*total = kb->running ? kb->plan.n : 0;
-}
-
-uint64_t keyboard_reports_sent(const struct keyboard *kb)
-{
-	return kb->sent;
 }

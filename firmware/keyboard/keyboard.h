@@ -49,7 +49,5 @@ uint8_t keyboard_leds(const struct keyboard *kb);
 bool keyboard_keys_down(const struct keyboard *kb);
 /* Steps done and total of the running job. */
 void keyboard_progress(const struct keyboard *kb, size_t *done, size_t *total);
-/* Reports accepted by the device since start (for benchmarks). */
-uint64_t keyboard_reports_sent(const struct keyboard *kb);
 
 #endif

@@ -14,9 +14,10 @@ static void keyboard_cap_on_leds(void *data, uint8_t leds)
 {
 	struct keyboard_cap *k = data;
 
-	for (int i = 0; i < k->n_l; i++)
-		if (k->l[i].l->leds)
-			k->l[i].l->leds(k->l[i].data, leds);
+	for (int i = 0; i < k->leds.n; i++)
+		if (k->leds.l[i].fn)
+			((void (*)(void *, uint8_t))k->leds.l[i].fn)(
+				k->leds.l[i].data, leds);
 	cap_state_dirty(k->c);
 }
 
@@ -24,9 +25,10 @@ static void keyboard_cap_on_taking(void *data, bool taking)
 {
 	struct keyboard_cap *k = data;
 
-	for (int i = 0; i < k->n_l; i++)
-		if (k->l[i].l->host)
-			k->l[i].l->host(k->l[i].data, taking);
+	for (int i = 0; i < k->host.n; i++)
+		if (k->host.l[i].fn)
+			((void (*)(void *, bool))k->host.l[i].fn)(
+				k->host.l[i].data, taking);
 	cap_state_dirty(k->c);
 }
 
@@ -142,12 +144,13 @@ static void keyboard_cap_detach(void *self)
 int keyboard_cap_listen(struct keyboard_cap *k,
 			const struct keyboard_listener *l, void *data)
 {
-	if (k->n_l == KEYBOARD_LISTENERS)
-		return -ENOSPC;
-	k->l[k->n_l].l = l;
-	k->l[k->n_l].data = data;
-	k->n_l++;
-	return 0;
+	int r = listeners_add(&k->leds, KEYBOARD_LISTENERS,
+			      (listener_fn)l->leds, data);
+
+	/* Both lists grow together: the second has room if the first had. */
+	return r ? r
+		 : listeners_add(&k->host, KEYBOARD_LISTENERS,
+				 (listener_fn)l->host, data);
 }
 
 struct keyboard *keyboard_cap_device(struct keyboard_cap *k)

@@ -2,6 +2,7 @@
 #ifndef ZB_KEYBOARD_PRIV_H
 #define ZB_KEYBOARD_PRIV_H
 
+#include "firmware/core/listeners.h"
 #include "firmware/keyboard/keyboard.h"
 #include "firmware/keyboard/keyboard_cap.h"
 
@@ -13,11 +14,8 @@ struct keyboard_cap {
 	struct cmd_req *req; /* the command whose job runs */
 	const char *claim;   /* who owns the keyboard, or NULL */
 	struct power_cap *power;
-	struct {
-		const struct keyboard_listener *l;
-		void *data;
-	} l[KEYBOARD_LISTENERS];
-	int n_l;
+	/* The two halves of every keyboard_listener, side by side. */
+	struct listeners leds, host;
 };
 
 void keyboard_cmd_key(void *self, struct cmd_req *req);

@@ -10,6 +10,8 @@
 #include <unistd.h>
 
 #include "firmware/console/console.h"
+#include "firmware/core/backoff.h"
+#include "firmware/core/inotify_drain.h"
 #include "firmware/host/hostwatch.h"
 #include "firmware/host/timeline.h"
 #include "firmware/keyboard/keyboard.h"
@@ -410,25 +412,20 @@ static void macros_unwatch(struct macros *m)
 	m->ino = -1;
 }
 
+static void macros_on_event(void *data, const struct inotify_event *ev)
+{
+	if (ev->mask &
+	    (IN_DELETE_SELF | IN_MOVE_SELF | IN_IGNORED | IN_UNMOUNT))
+		*(bool *)data = true;
+}
+
 static void macros_on_inotify(int fd, short revents, void *data)
 {
-	char buf[4096]
-		__attribute__((aligned(__alignof__(struct inotify_event))));
 	struct macros *m = data;
 	bool gone = false;
-	ssize_t n;
 
 	(void)revents;
-	while ((n = read(fd, buf, sizeof(buf))) > 0) {
-		for (char *p = buf; p < buf + n;) {
-			struct inotify_event *ev = (struct inotify_event *)p;
-
-			if (ev->mask & (IN_DELETE_SELF | IN_MOVE_SELF |
-					IN_IGNORED | IN_UNMOUNT))
-				gone = true;
-			p += sizeof(*ev) + ev->len;
-		}
-	}
+	inotify_drain(fd, macros_on_event, &gone);
 	if (gone) {
 		/* The folder went (or moved): look for one at the path. */
 		macros_unwatch(m);
@@ -464,11 +461,10 @@ static void macros_watch(struct macros *m)
 		 * looked for less and less often, so idle costs nothing. */
 		if (strcmp(was, m->dir_error))
 			cap_state_dirty(m->c);
-		m->dir_retry_ms = m->dir_retry_ms ? m->dir_retry_ms * 2
-						  : MACRO_DIR_RETRY_MS;
-		if (m->dir_retry_ms > MACRO_DIR_RETRY_MAX_MS)
-			m->dir_retry_ms = MACRO_DIR_RETRY_MAX_MS;
-		loop_timer_rearm(m->loop, &m->dir_timer, m->dir_retry_ms,
+		loop_timer_rearm(m->loop, &m->dir_timer,
+				 backoff_next(&m->dir_retry_ms,
+					      MACRO_DIR_RETRY_MS,
+					      MACRO_DIR_RETRY_MAX_MS),
 				 macros_dir_cb, m);
 		return;
 	}

@@ -1,4 +1,5 @@
 #include "firmware/macro/macro_run.h"
+#include "firmware/console/console_last.h"
 #include "firmware/host/phase.h"
 
 #include <errno.h>
@@ -670,24 +671,16 @@ void macro_run_poke(struct macro_run *r)
 		run_advance(r);
 }
 
-/* ESC sequences out: CSI (ESC [ ... final), and two-byte ones. */
+/* Escape sequences out, by the grammar of the console's "last" line. */
 static size_t run_strip_ansi(char *s, size_t len)
 {
 	size_t i = 0, o = 0;
 
 	while (i < len) {
-		if (s[i] != 0x1b) {
+		if (s[i] == 0x1b)
+			i += console_ansi_len(s + i, len - i);
+		else
 			s[o++] = s[i++];
-			continue;
-		}
-		i++;
-		if (i < len && s[i] == '[') {
-			i++;
-			while (i < len && !(s[i] >= 0x40 && s[i] <= 0x7e))
-				i++;
-		}
-		if (i < len)
-			i++;
 	}
 	s[o] = '\0';
 	return o;

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "firmware/core/listeners.h"
 #include "firmware/media/media.h"
 
 #define MEDIA_LISTENERS 4
@@ -14,19 +15,15 @@
 struct media_cap {
 	const struct cap *c;
 	struct media *m;
-	struct {
-		media_changed_fn fn;
-		void *data;
-	} l[MEDIA_LISTENERS];
-	int n_l;
+	struct listeners l;
 };
 
 static void media_cap_changed(void *data)
 {
 	struct media_cap *mc = data;
 
-	for (int i = 0; i < mc->n_l; i++)
-		mc->l[i].fn(mc->l[i].data);
+	for (int i = 0; i < mc->l.n; i++)
+		((media_changed_fn)mc->l.l[i].fn)(mc->l.l[i].data);
 	cap_state_dirty(mc->c);
 }
 
@@ -76,12 +73,7 @@ static void media_cap_detach(void *self)
 
 int media_listen(struct media_cap *mc, media_changed_fn fn, void *data)
 {
-	if (mc->n_l == MEDIA_LISTENERS)
-		return -ENOSPC;
-	mc->l[mc->n_l].fn = fn;
-	mc->l[mc->n_l].data = data;
-	mc->n_l++;
-	return 0;
+	return listeners_add(&mc->l, MEDIA_LISTENERS, (listener_fn)fn, data);
 }
 
 struct media *media_cap_media(struct media_cap *mc)

@@ -9,6 +9,7 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
+#include "firmware/core/inotify_drain.h"
 #include "firmware/media/media_priv.h"
 
 /* ---- the images folder ---- */
@@ -129,27 +130,30 @@ static void media_rescan_cb(void *data)
 	media_rescan(m);
 }
 
+struct media_ino_scan {
+	int wd;
+	bool gone;
+};
+
+static void media_on_event(void *data, const struct inotify_event *ev)
+{
+	struct media_ino_scan *scan = data;
+
+	/* IN_IGNORED of an older watch must not close the folder opened
+	 * since. */
+	if (ev->wd == scan->wd &&
+	    (ev->mask & (IN_DELETE_SELF | IN_MOVE_SELF | IN_IGNORED)))
+		scan->gone = true;
+}
+
 void media_on_inotify(int fd, short revents, void *data)
 {
-	char buf[4096]
-		__attribute__((aligned(__alignof__(struct inotify_event))));
 	struct media *m = data;
-	bool gone = false;
-	ssize_t n;
+	struct media_ino_scan scan = {.wd = m->ino_wd, .gone = false};
+	bool gone;
 
-	while ((n = read(fd, buf, sizeof(buf))) > 0) {
-		for (char *p = buf; p < buf + n;) {
-			const struct inotify_event *ev = (const void *)p;
-
-			/* IN_IGNORED of an older watch must not close the
-			 * folder opened since. */
-			if (ev->wd == m->ino_wd &&
-			    (ev->mask &
-			     (IN_DELETE_SELF | IN_MOVE_SELF | IN_IGNORED)))
-				gone = true;
-			p += sizeof(*ev) + ev->len;
-		}
-	}
+	inotify_drain(fd, media_on_event, &scan);
+	gone = scan.gone;
 	if (gone) {
 		/* Watch the path again when it comes back (next command). */
 		media_dir_close(m);

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "topics/payload.h"
+#include "topics/utf8.h"
 
 typedef bool (*media_rule_fn)(const char *s, size_t len, size_t *at);
 
@@ -39,18 +40,6 @@ static const struct cp_range invisible_ranges[] = {
 	{0x2028, 0x202e}, {0x2060, 0x206f}, {0xfeff, 0xfeff}, {0xfff9, 0xfffb},
 };
 
-/* The next code point of valid UTF-8 at s[0..len); returns its length. */
-static size_t utf8_next(const unsigned char *s, size_t len, uint32_t *cp)
-{
-	size_t n = s[0] < 0x80 ? 0 : s[0] < 0xe0 ? 1 : s[0] < 0xf0 ? 2 : 3;
-	uint32_t v = n == 0 ? s[0] : s[0] & (0x3f >> n);
-
-	for (size_t k = 1; k <= n && k < len; k++)
-		v = (v << 6) | (s[k] & 0x3f);
-	*cp = v;
-	return n + 1;
-}
-
 static bool in_ranges(uint32_t cp, const struct cp_range *r, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
@@ -63,11 +52,12 @@ static bool in_ranges(uint32_t cp, const struct cp_range *r, size_t n)
 static bool has_range(const char *s, size_t len, size_t *at,
 		      const struct cp_range *r, size_t nr)
 {
-	const unsigned char *u = (const unsigned char *)s;
 	uint32_t cp;
 
 	for (size_t i = 0, step; i < len; i += step) {
-		step = utf8_next(u + i, len - i, &cp);
+		int n = utf8_decode(s + i, len - i, &cp);
+
+		step = n > 0 ? (size_t)n : 1;
 		if (in_ranges(cp, r, nr)) {
 			*at = i;
 			return true;

@@ -73,11 +73,6 @@ int power_action_parse(const char *s, enum power_action *act)
 	return -EINVAL;
 }
 
-const char *power_action_name(enum power_action act)
-{
-	return (unsigned)act < POWER_ACT_COUNT ? action_names[act] : "?";
-}
-
 /* ---- the state ---- */
 
 static void power_changed(struct power *p)

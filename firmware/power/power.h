@@ -170,7 +170,6 @@ int power_new(struct loop *l, const struct power_cfg *cfg,
 void power_free(struct power *p);
 
 int power_action_parse(const char *s, enum power_action *act);
-const char *power_action_name(enum power_action act);
 
 /*
  * Start an action. force skips the check of the server's state (on only

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "gadget/lun.h"
 #include "gadget/udc.h"
 
 void gadget_cli_spec(const struct config *cfg, struct gadget_spec *spec)
@@ -22,38 +23,18 @@ void gadget_cli_spec(const struct config *cfg, struct gadget_spec *spec)
 	spec->luns = cfg->gadget.luns;
 }
 
-/* One line of a sysfs or configfs attribute, without its newline. */
-static int read_attr(const char *dir, const char *name, char *buf, size_t len)
-{
-	char path[GADGET_PATH_MAX + 32];
-	ssize_t n;
-	int fd;
-
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	n = read(fd, buf, len - 1);
-	close(fd);
-	if (n < 0)
-		return -errno;
-	buf[n] = '\0';
-	buf[strcspn(buf, "\n")] = '\0';
-	return 0;
-}
-
 static void print_lun(int i, const char *lun)
 {
 	char file[GADGET_PATH_MAX], ro[8] = "", cdrom[8] = "";
 
 	if (!lun[0])
 		return;
-	if (read_attr(lun, "file", file, sizeof(file)) < 0) {
+	if (lun_attr_read(lun, "file", file, sizeof(file)) < 0) {
 		printf("  media     lun.%d %s: unreadable\n", i, lun);
 		return;
 	}
-	read_attr(lun, "ro", ro, sizeof(ro));
-	read_attr(lun, "cdrom", cdrom, sizeof(cdrom));
+	lun_attr_read(lun, "ro", ro, sizeof(ro));
+	lun_attr_read(lun, "cdrom", cdrom, sizeof(cdrom));
 	if (!file[0])
 		printf("  media     lun.%d %s: empty\n", i, lun);
 	else

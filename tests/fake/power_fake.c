@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "firmware/core/inotify_drain.h"
 #include "tests/fake/power_fake.h"
 
 struct power_fake {
@@ -163,11 +164,8 @@ static int fake_event_fd(void *ctx)
 static void fake_event_drain(void *ctx)
 {
 	struct power_fake *f = ctx;
-	char buf[4096]
-		__attribute__((aligned(__alignof__(struct inotify_event))));
-
-	while (f->ev_fd >= 0 && read(f->ev_fd, buf, sizeof(buf)) > 0)
-		;
+	if (f->ev_fd >= 0)
+		inotify_drain(f->ev_fd, NULL, NULL);
 }
 
 static void fake_release(void *ctx)
