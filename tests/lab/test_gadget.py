@@ -83,10 +83,12 @@ enumerations() { dmesg | grep -c 'new high-speed USB device'; }
 def build_probe(out):
     """The probe runs in the VM, which has no Python; static, so it needs
     none of the host's libraries there."""
+    gadget = os.path.join(SOURCE, "gadget")
     src = [os.path.join(HERE, "gadget_probe.c"),
-           os.path.join(SOURCE, "gadget", "compose.c"),
-           os.path.join(SOURCE, "gadget", "lun.c"),
-           os.path.join(SOURCE, "gadget", "udc.c")]
+           os.path.join(gadget, "lun.c"), os.path.join(gadget, "udc.c")]
+    # The composition, in as many files as it has.
+    src += sorted(os.path.join(gadget, f) for f in os.listdir(gadget)
+                  if f.startswith("compose") and f.endswith(".c"))
     # The Pi's compiler: the arm64 lab's Pi runs arm64 programs.
     cc = labmod.labbuild.ARCHES[labmod.labbuild.lab_arch()]["cc"]
     subprocess.run([cc, "-std=c11", "-D_GNU_SOURCE", "-O1", "-static",
