@@ -1,4 +1,4 @@
-#include "firmware/macro/macro_run.h"
+#include "firmware/macro/macro_run_priv.h"
 #include "firmware/console/console_last.h"
 #include "firmware/host/phase.h"
 
@@ -17,21 +17,21 @@
 #define MACRO_MATCH_MAX 1024
 #define MACRO_LINE_KEEP 4096
 
-static void run_advance(struct macro_run *r);
+static void macro_run_advance(struct macro_run *r);
 
-static uint64_t run_now(const struct macro_run *r)
+static uint64_t macro_run_now(const struct macro_run *r)
 {
 	return r->env->now_ms(r->env->data);
 }
 
-static const struct macro_op *run_op(const struct macro_run *r)
+static const struct macro_op *macro_run_op(const struct macro_run *r)
 {
 	return r->pc < r->s->n ? &r->s->ops[r->pc] : NULL;
 }
 
 uint32_t macro_run_line(const struct macro_run *r)
 {
-	const struct macro_op *op = run_op(r);
+	const struct macro_op *op = macro_run_op(r);
 
 	if (op)
 		return op->line;
@@ -44,7 +44,7 @@ bool macro_run_active(const struct macro_run *r)
 }
 
 /* The end: stop the keyboard and let every key go. */
-static void run_end(struct macro_run *r, enum macro_status st)
+static void macro_run_end(struct macro_run *r, enum macro_status st)
 {
 	const struct macro_env *e = r->env;
 
@@ -59,10 +59,7 @@ static void run_end(struct macro_run *r, enum macro_status st)
 	e->kb_release(e->data);
 }
 
-static void run_fail(struct macro_run *r, uint32_t line, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void run_fail(struct macro_run *r, uint32_t line, const char *fmt, ...)
+void macro_run_fail(struct macro_run *r, uint32_t line, const char *fmt, ...)
 {
 	va_list ap;
 	int n;
@@ -74,19 +71,19 @@ static void run_fail(struct macro_run *r, uint32_t line, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(r->msg + n, sizeof(r->msg) - (size_t)n, fmt, ap);
 	va_end(ap);
-	run_end(r, MACRO_ERROR);
+	macro_run_end(r, MACRO_ERROR);
 }
 
-static void run_progress(struct macro_run *r)
+static void macro_run_progress(struct macro_run *r)
 {
 	if (r->env->progress)
 		r->env->progress(r->env->data);
 }
 
 /* One run of the current op is over: the next run, or the next op. */
-static void run_op_done(struct macro_run *r)
+static void macro_run_op_done(struct macro_run *r)
 {
-	const struct macro_op *op = run_op(r);
+	const struct macro_op *op = macro_run_op(r);
 
 	r->steps++;
 	r->phase = MACRO_PH_NEXT;
@@ -94,145 +91,10 @@ static void run_op_done(struct macro_run *r)
 		return;
 	r->pc++;
 	r->run = 0;
-	run_progress(r);
+	macro_run_progress(r);
 }
 
-static enum typing_profile run_profile(const struct macro_run *r,
-				       const struct macro_op *op)
-{
-	return op->profile < 0 ? r->env->profile
-			       : (enum typing_profile)op->profile;
-}
-
-/* Keys that HOLD keeps down stay down in every report of a plan. */
-static void run_overlay(const struct macro_run *r, struct typing_plan *p)
-{
-	for (size_t i = 0; i < p->n; i++) {
-		uint8_t *b = p->steps[i].r.b;
-
-		b[0] |= r->held.b[0];
-		for (int k = 2; k < HID_REPORT_LEN; k++) {
-			uint8_t u = r->held.b[k];
-			int j, free_at = -1;
-
-			if (!u)
-				continue;
-			for (j = 2; j < HID_REPORT_LEN && b[j] != u; j++)
-				if (!b[j] && free_at < 0)
-					free_at = j;
-			if (j == HID_REPORT_LEN && free_at >= 0)
-				b[free_at] = u;
-		}
-	}
-}
-
-/* HOLD adds the chord to the held keys, RELEASE takes it away. */
-static int run_hold_plan(struct macro_run *r, const struct macro_op *op,
-			 struct typing_plan *p)
-{
-	const struct key_chord *c = &op->u.chord;
-	struct hid_report next = r->held;
-	int k, j;
-
-	if (op->kind == MACRO_OP_HOLD) {
-		next.b[0] |= c->mods;
-		for (k = 0; k < c->nkeys; k++) {
-			for (j = 2; j < HID_REPORT_LEN; j++)
-				if (next.b[j] == c->keys[k] || !next.b[j])
-					break;
-			if (j < HID_REPORT_LEN)
-				next.b[j] = c->keys[k];
-		}
-	} else if (!c->mods && !c->nkeys) {
-		hid_report_clear(&next);
-	} else {
-		next.b[0] &= (uint8_t)~c->mods;
-		for (k = 0; k < c->nkeys; k++)
-			for (j = 2; j < HID_REPORT_LEN; j++)
-				if (next.b[j] == c->keys[k])
-					next.b[j] = 0;
-	}
-	k = typing_plan_report(p, &next,
-			       typing_gap(run_profile(r, op), &r->held, &next));
-	if (!k)
-		r->held = next;
-	return k;
-}
-
-static int run_plan(struct macro_run *r, const struct macro_op *op,
-		    struct typing_plan *p)
-{
-	const struct macro_env *e = r->env;
-	enum typing_profile prof = run_profile(r, op);
-	struct key_chord c = {0};
-	size_t pos;
-	uint32_t cp;
-	int err = 0;
-
-	switch (op->kind) {
-	case MACRO_OP_TYPE:
-		if (op->u.text.len)
-			err = typing_plan_text(
-				p, op->layout ? op->layout : e->layout,
-				op->u.text.s, op->u.text.len, prof, &pos, &cp);
-		if (!err && op->u.text.enter) {
-			c.nkeys = 1;
-			c.keys[0] = 0x28; /* Enter */
-			err = typing_plan_chords(p, &c, 1, prof);
-		}
-		break;
-	case MACRO_OP_CHORD:
-		err = typing_plan_chords(p, &op->u.chord, 1, prof);
-		break;
-	case MACRO_OP_HOLD:
-	case MACRO_OP_RELEASE:
-		return run_hold_plan(r, op, p);
-	case MACRO_OP_REBOOT:
-		if (op->u.reboot == MACRO_REBOOT_SYSRQ)
-			return e->sysrq_plan(e->data, p);
-		c.mods = HID_MOD_LCTRL | HID_MOD_LALT;
-		c.nkeys = 1;
-		c.keys[0] = 0x4c; /* Delete */
-		return typing_plan_chords(p, &c, 1, prof);
-	default:
-		return -EINVAL;
-	}
-	if (!err)
-		run_overlay(r, p);
-	return err;
-}
-
-/* Start the op's keyboard job. */
-static void run_kb_op(struct macro_run *r, const struct macro_op *op)
-{
-	const struct macro_env *e = r->env;
-	struct typing_plan plan = {0};
-	int err = run_plan(r, op, &plan);
-
-	if (err) {
-		typing_plan_free(&plan);
-		run_fail(r, op->line, "%s: cannot build the keystrokes: %s",
-			 macro_op_name(op->kind), strerror(-err));
-		return;
-	}
-	r->phase = MACRO_PH_KB;
-	r->kb_err = 0;
-	r->kb_msg[0] = '\0';
-	if (!plan.n)
-		return; /* nothing to type: done at once */
-	r->kb_job = true;
-	r->kb_is_spam = false;
-	err = e->kb_run(e->data, &plan);
-	if (err) {
-		r->kb_job = false;
-		typing_plan_free(&plan);
-		run_fail(r, op->line, "%s: %s", macro_op_name(op->kind),
-			 err == -ENODEV ? "no keyboard device is open"
-					: strerror(-err));
-	}
-}
-
-static bool run_is_wait(const struct macro_op *op)
+bool macro_run_is_wait(const struct macro_op *op)
 {
 	return op && (op->kind == MACRO_OP_WAIT_USB ||
 		      op->kind == MACRO_OP_WAIT_LED ||
@@ -241,7 +103,7 @@ static bool run_is_wait(const struct macro_op *op)
 		      op->kind == MACRO_OP_WAIT_MEDIA_READ);
 }
 
-static uint32_t run_wait_timeout(const struct macro_op *op)
+static uint32_t macro_run_wait_timeout(const struct macro_op *op)
 {
 	switch (op->kind) {
 	case MACRO_OP_WAIT_USB:
@@ -258,10 +120,10 @@ static uint32_t run_wait_timeout(const struct macro_op *op)
 }
 
 /* Start the op at pc; false if it has to wait for the keyboard. */
-static bool run_next(struct macro_run *r, uint64_t now)
+static bool macro_run_next(struct macro_run *r, uint64_t now)
 {
 	const struct macro_env *e = r->env;
-	const struct macro_op *op = run_op(r);
+	const struct macro_op *op = macro_run_op(r);
 	char err[200];
 	int rc;
 
@@ -271,7 +133,7 @@ static bool run_next(struct macro_run *r, uint64_t now)
 			return false;
 		snprintf(r->msg, sizeof(r->msg), "%zu lines run",
 			 (size_t)r->s->n);
-		run_end(r, MACRO_OK);
+		macro_run_end(r, MACRO_OK);
 		return true;
 	}
 	switch (op->kind) {
@@ -285,10 +147,10 @@ static bool run_next(struct macro_run *r, uint64_t now)
 			err[0] = '\0';
 			rc = e->hard_reset(e->data, err, sizeof(err));
 			if (rc)
-				run_fail(r, op->line, "REBOOT hard: %s",
-					 err[0] ? err : strerror(-rc));
+				macro_run_fail(r, op->line, "REBOOT hard: %s",
+					       err[0] ? err : strerror(-rc));
 			else
-				run_op_done(r);
+				macro_run_op_done(r);
 			return true;
 		}
 		/* fall through */
@@ -300,7 +162,7 @@ static bool run_next(struct macro_run *r, uint64_t now)
 			return false;
 		if (op->kind == MACRO_OP_REBOOT)
 			r->reboot_ms = now;
-		run_kb_op(r, op);
+		macro_run_kb_op(r, op);
 		return true;
 	case MACRO_OP_WAIT_USB:
 	case MACRO_OP_WAIT_LED:
@@ -308,7 +170,7 @@ static bool run_next(struct macro_run *r, uint64_t now)
 	case MACRO_OP_WAIT_PHASE:
 	case MACRO_OP_WAIT_MEDIA_READ:
 		r->phase = MACRO_PH_WAIT;
-		r->due_ms = now + run_wait_timeout(op);
+		r->due_ms = now + macro_run_wait_timeout(op);
 		r->wait_met = false;
 		r->led_at_start = e->leds ? e->leds(e->data) : 0;
 		r->reads_at_start =
@@ -321,9 +183,9 @@ static bool run_next(struct macro_run *r, uint64_t now)
 		r->spam.next_ms = now;
 		r->spam.end_ms = now + op->u.spam.for_ms;
 		r->spam.with_wait = r->pc + 1 < r->s->n &&
-				    run_is_wait(&r->s->ops[r->pc + 1]);
+				    macro_run_is_wait(&r->s->ops[r->pc + 1]);
 		if (r->spam.with_wait)
-			run_op_done(r);
+			macro_run_op_done(r);
 		else
 			r->phase = MACRO_PH_SPAM;
 		return true;
@@ -331,19 +193,20 @@ static bool run_next(struct macro_run *r, uint64_t now)
 		err[0] = '\0';
 		rc = e->media(e->data, op->u.media.name, err, sizeof(err));
 		if (rc)
-			run_fail(r, op->line, "MEDIA: %s",
-				 err[0] ? err : strerror(-rc));
+			macro_run_fail(r, op->line, "MEDIA: %s",
+				       err[0] ? err : strerror(-rc));
 		else
-			run_op_done(r);
+			macro_run_op_done(r);
 		return true;
 	default:
-		run_fail(r, op->line, "unknown operation %d", (int)op->kind);
+		macro_run_fail(r, op->line, "unknown operation %d",
+			       (int)op->kind);
 		return true;
 	}
 }
 
 /* Press the next SPAM key when it is due and the keyboard is free. */
-static bool run_spam(struct macro_run *r, uint64_t now)
+static bool macro_run_spam(struct macro_run *r, uint64_t now)
 {
 	const struct macro_op *op = r->spam.op;
 	struct typing_plan plan = {0};
@@ -358,7 +221,7 @@ static bool run_spam(struct macro_run *r, uint64_t now)
 	if (r->kb_job || now < r->spam.next_ms)
 		return false;
 	err = typing_plan_chords(&plan, &op->u.spam.keys[r->spam.idx], 1,
-				 run_profile(r, op));
+				 macro_run_profile(r, op));
 	r->spam.idx = (uint8_t)((r->spam.idx + 1) % op->u.spam.n);
 	r->spam.next_ms += op->u.spam.every_ms;
 	if (r->spam.next_ms <= now)
@@ -367,7 +230,7 @@ static bool run_spam(struct macro_run *r, uint64_t now)
 		typing_plan_free(&plan);
 		return false;
 	}
-	run_overlay(r, &plan);
+	macro_run_overlay(r, &plan);
 	r->spam.presses++;
 	r->kb_job = true;
 	r->kb_is_spam = true;
@@ -379,7 +242,7 @@ static bool run_spam(struct macro_run *r, uint64_t now)
 	return true;
 }
 
-static bool run_wait_met(struct macro_run *r, const struct macro_op *op)
+static bool macro_run_wait_met(struct macro_run *r, const struct macro_op *op)
 {
 	const struct macro_env *e = r->env;
 	enum udc_state st;
@@ -408,16 +271,16 @@ static bool run_wait_met(struct macro_run *r, const struct macro_op *op)
 	}
 }
 
-static void run_wait(struct macro_run *r, uint64_t now)
+static void macro_run_wait(struct macro_run *r, uint64_t now)
 {
-	const struct macro_op *op = run_op(r);
+	const struct macro_op *op = macro_run_op(r);
 	enum udc_state st;
 	uint64_t since;
 
-	if (run_wait_met(r, op)) {
+	if (macro_run_wait_met(r, op)) {
 		if (r->spam.with_wait)
 			r->spam.on = false;
-		run_op_done(r);
+		macro_run_op_done(r);
 		return;
 	}
 	if (now < r->due_ms)
@@ -428,50 +291,54 @@ static void run_wait(struct macro_run *r, uint64_t now)
 	case MACRO_OP_WAIT_USB:
 		if (r->env->usb(r->env->data, &st, &since))
 			st = UDC_STATE_UNKNOWN;
-		run_fail(r, op->line,
-			 "WAIT_USB %s: timed out after %u ms (the host's USB "
-			 "state is %s)",
-			 udc_state_name(op->u.usb.want), op->u.usb.timeout_ms,
-			 udc_state_name(st));
+		macro_run_fail(
+			r, op->line,
+			"WAIT_USB %s: timed out after %u ms (the host's USB "
+			"state is %s)",
+			udc_state_name(op->u.usb.want), op->u.usb.timeout_ms,
+			udc_state_name(st));
 		break;
 	case MACRO_OP_WAIT_LED:
-		run_fail(r, op->line, "WAIT_LED: timed out after %u ms",
-			 op->u.led.timeout_ms);
+		macro_run_fail(r, op->line, "WAIT_LED: timed out after %u ms",
+			       op->u.led.timeout_ms);
 		break;
 	case MACRO_OP_WAIT_PHASE:
-		run_fail(r, op->line,
-			 "WAIT_PHASE %s: timed out after %u ms (the server "
-			 "phase is %s)",
-			 phase_name((enum phase)op->u.phase.want),
-			 op->u.phase.timeout_ms,
-			 phase_name((enum phase)r->env->phase(r->env->data)));
+		macro_run_fail(
+			r, op->line,
+			"WAIT_PHASE %s: timed out after %u ms (the server "
+			"phase is %s)",
+			phase_name((enum phase)op->u.phase.want),
+			op->u.phase.timeout_ms,
+			phase_name((enum phase)r->env->phase(r->env->data)));
 		break;
 	case MACRO_OP_WAIT_MEDIA_READ:
-		run_fail(r, op->line,
-			 "WAIT_MEDIA_READ: the host did not read the virtual "
-			 "media within %u ms",
-			 op->u.media_read.timeout_ms);
+		macro_run_fail(
+			r, op->line,
+			"WAIT_MEDIA_READ: the host did not read the virtual "
+			"media within %u ms",
+			op->u.media_read.timeout_ms);
 		break;
 	default:
-		run_fail(r, op->line,
-			 "WAIT_CONSOLE /%s/: no matching console line within "
-			 "%u ms",
-			 op->u.console.pattern, op->u.console.timeout_ms);
+		macro_run_fail(
+			r, op->line,
+			"WAIT_CONSOLE /%s/: no matching console line within "
+			"%u ms",
+			op->u.console.pattern, op->u.console.timeout_ms);
 		break;
 	}
 }
 
 /* The op's keyboard job ended. */
-static void run_kb_finished(struct macro_run *r, uint64_t now)
+static void macro_run_kb_finished(struct macro_run *r, uint64_t now)
 {
-	const struct macro_op *op = run_op(r);
+	const struct macro_op *op = macro_run_op(r);
 
 	if (r->kb_err &&
 	    !(op->kind == MACRO_OP_REBOOT &&
 	      (r->kb_err == -ETIMEDOUT || r->kb_err == -ESHUTDOWN))) {
 		/* A host that stops polling after Ctrl+Alt+Del did reboot. */
-		run_fail(r, op->line, "%s: %s", macro_op_name(op->kind),
-			 r->kb_msg[0] ? r->kb_msg : strerror(-r->kb_err));
+		macro_run_fail(r, op->line, "%s: %s", macro_op_name(op->kind),
+			       r->kb_msg[0] ? r->kb_msg : strerror(-r->kb_err));
 		return;
 	}
 	if (op->after_ms) {
@@ -479,13 +346,13 @@ static void run_kb_finished(struct macro_run *r, uint64_t now)
 		r->due_ms = now + op->after_ms;
 		return;
 	}
-	run_op_done(r);
+	macro_run_op_done(r);
 }
 
 /* One step of the state machine; true if anything moved. */
-static bool run_step(struct macro_run *r)
+static bool macro_run_step(struct macro_run *r)
 {
-	uint64_t now = run_now(r);
+	uint64_t now = macro_run_now(r);
 	enum macro_phase ph = r->phase;
 	size_t pc = r->pc;
 	uint64_t steps = r->steps;
@@ -497,34 +364,35 @@ static bool run_step(struct macro_run *r)
 		snprintf(r->msg, sizeof(r->msg), "cancelled at line %u",
 			 (unsigned)macro_run_line(r));
 		r->err_line = macro_run_line(r);
-		run_end(r, MACRO_CANCELLED);
+		macro_run_end(r, MACRO_CANCELLED);
 		return true;
 	}
 	if (now >= r->deadline_ms) {
-		run_fail(r, macro_run_line(r),
-			 "the macro ran longer than %llu s",
-			 (unsigned long long)(MACRO_RUNTIME_MAX_MS / 1000));
+		macro_run_fail(
+			r, macro_run_line(r),
+			"the macro ran longer than %llu s",
+			(unsigned long long)(MACRO_RUNTIME_MAX_MS / 1000));
 		return true;
 	}
-	moved = run_spam(r, now);
+	moved = macro_run_spam(r, now);
 	switch (r->phase) {
 	case MACRO_PH_NEXT:
-		moved |= run_next(r, now);
+		moved |= macro_run_next(r, now);
 		break;
 	case MACRO_PH_KB:
 		if (!r->kb_job)
-			run_kb_finished(r, now);
+			macro_run_kb_finished(r, now);
 		break;
 	case MACRO_PH_DELAY:
 		if (now >= r->due_ms)
-			run_op_done(r);
+			macro_run_op_done(r);
 		break;
 	case MACRO_PH_WAIT:
-		run_wait(r, now);
+		macro_run_wait(r, now);
 		break;
 	case MACRO_PH_SPAM:
 		if (!r->spam.on)
-			run_op_done(r);
+			macro_run_op_done(r);
 		break;
 	case MACRO_PH_DONE:
 		break;
@@ -532,7 +400,7 @@ static bool run_step(struct macro_run *r)
 	return moved || ph != r->phase || pc != r->pc || steps != r->steps;
 }
 
-static void run_arm(struct macro_run *r)
+static void macro_run_arm(struct macro_run *r)
 {
 	const struct macro_env *e = r->env;
 	uint64_t t = r->deadline_ms;
@@ -558,7 +426,7 @@ static void run_arm(struct macro_run *r)
  * Run steps until nothing moves. Events that arrive while steps run
  * (a keyboard job that ends inside kb_run) only ask for another round.
  */
-static void run_advance(struct macro_run *r)
+static void macro_run_advance(struct macro_run *r)
 {
 	if (!r->env)
 		return;
@@ -569,11 +437,11 @@ static void run_advance(struct macro_run *r)
 	r->busy = true;
 	do {
 		r->again = false;
-		while (run_step(r))
+		while (macro_run_step(r))
 			;
 	} while (r->again);
 	r->busy = false;
-	run_arm(r);
+	macro_run_arm(r);
 	if (r->phase == MACRO_PH_DONE) {
 		const struct macro_env *e = r->env;
 
@@ -630,7 +498,7 @@ int macro_run_start(struct macro_run *r, const struct macro_env *env,
 	r->env = env;
 	r->s = s;
 	r->phase = MACRO_PH_NEXT;
-	r->start_ms = run_now(r);
+	r->start_ms = macro_run_now(r);
 	r->deadline_ms = r->start_ms + MACRO_RUNTIME_MAX_MS;
 	/* The first step runs from the timer, never inside the caller. */
 	env->timer(env->data, r->start_ms ? r->start_ms : 1);
@@ -642,12 +510,12 @@ void macro_run_cancel(struct macro_run *r)
 	if (!r->env)
 		return;
 	r->cancel = true;
-	run_advance(r);
+	macro_run_advance(r);
 }
 
 void macro_run_tick(struct macro_run *r)
 {
-	run_advance(r);
+	macro_run_advance(r);
 }
 
 void macro_run_kb_done(struct macro_run *r, int err, const char *msg)
@@ -662,17 +530,17 @@ void macro_run_kb_done(struct macro_run *r, int err, const char *msg)
 		r->kb_err = err;
 		snprintf(r->kb_msg, sizeof(r->kb_msg), "%s", msg ? msg : "");
 	}
-	run_advance(r);
+	macro_run_advance(r);
 }
 
 void macro_run_poke(struct macro_run *r)
 {
 	if (r->env && r->phase == MACRO_PH_WAIT)
-		run_advance(r);
+		macro_run_advance(r);
 }
 
 /* Escape sequences out, by the grammar of the console's "last" line. */
-static size_t run_strip_ansi(char *s, size_t len)
+static size_t macro_run_strip_ansi(char *s, size_t len)
 {
 	size_t i = 0, o = 0;
 
@@ -686,7 +554,7 @@ static size_t run_strip_ansi(char *s, size_t len)
 	return o;
 }
 
-static bool run_match(const regex_t *re, char *buf, size_t len)
+static bool macro_run_match(const regex_t *re, char *buf, size_t len)
 {
 	char keep;
 	bool hit;
@@ -707,7 +575,7 @@ void macro_run_console(struct macro_run *r, const char *line, size_t len)
 
 	if (!r->env || r->phase != MACRO_PH_WAIT || r->wait_met)
 		return;
-	op = run_op(r);
+	op = macro_run_op(r);
 	if (!op || op->kind != MACRO_OP_WAIT_CONSOLE)
 		return;
 	if (len > MACRO_LINE_KEEP)
@@ -718,12 +586,13 @@ void macro_run_console(struct macro_run *r, const char *line, size_t len)
 	memcpy(buf, line, len);
 	buf[len] = '\0';
 	/* A NUL inside the line ends it for regexec: fine, it is rare. */
-	if (run_match(op->u.console.re, buf, len))
+	if (macro_run_match(op->u.console.re, buf, len))
 		r->wait_met = true;
 	else if (memchr(buf, 0x1b, len))
-		r->wait_met = run_match(op->u.console.re, buf,
-					run_strip_ansi(buf, strlen(buf)));
+		r->wait_met =
+			macro_run_match(op->u.console.re, buf,
+					macro_run_strip_ansi(buf, strlen(buf)));
 	free(buf);
 	if (r->wait_met)
-		run_advance(r);
+		macro_run_advance(r);
 }
