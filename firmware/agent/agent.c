@@ -13,6 +13,7 @@
 #include "firmware/agent/commands.h"
 #include "firmware/core/log.h"
 #include "firmware/core/notify.h"
+#include "firmware/core/signals.h"
 #include "firmware/host/hostwatch.h"
 #include "firmware/media/media_cap.h"
 #include "firmware/net/mqtt.h"
@@ -312,19 +313,9 @@ static void agent_on_signal(int fd, short revents, void *data)
 
 static int agent_signals(struct agent *a)
 {
-	sigset_t set;
-
-	sigemptyset(&set);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGHUP);
-	/* Paho's threads inherit the mask, so only the signalfd sees them. */
-	if (pthread_sigmask(SIG_BLOCK, &set, NULL))
-		return -errno;
-	signal(SIGPIPE, SIG_IGN);
-	a->signal_fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+	a->signal_fd = signals_open();
 	if (a->signal_fd < 0)
-		return -errno;
+		return a->signal_fd;
 	return loop_fd_add(a->loop, a->signal_fd, POLLIN, agent_on_signal, a);
 }
 

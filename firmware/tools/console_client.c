@@ -17,6 +17,7 @@
 
 #include "firmware/console/console_lines.h"
 #include "firmware/core/loop.h"
+#include "firmware/core/signals.h"
 #include "firmware/net/mqtt.h"
 #include "firmware/net/transport.h"
 #include "topics/topics.h"
@@ -314,19 +315,9 @@ static void console_client_on_signal(int fd, short revents, void *data)
 
 static int console_client_signals(struct cc *c)
 {
-	sigset_t set;
-
-	sigemptyset(&set);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGHUP);
-	/* Paho's threads inherit the mask, so only the signalfd sees them. */
-	if (pthread_sigmask(SIG_BLOCK, &set, NULL))
-		return -errno;
-	signal(SIGPIPE, SIG_IGN);
-	c->sig_fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+	c->sig_fd = signals_open();
 	if (c->sig_fd < 0)
-		return -errno;
+		return c->sig_fd;
 	return loop_fd_add(c->loop, c->sig_fd, POLLIN, console_client_on_signal,
 			   c);
 }
