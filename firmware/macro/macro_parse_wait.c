@@ -12,94 +12,115 @@
 #include "firmware/host/phase.h"
 #include "firmware/macro/macro_parse_priv.h"
 
-int macro_parse_wait_usb(struct macro_parser *p, char *args, size_t len)
+/* The index whose name is the word (case aside; '_' stands for sep), or
+ * -1. */
+static int macro_parse_wait_name(const char *w, size_t n,
+				 const char *(*name_of)(int), int count,
+				 char sep)
 {
-	size_t i = 0, s0, n0, s1, n1;
-	enum udc_state want = UDC_STATE_UNKNOWN;
-	struct macro_op *op;
-	uint32_t ms;
-	char b[48];
-	int r;
-
-	n0 = macro_lex_word(args, len, &i, &s0);
-	n1 = macro_lex_word(args, len, &i, &s1);
-	if (i < len && macro_lex_word(args, len, &i, &s1))
-		return macro_parse_error(
-			p, -EINVAL,
-			"WAIT_USB takes a state and a timeout, no more");
-	for (int st = 0; st < UDC_STATE_UNKNOWN && n0; st++) {
-		const char *name = udc_state_name((enum udc_state)st);
+	for (int i = 0; i < count && n; i++) {
+		const char *name = name_of(i);
 		size_t k;
 
-		if (strlen(name) != n0)
+		if (strlen(name) != n)
 			continue;
-		for (k = 0; k < n0; k++) {
-			char c = args[s0 + k] == '_' ? ' ' : args[s0 + k];
+		for (k = 0; k < n; k++) {
+			char c = w[k] == '_' ? sep : w[k];
 
 			if ((c | 0x20) != (name[k] | 0x20))
 				break;
 		}
-		if (k == n0) {
-			want = (enum udc_state)st;
-			break;
-		}
+		if (k == n)
+			return i;
 	}
-	if (want == UDC_STATE_UNKNOWN)
+	return -1;
+}
+
+/* One kind of "WAIT_X <name> <timeout>" line. */
+struct macro_wait_kind {
+	const char *what;    /* WAIT_USB */
+	const char *noun;    /* state */
+	const char *choices; /* configured, suspended or not_attached */
+	const char *(*name_of)(int);
+	int count;
+	char sep;
+};
+
+/* The index of the line's name in the kind's table in *want, and the
+ * timeout in *ms; or the error, reported. */
+static int macro_parse_wait_named(struct macro_parser *p, char *args,
+				  size_t len, const struct macro_wait_kind *k,
+				  int *want, uint32_t *ms)
+{
+	size_t i = 0, s0, n0, s1, n1;
+	char b[48], tmo[32];
+
+	n0 = macro_lex_word(args, len, &i, &s0);
+	n1 = macro_lex_word(args, len, &i, &s1);
+	if (i < len && macro_lex_word(args, len, &i, &s1))
+		return macro_parse_error(p, -EINVAL,
+					 "%s takes a %s and a timeout, no more",
+					 k->what, k->noun);
+	*want = macro_parse_wait_name(args + s0, n0, k->name_of, k->count,
+				      k->sep);
+	if (*want < 0)
 		return macro_parse_error(
-			p, -EINVAL,
-			"WAIT_USB needs a state: configured, suspended or "
-			"not_attached, not \"%s\"",
-			macro_lex_shown(args + s0, n0, b));
-	r = macro_lex_timeout(p, args + s1, n1, "WAIT_USB timeout", &ms);
+			p, -EINVAL, "%s needs a %s: %s, not \"%s\"", k->what,
+			k->noun, k->choices, macro_lex_shown(args + s0, n0, b));
+	snprintf(tmo, sizeof(tmo), "%s timeout", k->what);
+	return macro_lex_timeout(p, args + s1, n1, tmo, ms);
+}
+
+static const char *macro_parse_usb_name(int i)
+{
+	return udc_state_name((enum udc_state)i);
+}
+
+static const char *macro_parse_phase_name(int i)
+{
+	return phase_name((enum phase)i);
+}
+
+int macro_parse_wait_usb(struct macro_parser *p, char *args, size_t len)
+{
+	static const struct macro_wait_kind usb = {
+		"WAIT_USB",
+		"state",
+		"configured, suspended or not_attached",
+		macro_parse_usb_name,
+		UDC_STATE_UNKNOWN,
+		' ',
+	};
+	struct macro_op *op;
+	uint32_t ms;
+	int want, r;
+
+	r = macro_parse_wait_named(p, args, len, &usb, &want, &ms);
 	if (r)
 		return r;
 	op = macro_parse_op_new(p, MACRO_OP_WAIT_USB);
 	if (!op)
 		return -ENOMEM;
-	op->u.usb.want = want;
+	op->u.usb.want = (enum udc_state)want;
 	op->u.usb.timeout_ms = ms;
 	return 0;
 }
 
 int macro_parse_wait_phase(struct macro_parser *p, char *args, size_t len)
 {
-	size_t i = 0, s0, n0, s1, n1;
+	static const struct macro_wait_kind phase = {
+		"WAIT_PHASE",
+		"phase",
+		"off, firmware, booting-media, os, asleep or unknown",
+		macro_parse_phase_name,
+		PHASE_COUNT,
+		'-',
+	};
 	struct macro_op *op;
-	int want = -1;
 	uint32_t ms;
-	char b[48];
-	int r;
+	int want, r;
 
-	n0 = macro_lex_word(args, len, &i, &s0);
-	n1 = macro_lex_word(args, len, &i, &s1);
-	if (i < len && macro_lex_word(args, len, &i, &s1))
-		return macro_parse_error(
-			p, -EINVAL,
-			"WAIT_PHASE takes a phase and a timeout, no more");
-	for (int ph = 0; ph < PHASE_COUNT && n0; ph++) {
-		const char *name = phase_name((enum phase)ph);
-		size_t k;
-
-		if (strlen(name) != n0)
-			continue;
-		for (k = 0; k < n0; k++) {
-			char c = args[s0 + k] == '_' ? '-' : args[s0 + k];
-
-			if ((c | 0x20) != (name[k] | 0x20))
-				break;
-		}
-		if (k == n0) {
-			want = ph;
-			break;
-		}
-	}
-	if (want < 0)
-		return macro_parse_error(
-			p, -EINVAL,
-			"WAIT_PHASE needs a phase: off, firmware, "
-			"booting-media, os, asleep or unknown, not \"%s\"",
-			macro_lex_shown(args + s0, n0, b));
-	r = macro_lex_timeout(p, args + s1, n1, "WAIT_PHASE timeout", &ms);
+	r = macro_parse_wait_named(p, args, len, &phase, &want, &ms);
 	if (r)
 		return r;
 	op = macro_parse_op_new(p, MACRO_OP_WAIT_PHASE);
