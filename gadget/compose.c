@@ -177,12 +177,7 @@ static int op_open(struct compose_op *op, const struct gadget_spec *spec,
 	}
 	/* libusbgx reads the UDC list from here and fails without it. */
 	if (stat(UDC_CLASS_DIR, &st) < 0)
-		return compose_fail(
-			op, -ENODEV,
-			"no USB device controller in %s: on a Raspberry "
-			"Pi add dtoverlay=dwc2 to config.txt and dwc2 "
-			"to modules",
-			UDC_CLASS_DIR);
+		return compose_no_udc(op);
 	ret = usbg_init(op->configfs, &op->s);
 	if (ret != USBG_SUCCESS) {
 		op->s = NULL;
@@ -302,6 +297,17 @@ out:
 	return ret;
 }
 
+/* The spec's gadget, which must exist. */
+static int compose_existing(struct compose_op *op, usbg_gadget **g)
+{
+	*g = usbg_get_gadget(op->s, op->name);
+	if (!*g)
+		return compose_fail(op, -ENOENT,
+				    "gadget '%s' does not exist in %s",
+				    op->name, op->gadgets_dir);
+	return 0;
+}
+
 int gadget_down(const struct gadget_spec *spec, char *err, size_t errlen)
 {
 	usbg_gadget *g;
@@ -311,13 +317,9 @@ int gadget_down(const struct gadget_spec *spec, char *err, size_t errlen)
 	ret = op_open(&op, spec, err, errlen);
 	if (ret < 0)
 		goto out;
-	g = usbg_get_gadget(op.s, op.name);
-	if (!g) {
-		ret = compose_fail(&op, -ENOENT,
-				   "gadget '%s' does not exist in %s", op.name,
-				   op.gadgets_dir);
+	ret = compose_existing(&op, &g);
+	if (ret < 0)
 		goto out;
-	}
 	if (usbg_get_gadget_udc(g)) {
 		ret = compose_unbind(&op, g);
 		if (ret < 0)
@@ -344,13 +346,9 @@ int gadget_status(const struct gadget_spec *spec, struct gadget_info *out,
 	ret = op_open(&op, spec, err, errlen);
 	if (ret < 0)
 		goto out;
-	g = usbg_get_gadget(op.s, op.name);
-	if (!g) {
-		ret = compose_fail(&op, -ENOENT,
-				   "gadget '%s' does not exist in %s", op.name,
-				   op.gadgets_dir);
+	ret = compose_existing(&op, &g);
+	if (ret < 0)
 		goto out;
-	}
 	udc = usbg_get_gadget_udc(g);
 	out->existed = true;
 	out->matches = compose_layout_matches(&op, g, out->mismatch,

@@ -80,6 +80,15 @@ void compose_fill_info(struct compose_op *op, usbg_gadget *g, usbg_udc *udc,
 
 /* Binding. */
 
+int compose_no_udc(struct compose_op *op)
+{
+	return compose_fail(op, -ENODEV,
+			    "no USB device controller in %s: on a Raspberry "
+			    "Pi add dtoverlay=dwc2 to config.txt and dwc2 to "
+			    "modules",
+			    UDC_CLASS_DIR);
+}
+
 int compose_find_udc(struct compose_op *op, usbg_udc **out)
 {
 	char names[128] = "";
@@ -90,12 +99,7 @@ int compose_find_udc(struct compose_op *op, usbg_udc **out)
 		*out = usbg_get_first_udc(op->s);
 		if (*out)
 			return 0;
-		return compose_fail(
-			op, -ENODEV,
-			"no USB device controller in %s: on a Raspberry "
-			"Pi add dtoverlay=dwc2 to config.txt and dwc2 "
-			"to modules",
-			UDC_CLASS_DIR);
+		return compose_no_udc(op);
 	}
 	*out = usbg_get_udc(op->s, op->udc);
 	if (*out)

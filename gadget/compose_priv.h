@@ -90,4 +90,7 @@ int compose_find_udc(struct compose_op *op, usbg_udc **out);
 int compose_udc_busy(struct compose_op *op, usbg_udc *udc);
 int compose_unbind(struct compose_op *op, usbg_gadget *g);
 
+/* The error of a board without a USB device controller. */
+int compose_no_udc(struct compose_op *op);
+
 #endif
