@@ -38,10 +38,10 @@ enum phase_cond {
 	COND_NONE,
 	COND_USB_CONFIGURED,
 	COND_USB_SUSPENDED,
-	COND_USB_DOWN, /* not attached, powered, attached */
-	COND_USB_RESET, /* default, addressed: enumeration under way */
+	COND_USB_DOWN,	  /* not attached, powered, attached */
+	COND_USB_RESET,	  /* default, addressed: enumeration under way */
 	COND_REENUM_LATE, /* configured again, long after the last time */
-	COND_REENUM, /* configured again after dropping */
+	COND_REENUM,	  /* configured again after dropping */
 };
 
 #define M(ph) (1u << (ph))
@@ -54,32 +54,30 @@ static const struct phase_rule {
 	enum phase to; /* KEEP: no change */
 	const char *evidence;
 } phase_rules[] = {
-	{ PHASE_SIG_USB, 0, COND_USB_SUSPENDED, PHASE_ASLEEP,
-	  "USB suspended by the host" },
-	{ PHASE_SIG_USB, 0, COND_USB_DOWN, PHASE_OFF,
-	  "USB link down: server off or unplugged" },
-	{ PHASE_SIG_USB, 0, COND_USB_RESET, KEEP, NULL },
-	{ PHASE_SIG_USB, M(PHASE_ASLEEP), COND_USB_CONFIGURED, PHASE_OS,
-	  "resumed from suspend" },
-	{ PHASE_SIG_USB, M(PHASE_FIRMWARE) | M(PHASE_BOOTING_MEDIA),
-	  COND_REENUM_LATE, PHASE_OS,
-	  "re-enumerated after the firmware: the OS's USB driver" },
-	{ PHASE_SIG_USB, M(PHASE_OS), COND_REENUM, PHASE_FIRMWARE,
-	  "re-enumerated while the OS ran: rebooted" },
-	{ PHASE_SIG_USB, M(PHASE_FIRMWARE) | M(PHASE_BOOTING_MEDIA),
-	  COND_REENUM, KEEP, NULL },
-	{ PHASE_SIG_USB, 0, COND_USB_CONFIGURED, PHASE_FIRMWARE,
-	  "host enumerated the gadget, no OS signs yet" },
-	{ PHASE_SIG_MEDIA_READ, M(PHASE_FIRMWARE) | M(PHASE_UNKNOWN),
-	  COND_NONE, PHASE_BOOTING_MEDIA,
-	  "reads of the virtual media after enumeration" },
-	{ PHASE_SIG_CONSOLE, ~(M(PHASE_OFF)), COND_NONE, PHASE_OS,
-	  "console output from the server" },
-	{ PHASE_SIG_KB_DEAD, M(PHASE_OS) | M(PHASE_FIRMWARE) |
-				      M(PHASE_BOOTING_MEDIA),
-	  COND_NONE, PHASE_UNKNOWN,
-	  "the host stopped taking keyboard reports" },
-	{ PHASE_SIG_LED, 0, COND_NONE, KEEP, NULL },
+	{PHASE_SIG_USB, 0, COND_USB_SUSPENDED, PHASE_ASLEEP,
+	 "USB suspended by the host"},
+	{PHASE_SIG_USB, 0, COND_USB_DOWN, PHASE_OFF,
+	 "USB link down: server off or unplugged"},
+	{PHASE_SIG_USB, 0, COND_USB_RESET, KEEP, NULL},
+	{PHASE_SIG_USB, M(PHASE_ASLEEP), COND_USB_CONFIGURED, PHASE_OS,
+	 "resumed from suspend"},
+	{PHASE_SIG_USB, M(PHASE_FIRMWARE) | M(PHASE_BOOTING_MEDIA),
+	 COND_REENUM_LATE, PHASE_OS,
+	 "re-enumerated after the firmware: the OS's USB driver"},
+	{PHASE_SIG_USB, M(PHASE_OS), COND_REENUM, PHASE_FIRMWARE,
+	 "re-enumerated while the OS ran: rebooted"},
+	{PHASE_SIG_USB, M(PHASE_FIRMWARE) | M(PHASE_BOOTING_MEDIA), COND_REENUM,
+	 KEEP, NULL},
+	{PHASE_SIG_USB, 0, COND_USB_CONFIGURED, PHASE_FIRMWARE,
+	 "host enumerated the gadget, no OS signs yet"},
+	{PHASE_SIG_MEDIA_READ, M(PHASE_FIRMWARE) | M(PHASE_UNKNOWN), COND_NONE,
+	 PHASE_BOOTING_MEDIA, "reads of the virtual media after enumeration"},
+	{PHASE_SIG_CONSOLE, ~(M(PHASE_OFF)), COND_NONE, PHASE_OS,
+	 "console output from the server"},
+	{PHASE_SIG_KB_DEAD,
+	 M(PHASE_OS) | M(PHASE_FIRMWARE) | M(PHASE_BOOTING_MEDIA), COND_NONE,
+	 PHASE_UNKNOWN, "the host stopped taking keyboard reports"},
+	{PHASE_SIG_LED, 0, COND_NONE, KEEP, NULL},
 };
 
 static bool phase_cond_holds(const struct phase_ctx *p, enum phase_cond c,
@@ -109,8 +107,8 @@ static bool phase_cond_holds(const struct phase_ctx *p, enum phase_cond c,
 	return false;
 }
 
-bool phase_feed(struct phase_ctx *p, enum phase_signal sig,
-		enum udc_state usb, uint64_t now_ms)
+bool phase_feed(struct phase_ctx *p, enum phase_signal sig, enum udc_state usb,
+		uint64_t now_ms)
 {
 	const struct phase_rule *hit = NULL;
 	bool changed = false;

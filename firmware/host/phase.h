@@ -24,11 +24,11 @@ enum phase {
 };
 
 enum phase_signal {
-	PHASE_SIG_USB, /* a new UDC state (with .usb) */
-	PHASE_SIG_LED, /* the host changed the keyboard LEDs */
+	PHASE_SIG_USB,	      /* a new UDC state (with .usb) */
+	PHASE_SIG_LED,	      /* the host changed the keyboard LEDs */
 	PHASE_SIG_MEDIA_READ, /* the host read the virtual media */
-	PHASE_SIG_CONSOLE, /* a console line arrived */
-	PHASE_SIG_KB_DEAD, /* the host stopped taking keyboard reports */
+	PHASE_SIG_CONSOLE,    /* a console line arrived */
+	PHASE_SIG_KB_DEAD,    /* the host stopped taking keyboard reports */
 };
 
 struct phase_tuning {
@@ -39,8 +39,8 @@ struct phase_tuning {
 
 struct phase_ctx {
 	enum phase phase;
-	const char *evidence; /* static text */
-	uint64_t since_ms; /* when the phase was entered */
+	const char *evidence;	/* static text */
+	uint64_t since_ms;	/* when the phase was entered */
 	uint64_t enumerated_ms; /* the last time USB became configured */
 	enum udc_state usb;
 	bool left_configured; /* USB dropped below configured since */
@@ -50,8 +50,8 @@ struct phase_ctx {
 void phase_init(struct phase_ctx *p, const struct phase_tuning *t,
 		uint64_t now_ms);
 /* Feed one signal; returns true if the phase changed. */
-bool phase_feed(struct phase_ctx *p, enum phase_signal sig,
-		enum udc_state usb, uint64_t now_ms);
+bool phase_feed(struct phase_ctx *p, enum phase_signal sig, enum udc_state usb,
+		uint64_t now_ms);
 const char *phase_name(enum phase ph);
 
 #endif

@@ -35,7 +35,7 @@ static void test_json(void **state)
 	char err[200];
 	long n;
 	bool b, bad;
-	static const char *const known[] = { "keys", "hold_ms", "x", NULL };
+	static const char *const known[] = {"keys", "hold_ms", "x", NULL};
 
 	assert_int_equal(
 		PARSE(" {\"id\":\"a1\",\"keys\":\"F2\",\"hold_ms\":250,"
@@ -104,23 +104,23 @@ static void test_utf8(void **state)
 		const char *s;
 		bool ok;
 	} cases[] = {
-		{ "plain", true },
-		{ "caf\xc3\xa9", true },
-		{ "\xe2\x98\x83", true },
-		{ "\xf0\x9f\x98\x80", true },
-		{ "\xc3", false },
-		{ "\xe2\x98", false },
-		{ "\xc0\x80", false }, /* overlong NUL */
-		{ "\xed\xa0\x80", false }, /* surrogate */
-		{ "\xf4\x90\x80\x80", false }, /* above U+10FFFF */
-		{ "\xff", false },
-		{ "\x80", false },
+		{"plain", true},
+		{"caf\xc3\xa9", true},
+		{"\xe2\x98\x83", true},
+		{"\xf0\x9f\x98\x80", true},
+		{"\xc3", false},
+		{"\xe2\x98", false},
+		{"\xc0\x80", false},	     /* overlong NUL */
+		{"\xed\xa0\x80", false},     /* surrogate */
+		{"\xf4\x90\x80\x80", false}, /* above U+10FFFF */
+		{"\xff", false},
+		{"\x80", false},
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
-		assert_int_equal(payload_utf8_valid(cases[i].s,
-						    strlen(cases[i].s)),
-				 cases[i].ok);
+		assert_int_equal(
+			payload_utf8_valid(cases[i].s, strlen(cases[i].s)),
+			cases[i].ok);
 }
 
 int main(void)

@@ -15,12 +15,18 @@ struct step {
 	enum phase expect;
 };
 
-#define U(t, st, ex) { t, PHASE_SIG_USB, UDC_STATE_##st, PHASE_##ex }
-#define S(t, sig, ex) { t, PHASE_SIG_##sig, UDC_STATE_UNKNOWN, PHASE_##ex }
+#define U(t, st, ex)                                                           \
+	{                                                                      \
+		t, PHASE_SIG_USB, UDC_STATE_##st, PHASE_##ex                   \
+	}
+#define S(t, sig, ex)                                                          \
+	{                                                                      \
+		t, PHASE_SIG_##sig, UDC_STATE_UNKNOWN, PHASE_##ex              \
+	}
 
 static void run(const struct step *s, size_t n)
 {
-	struct phase_tuning tune = { .reenum_min_ms = 5000 };
+	struct phase_tuning tune = {.reenum_min_ms = 5000};
 	struct phase_ctx p;
 
 	phase_init(&p, &tune, 0);
@@ -38,8 +44,10 @@ static void run(const struct step *s, size_t n)
 static void test_firmware_boots_media(void **state)
 {
 	static const struct step s[] = {
-		U(100, DEFAULT, UNKNOWN),   U(150, ADDRESSED, UNKNOWN),
-		U(200, CONFIGURED, FIRMWARE), S(900, LED, FIRMWARE),
+		U(100, DEFAULT, UNKNOWN),
+		U(150, ADDRESSED, UNKNOWN),
+		U(200, CONFIGURED, FIRMWARE),
+		S(900, LED, FIRMWARE),
 		S(3000, MEDIA_READ, BOOTING_MEDIA),
 		S(3500, MEDIA_READ, BOOTING_MEDIA),
 	};

@@ -11,7 +11,7 @@
 
 static void test_build(void **state)
 {
-	const char groups[2][65] = { "rack1", "lab" };
+	const char groups[2][65] = {"rack1", "lab"};
 	struct topics t;
 
 	assert_int_equal(topics_init(&t, "zerobmc", "nuc", groups, 2), 0);
@@ -26,13 +26,12 @@ static void test_build(void **state)
 
 static void test_match(void **state)
 {
-	const char groups[1][65] = { "rack1" };
+	const char groups[1][65] = {"rack1"};
 	char name[TOPICS_CMD_NAME_MAX];
 	struct topics t;
 
 	assert_int_equal(topics_init(&t, "site/bmc", "nuc", groups, 1), 0);
-	assert_int_equal(topics_match_cmd(&t, "site/bmc/nuc/cmd/key", name),
-			 0);
+	assert_int_equal(topics_match_cmd(&t, "site/bmc/nuc/cmd/key", name), 0);
 	assert_string_equal(name, "key");
 	assert_int_equal(
 		topics_match_cmd(&t, "site/bmc/group/rack1/cmd/type", name), 0);
@@ -68,8 +67,7 @@ static void test_bad_names(void **state)
 	assert_int_equal(topics_init(&t, "", "a", NULL, 0), -EINVAL);
 	memset(longid, 'x', sizeof(longid) - 1);
 	longid[sizeof(longid) - 1] = '\0';
-	assert_int_equal(topics_init(&t, longid, "a", NULL, 0),
-			 -ENAMETOOLONG);
+	assert_int_equal(topics_init(&t, longid, "a", NULL, 0), -ENAMETOOLONG);
 }
 
 static void test_result(void **state)
