@@ -46,7 +46,6 @@ static int media_download_name(struct media *m, struct media_fetch *f,
 {
 	enum media_rule rule;
 	size_t len, at = 0;
-	int r;
 
 	if (rq->name) {
 		len = strlen(rq->name);
@@ -57,8 +56,9 @@ static int media_download_name(struct media *m, struct media_fetch *f,
 		}
 		memcpy(f->name, rq->name, len + 1);
 	} else {
-		r = media_url_name(f->url, f->name, sizeof(f->name), err,
-				   errlen);
+		int r = media_url_name(f->url, f->name, sizeof(f->name), err,
+				       errlen);
+
 		if (r)
 			return r;
 		len = strlen(f->name);
@@ -99,7 +99,7 @@ static int media_download_sha(struct media_fetch *f, const char *sha, char *err,
 
 	if (!sha)
 		return 0;
-	for (i = 0; sha[i] && i < 64; i++)
+	for (i = 0; i < 64 && sha[i]; i++)
 		if (!isxdigit((unsigned char)sha[i]))
 			break;
 	if (i != 64 || sha[i]) {
