@@ -231,6 +231,10 @@ int media_download_start(struct media *m, const struct media_url_req *rq,
 	f->done = done;
 	f->done_data = data;
 	f->t0_us = media_download_now_ms();
+	/* The worker does one thing at a time: a hash of the inserted image
+	 * (minutes on a Pi) would hold the download back. It starts again
+	 * if the download does not end in an insert. */
+	media_hash_stop(m);
 	r = media_worker_run(m->worker, media_fetch_job, f);
 	if (r) {
 		snprintf(err, errlen, "the media worker is busy");
@@ -305,6 +309,8 @@ void media_download_done(struct media *m, void *job)
 				 "downloaded to %s but not inserted: %s",
 				 f->name, e);
 	}
+	if (err && m->cur.present && !m->cur.sha256[0] && !m->hashing)
+		media_hash_start(m);
 	media_changed(m);
 	if (f->done)
 		f->done(f->done_data, err, msg, &res);
