@@ -14,7 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <curl/curl.h>
+#include "firmware/media/media_curl.h"
 
 #include "firmware/media/media_priv.h"
 
@@ -202,8 +202,12 @@ int media_download_start(struct media *m, const struct media_url_req *rq,
 	struct media_fetch *f;
 	int r;
 
+	const struct media_curl *cu = media_curl(err, errlen);
+
+	if (!cu)
+		return -ENOSYS;
 	if (!m->curl_ready) {
-		if (curl_global_init(CURL_GLOBAL_DEFAULT)) {
+		if (cu->global_init(CURL_GLOBAL_DEFAULT)) {
 			snprintf(err, errlen, "libcurl does not start");
 			return -EIO;
 		}
@@ -329,7 +333,7 @@ void media_download_free(struct media *m)
 		m->fetch = NULL;
 	}
 	if (m->curl_ready)
-		curl_global_cleanup();
+		media_curl(NULL, 0)->global_cleanup();
 	m->curl_ready = false;
 }
 

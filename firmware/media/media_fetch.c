@@ -14,7 +14,7 @@
 #include <strings.h>
 #include <unistd.h>
 
-#include <curl/curl.h>
+#include "firmware/media/media_curl.h"
 #include <mbedtls/sha256.h>
 
 #include "firmware/media/media_priv.h"
@@ -22,6 +22,7 @@
 #define MEDIA_FETCH_REDIRECTS 5
 
 struct media_fetch_run {
+	const struct media_curl *cu;
 	struct media_fetch *f;
 	struct media_worker *w;
 	CURL *curl;
@@ -68,18 +69,19 @@ static size_t media_fetch_write(char *data, size_t size, size_t nmemb,
 {
 	struct media_fetch_run *x = arg;
 	struct media_fetch *f = x->f;
+	const struct media_curl *cu = x->cu;
 	size_t len = size * nmemb, off = 0;
 	long code = 0;
 
 	if (!x->checked) {
 		curl_off_t cl = -1;
 
-		curl_easy_getinfo(x->curl, CURLINFO_RESPONSE_CODE, &code);
+		cu->easy_getinfo(x->curl, CURLINFO_RESPONSE_CODE, &code);
 		x->body = code == 200;
 		if (!x->body)
 			return len; /* a redirect's text: not the image */
-		curl_easy_getinfo(x->curl, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T,
-				  &cl);
+		cu->easy_getinfo(x->curl, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T,
+				 &cl);
 		if (cl >= 0) {
 			atomic_store(&f->total, (uint64_t)cl);
 			if (media_fetch_room(x, (uint64_t)cl))
@@ -129,35 +131,38 @@ static int media_fetch_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow,
 
 static int media_fetch_setup(struct media_fetch_run *x, char *errbuf)
 {
+	const struct media_curl *cu = x->cu;
 	struct media_fetch *f = x->f;
 	CURL *c = x->curl;
 	long t = f->timeout_s;
 
 	/* Redirects are followed by hand, below, to check each target. */
-	if (curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L) ||
-	    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https") ||
-	    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L) ||
-	    curl_easy_setopt(c, CURLOPT_FAILONERROR, 1L) ||
-	    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, t) ||
-	    curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L) ||
-	    curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, t) ||
-	    curl_easy_setopt(c, CURLOPT_USERAGENT, "zerobmc") ||
-	    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf) ||
-	    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, media_fetch_write) ||
-	    curl_easy_setopt(c, CURLOPT_WRITEDATA, x) ||
-	    curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION,
-			     media_fetch_progress) ||
-	    curl_easy_setopt(c, CURLOPT_XFERINFODATA, x) ||
-	    curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L))
+	if (cu->easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L) ||
+	    cu->easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https") ||
+	    cu->easy_setopt(c, CURLOPT_NOSIGNAL, 1L) ||
+	    cu->easy_setopt(c, CURLOPT_FAILONERROR, 1L) ||
+	    cu->easy_setopt(c, CURLOPT_CONNECTTIMEOUT, t) ||
+	    cu->easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L) ||
+	    cu->easy_setopt(c, CURLOPT_LOW_SPEED_TIME, t) ||
+	    cu->easy_setopt(c, CURLOPT_USERAGENT, "zerobmc") ||
+	    cu->easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf) ||
+	    cu->easy_setopt(c, CURLOPT_WRITEFUNCTION, media_fetch_write) ||
+	    cu->easy_setopt(c, CURLOPT_WRITEDATA, x) ||
+	    cu->easy_setopt(c, CURLOPT_XFERINFOFUNCTION,
+			    media_fetch_progress) ||
+	    cu->easy_setopt(c, CURLOPT_XFERINFODATA, x) ||
+	    cu->easy_setopt(c, CURLOPT_NOPROGRESS, 0L))
 		return media_fetch_fail(f, -EINVAL,
 					"libcurl refused an option");
 	return 0;
 }
 
-static int media_fetch_error(struct media_fetch *f, CURLcode rc,
+static int media_fetch_error(struct media_fetch_run *x, CURLcode rc,
 			     const char *errbuf)
 {
-	const char *why = errbuf[0] ? errbuf : curl_easy_strerror(rc);
+	const struct media_curl *cu = x->cu;
+	struct media_fetch *f = x->f;
+	const char *why = errbuf[0] ? errbuf : cu->easy_strerror(rc);
 
 	if (rc == CURLE_OPERATION_TIMEDOUT)
 		return media_fetch_fail(f, -ETIMEDOUT,
@@ -170,6 +175,7 @@ static int media_fetch_error(struct media_fetch *f, CURLcode rc,
 /* One request after another until a 200 or an error. */
 static int media_fetch_get(struct media_fetch_run *x, char *errbuf)
 {
+	const struct media_curl *cu = x->cu;
 	struct media_fetch *f = x->f;
 	char next[MEDIA_URL_MAX + 64], e[400];
 	const char *url = f->url;
@@ -182,19 +188,19 @@ static int media_fetch_get(struct media_fetch_run *x, char *errbuf)
 		errbuf[0] = '\0';
 		x->checked = false;
 		x->body = false;
-		if (curl_easy_setopt(x->curl, CURLOPT_URL, url))
+		if (cu->easy_setopt(x->curl, CURLOPT_URL, url))
 			return media_fetch_fail(f, -EINVAL,
 						"libcurl refused the URL");
-		rc = curl_easy_perform(x->curl);
+		rc = cu->easy_perform(x->curl);
 		if (f->err)
 			return f->err;
 		if (rc)
-			return media_fetch_error(f, rc, errbuf);
-		curl_easy_getinfo(x->curl, CURLINFO_RESPONSE_CODE, &code);
+			return media_fetch_error(x, rc, errbuf);
+		cu->easy_getinfo(x->curl, CURLINFO_RESPONSE_CODE, &code);
 		if (code == 200)
 			return 0;
 		if (code / 100 != 3 ||
-		    curl_easy_getinfo(x->curl, CURLINFO_REDIRECT_URL, &loc) ||
+		    cu->easy_getinfo(x->curl, CURLINFO_REDIRECT_URL, &loc) ||
 		    !loc)
 			return media_fetch_fail(f, -EIO,
 						"the server answered HTTP %ld, "
@@ -244,6 +250,14 @@ void media_fetch_job(struct media_worker *w, void *arg)
 	struct media_fetch_run x = {.f = arg, .w = w, .fd = -1};
 	struct media_fetch *f = x.f;
 	char errbuf[CURL_ERROR_SIZE];
+	/* Loaded by the loop before the job was queued. */
+	const struct media_curl *cu = media_curl(f->msg, sizeof(f->msg));
+
+	if (!cu) {
+		f->err = -ENOSYS;
+		return;
+	}
+	x.cu = cu;
 
 	mbedtls_sha256_init(&x.sha);
 	if (mbedtls_sha256_starts_ret(&x.sha, 0)) {
@@ -258,7 +272,7 @@ void media_fetch_job(struct media_worker *w, void *arg)
 				 strerror(errno));
 		goto out;
 	}
-	x.curl = curl_easy_init();
+	x.curl = cu->easy_init();
 	if (!x.curl) {
 		media_fetch_fail(f, -ENOMEM, "libcurl: out of memory");
 		goto out;
@@ -268,7 +282,7 @@ void media_fetch_job(struct media_worker *w, void *arg)
 		media_fetch_finish(&x);
 out:
 	if (x.curl)
-		curl_easy_cleanup(x.curl);
+		cu->easy_cleanup(x.curl);
 	if (x.fd >= 0)
 		close(x.fd);
 	if (f->err && x.fd >= 0)

@@ -8,7 +8,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include <curl/curl.h>
+#include "firmware/media/media_curl.h"
 
 /* Encoded forms a server decodes into path separators or dot segments. */
 static const char *const media_url_encoded[] = {"%2e", "%2f", "%5c", NULL};
@@ -52,12 +52,13 @@ static int media_url_bytes(const char *url, char *err, size_t errlen)
 }
 
 /* Is the part absent? Anything else than "no such part" counts as present. */
-static bool media_url_absent(CURLU *u, CURLUPart what)
+static bool media_url_absent(const struct media_curl *cu, CURLU *u,
+			     CURLUPart what)
 {
 	char *s = NULL;
-	CURLUcode rc = curl_url_get(u, what, &s, 0);
+	CURLUcode rc = cu->url_get(u, what, &s, 0);
 
-	curl_free(s);
+	cu->free(s);
 	return rc != CURLUE_OK;
 }
 
@@ -66,26 +67,30 @@ static int media_url_normalise(const char *url, char *norm, size_t normlen,
 {
 	CURLU *u = NULL;
 	char *scheme = NULL, *host = NULL, *out = NULL;
+	const struct media_curl *cu;
 	CURLUcode rc;
 	int r;
 
 	r = media_url_bytes(url, err, errlen);
 	if (r)
 		return r;
+	cu = media_curl(err, errlen);
+	if (!cu)
+		return -ENOSYS;
 	r = -EINVAL;
-	u = curl_url();
+	u = cu->url();
 	if (!u) {
 		snprintf(err, errlen, "out of memory");
 		r = -ENOMEM;
 		goto out;
 	}
-	rc = curl_url_set(u, CURLUPART_URL, url, CURLU_NON_SUPPORT_SCHEME);
+	rc = cu->url_set(u, CURLUPART_URL, url, CURLU_NON_SUPPORT_SCHEME);
 	if (rc) {
 		snprintf(err, errlen, "the URL does not parse: %s",
-			 curl_url_strerror(rc));
+			 cu->url_strerror(rc));
 		goto out;
 	}
-	if (curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) ||
+	if (cu->url_get(u, CURLUPART_SCHEME, &scheme, 0) ||
 	    (strcmp(scheme, "http") && strcmp(scheme, "https"))) {
 		snprintf(err, errlen,
 			 "the URL's scheme is %.32s: only http and https "
@@ -93,23 +98,23 @@ static int media_url_normalise(const char *url, char *norm, size_t normlen,
 			 scheme ? scheme : "missing");
 		goto out;
 	}
-	if (!media_url_absent(u, CURLUPART_USER) ||
-	    !media_url_absent(u, CURLUPART_PASSWORD) ||
-	    !media_url_absent(u, CURLUPART_OPTIONS)) {
+	if (!media_url_absent(cu, u, CURLUPART_USER) ||
+	    !media_url_absent(cu, u, CURLUPART_PASSWORD) ||
+	    !media_url_absent(cu, u, CURLUPART_OPTIONS)) {
 		snprintf(err, errlen,
 			 "the URL carries a user name or password: "
 			 "credentials in URLs are refused");
 		goto out;
 	}
-	if (curl_url_get(u, CURLUPART_HOST, &host, 0) || !host[0]) {
+	if (cu->url_get(u, CURLUPART_HOST, &host, 0) || !host[0]) {
 		snprintf(err, errlen, "the URL has no host");
 		goto out;
 	}
 	for (char *p = host; *p; p++)
 		*p = (char)tolower((unsigned char)*p);
-	if (curl_url_set(u, CURLUPART_HOST, host, 0) ||
-	    curl_url_set(u, CURLUPART_FRAGMENT, NULL, 0) ||
-	    curl_url_get(u, CURLUPART_URL, &out, CURLU_NO_DEFAULT_PORT)) {
+	if (cu->url_set(u, CURLUPART_HOST, host, 0) ||
+	    cu->url_set(u, CURLUPART_FRAGMENT, NULL, 0) ||
+	    cu->url_get(u, CURLUPART_URL, &out, CURLU_NO_DEFAULT_PORT)) {
 		snprintf(err, errlen, "the URL cannot be normalised");
 		goto out;
 	}
@@ -120,10 +125,10 @@ static int media_url_normalise(const char *url, char *norm, size_t normlen,
 	memcpy(norm, out, strlen(out) + 1);
 	r = 0;
 out:
-	curl_free(out);
-	curl_free(host);
-	curl_free(scheme);
-	curl_url_cleanup(u);
+	cu->free(out);
+	cu->free(host);
+	cu->free(scheme);
+	cu->url_cleanup(u);
 	return r;
 }
 
@@ -190,13 +195,17 @@ int media_url_check(const char *url, const char *allow, char *norm,
 int media_url_name(const char *norm, char *name, size_t namelen, char *err,
 		   size_t errlen)
 {
-	CURLU *u = curl_url();
+	const struct media_curl *cu = media_curl(err, errlen);
+	CURLU *u;
 	char *path = NULL;
 	const char *last;
 	int r = -EINVAL;
 
-	if (!u || curl_url_set(u, CURLUPART_URL, norm, 0) ||
-	    curl_url_get(u, CURLUPART_PATH, &path, CURLU_URLDECODE)) {
+	if (!cu)
+		return -ENOSYS;
+	u = cu->url();
+	if (!u || cu->url_set(u, CURLUPART_URL, norm, 0) ||
+	    cu->url_get(u, CURLUPART_PATH, &path, CURLU_URLDECODE)) {
 		snprintf(err, errlen,
 			 "the URL's path does not decode to a file name: give "
 			 "\"image\"");
@@ -213,7 +222,7 @@ int media_url_name(const char *norm, char *name, size_t namelen, char *err,
 	memcpy(name, last, strlen(last) + 1);
 	r = 0;
 out:
-	curl_free(path);
-	curl_url_cleanup(u);
+	cu->free(path);
+	cu->url_cleanup(u);
 	return r;
 }
