@@ -76,6 +76,7 @@ struct config {
 		bool allow_writable;
 		char url_allow[1024]; /* URL prefixes for downloads */
 		int url_timeout_s;    /* connect, and longest stall */
+		char url_ca_file[CONFIG_PATH_MAX]; /* "": the system's CAs */
 	} media;
 	struct {
 		char dir[CONFIG_PATH_MAX];

@@ -91,6 +91,7 @@ const struct config_key config_keys[] = {
 	BOOL("media", "allow_writable", media.allow_writable),
 	STR("media", "url_allow", media.url_allow),
 	INT("media", "url_timeout_s", media.url_timeout_s, 1, 3600),
+	PATH("media", "url_ca_file", media.url_ca_file),
 
 	PATH("macros", "dir", macros.dir),
 

@@ -229,6 +229,8 @@ int media_new(struct loop *l, const struct media_cfg *cfg,
 	snprintf(m->url_allow, sizeof(m->url_allow), "%s",
 		 cfg->url_allow ? cfg->url_allow : "");
 	m->url_timeout_s = cfg->url_timeout_s > 0 ? cfg->url_timeout_s : 30;
+	snprintf(m->url_ca_file, sizeof(m->url_ca_file), "%s",
+		 cfg->url_ca_file ? cfg->url_ca_file : "");
 	m->ino_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
 	if (m->ino_fd < 0) {
 		r = -errno;

@@ -60,8 +60,9 @@ struct media_cfg {
 	const char *lun;	/* the LUN's folder; "" or NULL: none */
 	const char *state_file; /* "" or NULL: nothing is kept */
 	bool allow_writable;
-	const char *url_allow; /* space-separated URL prefixes; "": none */
-	int url_timeout_s;     /* connect, and longest stall of a download */
+	const char *url_allow;	 /* space-separated URL prefixes; "": none */
+	int url_timeout_s;	 /* connect, and longest stall of a download */
+	const char *url_ca_file; /* CAs for https; "" or NULL: the system's */
 };
 
 typedef void (*media_changed_fn)(void *data);

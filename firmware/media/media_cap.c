@@ -43,6 +43,7 @@ static int media_cap_attach(const struct cap *c, void **self, char *msg,
 		.allow_writable = c->cfg->media.allow_writable,
 		.url_allow = c->cfg->media.url_allow,
 		.url_timeout_s = c->cfg->media.url_timeout_s,
+		.url_ca_file = c->cfg->media.url_ca_file,
 	};
 	struct media_cap *mc = calloc(1, sizeof(*mc));
 	int r;

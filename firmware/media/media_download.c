@@ -230,6 +230,7 @@ int media_download_start(struct media *m, const struct media_url_req *rq,
 	}
 	snprintf(f->allow, sizeof(f->allow), "%s", m->url_allow);
 	f->timeout_s = m->url_timeout_s;
+	snprintf(f->ca_file, sizeof(f->ca_file), "%s", m->url_ca_file);
 	f->rq.mode = rq->mode;
 	f->rq.readonly = rq->readonly;
 	f->done = done;

@@ -154,6 +154,9 @@ static int media_fetch_setup(struct media_fetch_run *x, char *errbuf)
 	    cu->easy_setopt(c, CURLOPT_NOPROGRESS, 0L))
 		return media_fetch_fail(f, -EINVAL,
 					"libcurl refused an option");
+	if (f->ca_file[0] && cu->easy_setopt(c, CURLOPT_CAINFO, f->ca_file))
+		return media_fetch_fail(f, -EINVAL,
+					"libcurl refused [media] url_ca_file");
 	return 0;
 }
 

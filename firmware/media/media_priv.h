@@ -61,6 +61,7 @@ struct media_fetch {
 	int dirfd;	 /* the job's own dup of the images folder */
 	uint64_t max_bytes;
 	long timeout_s;
+	char ca_file[PATH_MAX]; /* "": the system's CAs */
 	/* Both sides. */
 	atomic_bool cancel;
 	atomic_uint_fast64_t bytes;
@@ -112,6 +113,7 @@ struct media {
 
 	char url_allow[MEDIA_URL_ALLOW_MAX];
 	long url_timeout_s;
+	char url_ca_file[PATH_MAX];
 	struct media_fetch *fetch; /* the running download */
 	int fetch_timer;
 	bool curl_ready;

@@ -3,13 +3,16 @@
 A python http.server on 127.0.0.1 (in a thread of the test) serves the
 images; a plain folder stands in for the LUN; the images folder is a small
 tmpfs (the test runs as root and mounts it) so that a full folder is real.
-One broker, one agent and one HTTP server serve the whole suite.
+Two HTTPS servers (certificates made by openssl for 127.0.0.1) check
+https: one signed by the CA in [media] url_ca_file, one not. One broker,
+one agent and these servers serve the whole suite.
 """
 import hashlib
 import http.server
 import json
 import os
 import shutil
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -27,10 +30,12 @@ STALL_S = 2     # [media] url_timeout_s of the agent
 
 
 class Handler(http.server.BaseHTTPRequestHandler):
-    """/img/NAME: the image; /chunked/big.iso: BIG bytes without a
-    Content-Length; /img/big.iso: a Content-Length of BIG; /slow/NAME:
-    4 KiB every 0.1 s; /stall/NAME: 64 KiB then nothing; /redir/in and
-    /redir/out: 302 to an allowed and to a refused place."""
+    """Under /ok (the allowed prefix): /img/NAME: the image;
+    /chunked/big.iso: BIG bytes without a Content-Length; /img/big.iso: a
+    Content-Length of BIG; /slow/NAME: 4 KiB every 0.1 s; /stall/NAME:
+    64 KiB then nothing; /redir/in, /redir/out, /redir/loop: 302 to an
+    allowed place, a refused place, itself. Any other path serves the
+    image too, so that only the agent's allow-list can refuse it."""
     protocol_version = "HTTP/1.0"
     stop = threading.Event()
 
@@ -47,7 +52,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.end_headers()
 
     def do_GET(self):
-        p = self.path
+        p = self.path[3:] if self.path.startswith("/ok/") else "/img/x"
         port = self.server.server_address[1]
         try:
             if p == "/img/big.iso":
@@ -73,12 +78,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 self.wfile.flush()
                 self.stop.wait(30)
             elif p == "/redir/in":
-                self.head(302, 0, [("Location", "/img/redirected.iso")])
+                self.head(302, 0, [("Location", "/ok/img/redirected.iso")])
             elif p == "/redir/out":
                 self.head(302, 0, [("Location",
                                     f"http://127.0.0.1:{port}/secret/x.iso")])
             elif p == "/redir/loop":
-                self.head(302, 0, [("Location", "/redir/loop")])
+                self.head(302, 0, [("Location", "/ok/redir/loop")])
             else:
                 self.head(404, 0)
         except (BrokenPipeError, ConnectionResetError):
@@ -101,24 +106,67 @@ class MediaUrlTest(unittest.TestCase):
             with open(os.path.join(cls.lun, name), "w") as f:
                 f.write(value)
         Handler.stop.clear()
-        cls.http = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        cls.http.daemon_threads = True
-        threading.Thread(target=cls.http.serve_forever, daemon=True).start()
-        cls.base = f"http://127.0.0.1:{cls.http.server_address[1]}"
-        allow = " ".join(f"{cls.base}/{p}/" for p in
-                         ("img", "chunked", "slow", "stall", "redir"))
+        cls.servers = []
+        cls.env = None
+        try:
+            cls.start()
+        except BaseException:
+            cls.tearDownClass()  # no broker, agent or mount left behind
+            raise
+
+    @classmethod
+    def start(cls):
+        cls.http = cls.serve(None)
+        cls.host = f"http://127.0.0.1:{cls.http.server_address[1]}"
+        cls.base = cls.host + "/ok"
+        # The trusted server's certificate is its own CA (self-signed).
+        trusted, untrusted = cls.cert("trusted"), cls.cert("untrusted")
+        cls.https = (f"https://127.0.0.1:"
+                     f"{cls.serve(trusted).server_address[1]}/ok")
+        cls.https_bad = ("https://127.0.0.1:"
+                         f"{cls.serve(untrusted).server_address[1]}/ok")
+        # One line of at most 200 bytes: the INI parser's limit.
+        allow = f"{cls.base}/ {cls.https}/ {cls.https_bad}/"
         cls.env = zbtest.Env("mu1", sections={"media": {
             "dir": cls.images, "lun": cls.lun,
             "state_file": os.path.join(cls.root, "media.state"),
-            "url_allow": allow, "url_timeout_s": str(STALL_S)}})
+            "url_allow": allow, "url_timeout_s": str(STALL_S),
+            "url_ca_file": trusted[0]}})
         cls.env.wait_online()
+
+    @classmethod
+    def cert(cls, name):
+        """A self-signed certificate for 127.0.0.1: (cert, key) paths."""
+        crt = os.path.join(cls.root, name + ".crt")
+        key = os.path.join(cls.root, name + ".key")
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "ec",
+                        "-pkeyopt", "ec_paramgen_curve:prime256v1",
+                        "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
+                        "-addext", "subjectAltName=IP:127.0.0.1",
+                        "-keyout", key, "-out", crt],
+                       check=True, capture_output=True)
+        return crt, key
+
+    @classmethod
+    def serve(cls, cert):
+        srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        srv.daemon_threads = True
+        if cert:
+            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            ctx.load_cert_chain(*cert)
+            srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
+        threading.Thread(target=srv.serve_forever, daemon=True).start()
+        cls.servers.append(srv)
+        return srv
 
     @classmethod
     def tearDownClass(cls):
         Handler.stop.set()
-        cls.env.close()
-        cls.http.shutdown()
-        cls.http.server_close()
+        if cls.env:
+            cls.env.close()
+        for srv in cls.servers:
+            srv.shutdown()
+            srv.server_close()
         if cls.tmpfs:
             subprocess.run(["umount", cls.images])
         shutil.rmtree(cls.root, ignore_errors=True)
@@ -227,11 +275,12 @@ class MediaUrlTest(unittest.TestCase):
 
     def test_prefix_outside_allow_list(self):
         port = self.http.server_address[1]
-        for url in (f"{self.base}/secret/x.iso",
-                    f"{self.base}/img-other/x.iso",
-                    f"{self.base}/imgx.iso",
-                    f"http://127.0.0.2:{port}/img/x.iso",
-                    f"https://127.0.0.1:{port}/img/x.iso"):
+        for url in (f"{self.host}/secret/x.iso",
+                    f"{self.host}/okx/x.iso",
+                    f"{self.host}/ok",
+                    f"{self.host}/x/../okx/img/x.iso",
+                    f"http://127.0.0.2:{port}/ok/img/x.iso",
+                    f"https://127.0.0.1:{port}/ok/img/x.iso"):
             with self.subTest(url=url):
                 self.assert_refused({"url": url}, "outside the allowed")
         self.assert_refused({"url": f"{self.base}/redir/out"},
@@ -239,6 +288,19 @@ class MediaUrlTest(unittest.TestCase):
         self.assert_refused({"url": f"{self.base}/redir/loop",
                              "image": "loop.iso"}, "redirects")
         self.assertEqual(self.leftovers(), [])
+
+    def test_https(self):
+        r = self.media({"url": f"{self.https}/img/tls.iso"})
+        self.assertEqual(r["status"], "ok", r)
+        with open(os.path.join(self.images, "tls.iso"), "rb") as f:
+            self.assertEqual(f.read(), IMAGE)
+        # A certificate that no trusted CA signed: refused, nothing kept.
+        r = self.assert_refused({"url": f"{self.https_bad}/img/bad.iso"},
+                                "download failed", "certificate")
+        self.assertEqual(r["bytes"], 0)
+        self.assertEqual(self.leftovers(), [])
+        self.assertFalse(os.path.exists(os.path.join(self.images,
+                                                     "bad.iso")))
 
     def test_redirect_inside_allow_list(self):
         r = self.media({"url": f"{self.base}/redir/in", "image": "r.iso"})
