@@ -74,6 +74,9 @@ struct config {
 		char lun[CONFIG_PATH_MAX];
 		char state_file[CONFIG_PATH_MAX];
 		bool allow_writable;
+		char url_allow[1024]; /* URL prefixes for downloads */
+		int url_timeout_s;    /* connect, and longest stall */
+		char url_ca_file[CONFIG_PATH_MAX]; /* "": the system's CAs */
 	} media;
 	struct {
 		char dir[CONFIG_PATH_MAX];

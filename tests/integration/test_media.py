@@ -341,9 +341,14 @@ class Media(unittest.TestCase):
         self.assertEqual(self.env.lunv("ro"), "1")
 
     def test_unknown_fields_refused(self):
+        res = self.env.cmd("media", {"image": "disk.img", "bogus": 1})
+        self.assertEqual(res["status"], "error")
+        self.assertIn("bogus", res["error"])
+        # "url" is known, but downloads are off without [media] url_allow.
         res = self.env.cmd("media", {"image": "disk.img", "url": "http://x"})
         self.assertEqual(res["status"], "error")
-        self.assertIn("url", res["error"])
+        self.assertIn("downloads are off", res["error"])
+        self.assertIn("url_allow", res["error"])
         res = self.env.cmd("media", {"mode": "disk"})
         self.assertEqual(res["status"], "error")
         self.assertIn("image", res["error"])
