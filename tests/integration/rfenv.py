@@ -175,6 +175,10 @@ class RedfishEnv:
         return self.wait(ok, timeout, f"systems {ids} online")
 
     def set_led(self, aid, lit):
+        # Only real changes: three edges within 5 s read as blinking.
+        if getattr(self, "_leds", {}).get(aid) == lit:
+            return
+        self._leds = dict(getattr(self, "_leds", {}), **{aid: lit})
         with open(self.chips[aid] + ".led", "w") as f:
             f.write("1\n" if lit else "0\n")
 
@@ -208,3 +212,45 @@ class RedfishEnv:
             print("kept", self.tmp)
         else:
             shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+class Stand:
+    """A system with no agent behind it: the test publishes its retained
+    status and state and answers its commands itself (or not at all), so
+    the gateway's mapping and its error paths can be checked exactly."""
+
+    def __init__(self, env, sid, state=None):
+        import paho.mqtt.client as paho
+        from paho.mqtt.packettypes import PacketTypes
+        self.paho, self.PacketTypes = paho, PacketTypes
+        self.env, self.id = env, sid
+        self.answer = {"status": "ok"}  # None: never answer
+        self.client = zbtest.Client(env.broker.port)
+        self.client.c.on_message = self._on_cmd
+        self.cmds = []
+        self.client.subscribe(f"zerobmc/{sid}/cmd/#")
+        st = state or {"power": {"state": "off", "wired": {
+            "power": True, "reset": True, "led": True}}}
+        self.client.publish(f"zerobmc/{sid}/state", json.dumps(st),
+                            retain=True)
+        self.client.publish(f"zerobmc/{sid}/status", "online", retain=True)
+
+    def _on_cmd(self, client, userdata, msg):
+        p = msg.properties
+        body = json.loads(msg.payload)
+        self.cmds.append({"topic": msg.topic, "payload": body,
+                          "response_topic": getattr(p, "ResponseTopic", None),
+                          "correlation": getattr(p, "CorrelationData", None)})
+        if self.answer is None:
+            return
+        res = dict(self.answer, id=body.get("id"),
+                   cmd=msg.topic.rsplit("/", 1)[1])
+        props = self.paho.Properties(self.PacketTypes.PUBLISH)
+        props.CorrelationData = p.CorrelationData
+        client.publish(p.ResponseTopic, json.dumps(res), qos=1,
+                       properties=props)
+
+    def close(self):
+        self.client.publish(f"zerobmc/{self.id}/status", "", retain=True)
+        self.client.publish(f"zerobmc/{self.id}/state", "", retain=True)
+        self.client.close()

@@ -1,0 +1,321 @@
+"""The Redfish gateway (zerobmc-redfish) driven by real clients.
+
+One broker, one gateway over HTTPS (its certificate made by --make-cert)
+and real agents for the whole suite: s1 and s2 with power pins wired to
+the fake GPIO chip, s3 with none. Systems without an agent ("ghost",
+"other1") are published by the test itself (rfenv.Stand) to check what
+the gateway sends and its error paths.
+"""
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+import unittest
+import warnings
+
+sys.path.insert(0, os.path.dirname(__file__))
+import rfenv  # noqa: E402
+
+import sushy  # noqa: E402
+from sushy import auth as sushy_auth  # noqa: E402
+
+SYS = "/redfish/v1/Systems"
+
+
+class RedfishTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        warnings.simplefilter("ignore", ResourceWarning)
+        # requests lets these override the verify= a client passes.
+        for k in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"):
+            os.environ.pop(k, None)
+        cls.env = rfenv.RedfishEnv(agents=("s1", "s2"), tls=True,
+                                   extra_redfish={"timeout_s": "3"})
+        cls.env.add_agent("s3", wired=False)
+        cls.ghost = rfenv.Stand(cls.env, "ghost")
+        cls.other = rfenv.Stand(cls.env, "other1")
+        cls.env.wait_systems(["s1", "s2", "s3", "ghost"], timeout=15)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.ghost.close()
+        cls.other.close()
+        cls.env.close()
+
+    def sushy(self, session=False):
+        a = (sushy_auth.SessionAuth if session else sushy_auth.BasicAuth)(
+            "admin", rfenv.PASSWORDS["admin"])
+        return sushy.Sushy(self.env.url() + "/redfish/v1", auth=a,
+                           verify=os.path.join(self.env.tmp, "rf.crt"))
+
+    def reset(self, sid, rtype, user="admin"):
+        return self.env.request(
+            "POST", f"{SYS}/{sid}/Actions/ComputerSystem.Reset",
+            {"ResetType": rtype}, user=user)
+
+    def new_sets(self, sid, before):
+        return self.env.gpio_sets(sid)[len(before):]
+
+    # -- sushy ----------------------------------------------------------
+
+    def test_sushy_basic_every_reset_type(self):
+        s = self.sushy()
+        system = s.get_system(f"{SYS}/s1")
+        self.assertEqual(system.identity, "s1")
+        self.assertEqual(system.name, "s1")
+        self.assertEqual(system.uuid, s.get_system(f"{SYS}/s1").uuid)
+        allowed = system.get_allowed_reset_system_values()
+        self.assertIn(sushy.RESET_TYPE_POWER_CYCLE, allowed)
+        # What each reset type does to the pins (LED dark = off).
+        cases = [
+            (sushy.RESET_TYPE_ON, False, [("power", 1), ("power", 0)]),
+            (sushy.RESET_TYPE_FORCE_ON, True, [("power", 1), ("power", 0)]),
+            (sushy.RESET_TYPE_PUSH_POWER_BUTTON, True,
+             [("power", 1), ("power", 0)]),
+            (sushy.RESET_TYPE_FORCE_OFF, True, [("power", 1), ("power", 0)]),
+            (sushy.RESET_TYPE_GRACEFUL_SHUTDOWN, True,
+             [("power", 1), ("power", 0)]),
+            (sushy.RESET_TYPE_FORCE_RESTART, True,
+             [("reset", 1), ("reset", 0)]),
+            (sushy.RESET_TYPE_POWER_CYCLE, True,
+             [("power", 1), ("power", 0), ("power", 1), ("power", 0)]),
+        ]
+        for rtype, lit, pins in cases:
+            with self.subTest(rtype=rtype):
+                self.env.set_led("s1", lit)
+                want = sushy.POWER_STATE_ON if lit else sushy.POWER_STATE_OFF
+                self.env.wait(lambda: (system.refresh(), system.power_state)
+                              [1] == want, what=f"PowerState {want}")
+                before = self.env.gpio_sets("s1")
+                system.reset_system(rtype)
+                self.assertEqual(self.new_sets("s1", before), pins)
+        # GracefulRestart is Ctrl+Alt+Delete on the USB keyboard.
+        kb = self.env.agents["s1"].keyboard
+        kb.reports(until_idle=0.05, timeout=0.2)
+        system.reset_system(sushy.RESET_TYPE_GRACEFUL_RESTART)
+        reps = kb.reports(until_idle=0.3, timeout=3)
+        self.assertTrue(any(r[0] == 0x05 and 0x4c in r[2:] for r in reps),
+                        reps)
+        self.env.set_led("s1", False)
+
+    def test_sushy_session_power_state_follows_led(self):
+        s = self.sushy(session=True)
+        system = s.get_system(f"{SYS}/s2")
+        for lit, want in ((True, sushy.POWER_STATE_ON),
+                          (False, sushy.POWER_STATE_OFF)):
+            self.env.set_led("s2", lit)
+            self.env.wait(lambda: (system.refresh(), system.power_state)[1]
+                          == want, what=f"PowerState {want}")
+
+    def test_sushy_insert_eject_on_the_lun(self):
+        for session in (False, True):
+            s = self.sushy(session=session)
+            vm = s.get_manager("/redfish/v1/Managers/s2").virtual_media.get_member(
+                "/redfish/v1/Managers/s2/VirtualMedia/Cd")
+            self.assertIn(sushy.VIRTUAL_MEDIA_CD, vm.media_types)
+            vm.insert_media("debian-12.iso")
+            self.assertEqual(self.env.lun("s2"), os.path.join(
+                self.env.images["s2"], "debian-12.iso"))
+            self.assertEqual(self.env.lun("s2", "cdrom"), "1")
+            vm.refresh()
+            self.assertTrue(vm.inserted)
+            self.assertEqual(vm.image, "debian-12.iso")
+            self.assertEqual(vm.image_name, "debian-12.iso")
+            vm.eject_media()
+            self.assertEqual(self.env.lun("s2"), "")
+            vm.refresh()
+            self.assertFalse(vm.inserted)
+
+    def test_sushy_boot_override_cd_sends_boot(self):
+        """A Cd override makes the next starting Reset cmd/boot (issue 19's
+        command): the ghost answers, and the override is used up."""
+        s = self.sushy()
+        system = s.get_system(f"{SYS}/ghost")
+        system.set_system_boot_options(
+            sushy.BOOT_SOURCE_TARGET_CD,
+            enabled=sushy.BOOT_SOURCE_ENABLED_ONCE,
+            mode=sushy.BOOT_SOURCE_MODE_UEFI)
+        system.refresh()
+        self.assertEqual(system.boot.target, sushy.BOOT_SOURCE_TARGET_CD)
+        self.assertEqual(system.boot.enabled, sushy.BOOT_SOURCE_ENABLED_ONCE)
+        n = len(self.ghost.cmds)
+        system.reset_system(sushy.RESET_TYPE_ON)
+        c = self.ghost.cmds[n]
+        self.assertEqual(c["topic"], "zerobmc/ghost/cmd/boot")
+        self.assertEqual(c["payload"]["target"], "media")
+        self.assertEqual(c["correlation"], c["payload"]["id"].encode())
+        self.assertTrue(c["response_topic"].startswith("zerobmc-redfish/"))
+        system.refresh()
+        self.assertEqual(system.boot.enabled,
+                         sushy.BOOT_SOURCE_ENABLED_DISABLED)
+        # Then a plain power on; BiosSetup is the enter_setup macro.
+        system.reset_system(sushy.RESET_TYPE_ON)
+        self.assertEqual(self.ghost.cmds[n + 1]["payload"]["action"], "on")
+        system.set_system_boot_options(
+            sushy.BOOT_SOURCE_TARGET_BIOS_SETUP,
+            enabled=sushy.BOOT_SOURCE_ENABLED_ONCE)
+        system.reset_system(sushy.RESET_TYPE_FORCE_RESTART)
+        c = self.ghost.cmds[n + 2]
+        self.assertEqual(c["topic"], "zerobmc/ghost/cmd/macro")
+        self.assertEqual(c["payload"]["name"], "enter_setup")
+        # Pxe cannot be honoured: accepted and stored, the reset is plain.
+        system.set_system_boot_options(
+            sushy.BOOT_SOURCE_TARGET_PXE,
+            enabled=sushy.BOOT_SOURCE_ENABLED_CONTINUOUS)
+        system.refresh()
+        self.assertEqual(system.boot.target, sushy.BOOT_SOURCE_TARGET_PXE)
+        system.reset_system(sushy.RESET_TYPE_ON)
+        self.assertEqual(self.ghost.cmds[n + 3]["topic"],
+                         "zerobmc/ghost/cmd/power")
+        system.set_system_boot_options(
+            sushy.BOOT_SOURCE_TARGET_NONE,
+            enabled=sushy.BOOT_SOURCE_ENABLED_DISABLED)
+
+    def test_insert_by_url_sends_media_url(self):
+        url = "https://images.example/debian-12.5.iso"
+        st, _, _ = self.env.request(
+            "POST", "/redfish/v1/Managers/ghost/VirtualMedia/Cd/Actions/"
+            "VirtualMedia.InsertMedia", {"Image": url})
+        self.assertEqual(st, 204)
+        c = self.ghost.cmds[-1]
+        self.assertEqual(c["topic"], "zerobmc/ghost/cmd/media")
+        self.assertEqual(c["payload"]["url"], url)
+
+    def test_nmi_is_sysrq_and_unwired_types_refused(self):
+        n = len(self.ghost.cmds)
+        st, _, _ = self.reset("ghost", "Nmi")
+        self.assertEqual(st, 204)
+        self.assertEqual(self.ghost.cmds[n]["payload"], {
+            "mode": "sysrq", "id": self.ghost.cmds[n]["payload"]["id"]})
+        st, _, b = self.env.system("s3")
+        allowed = b["Actions"]["#ComputerSystem.Reset"][
+            "ResetType@Redfish.AllowableValues"]
+        self.assertEqual(allowed, ["GracefulRestart", "Nmi"])
+        st, _, b = self.reset("s3", "ForceOff")
+        self.assertEqual(st, 400)
+        self.assertIn("not wired", b["error"]["message"])
+
+    # -- errors, as curl sees them ---------------------------------------
+
+    def curl(self, *args, user="admin"):
+        cmd = ["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}",
+               "--cacert", os.path.join(self.env.tmp, "rf.crt")]
+        if user:
+            cmd += ["-u", f"{user}:{rfenv.PASSWORDS.get(user, 'nope')}"]
+        out = subprocess.run(cmd + list(args), capture_output=True,
+                             text=True, timeout=30).stdout
+        return int(out)
+
+    def test_curl_errors(self):
+        u = self.env.url()
+        self.assertEqual(self.curl(u + "/redfish/v1/", user=None), 200)
+        self.assertEqual(self.curl(u + SYS, user=None), 401)
+        self.assertEqual(self.curl(u + SYS, user="mallory"), 401)
+        self.assertEqual(self.curl(u + SYS + "/s1", user="bob"), 404)
+        self.assertEqual(self.curl(u + SYS + "/other1", user="bob"), 200)
+        st, _, b = self.env.request("GET", SYS, user="bob")
+        self.assertEqual([m["@odata.id"] for m in b["Members"]],
+                         [SYS + "/other1"])
+        # The agent's refusal: 400 with its words.
+        st, _, b = self.env.request(
+            "POST", "/redfish/v1/Managers/s1/VirtualMedia/Cd/Actions/"
+            "VirtualMedia.InsertMedia", {"Image": "../etc/passwd"})
+        self.assertEqual(st, 400)
+        info = b["error"]["@Message.ExtendedInfo"][0]["Message"]
+        self.assertIn("refused by rule slash", info)
+        # Bad input never reaches an agent.
+        for body in ('{"ResetType": 5}', '{"ResetType": "Explode"}', '[',
+                     '{}'):
+            st, _, b = self.env.request(
+                "POST", SYS + "/s1/Actions/ComputerSystem.Reset", body)
+            self.assertEqual(st, 400, body)
+            self.assertTrue(b["error"]["message"], body)
+        st, _, _ = self.env.request("PATCH", SYS + "/s1", {"Boot": {
+            "BootSourceOverrideTarget": "Floppy"}})
+        self.assertEqual(st, 400)
+        st, _, _ = self.env.request("DELETE", SYS + "/s1")
+        self.assertEqual(st, 405)
+        self.assertEqual(self.env.gw.poll(), None)
+
+    def test_busy_is_503_with_retry_after(self):
+        self.env.set_led("s2", True)
+        first = {}
+
+        def long_press():
+            first["r"] = self.reset("s2", "ForceOff")
+        t = threading.Thread(target=long_press)
+        t.start()
+        time.sleep(0.3)
+        st, h, b = self.reset("s2", "ForceRestart")
+        t.join()
+        self.assertEqual(first["r"][0], 204)
+        self.assertEqual(st, 503, b)
+        self.assertIn("retry-after", h)
+        self.assertIn("busy", b["error"]["message"])
+        self.env.set_led("s2", False)
+
+    def test_timeout_is_504(self):
+        self.ghost.answer = None
+        try:
+            t0 = time.monotonic()
+            st, _, b = self.reset("ghost", "ForceOff")
+            took = time.monotonic() - t0
+        finally:
+            self.ghost.answer = {"status": "ok"}
+        self.assertEqual(st, 504)
+        self.assertIn("no answer", b["error"]["message"])
+        self.assertGreater(took, 2.5)
+
+    def test_zz_agent_stopped_is_503(self):
+        a = self.env.agents["s3"]
+        a.stop()
+        self.env.wait(lambda: self.env.system("s3")[2]["Status"]["State"]
+                      == "UnavailableOffline", what="s3 offline")
+        st, h, b = self.reset("s3", "GracefulRestart")
+        self.assertEqual(st, 503)
+        self.assertIn("offline", b["error"]["message"])
+
+    # -- sessions and ETags ----------------------------------------------
+
+    def test_session_token_and_delete(self):
+        st, h, b = self.env.request(
+            "POST", "/redfish/v1/SessionService/Sessions",
+            {"UserName": "admin", "Password": rfenv.PASSWORDS["admin"]},
+            user=None)
+        self.assertEqual(st, 201)
+        tok, loc = h["x-auth-token"], h["location"]
+        self.assertEqual(len(tok), 32)
+        st, _, _ = self.env.request("GET", SYS, user=None,
+                                    headers={"X-Auth-Token": tok})
+        self.assertEqual(st, 200)
+        st, _, _ = self.env.request("DELETE", loc, user=None,
+                                    headers={"X-Auth-Token": tok})
+        self.assertEqual(st, 204)
+        st, _, _ = self.env.request("GET", SYS, user=None,
+                                    headers={"X-Auth-Token": tok})
+        self.assertEqual(st, 401)
+        st, _, _ = self.env.request(
+            "POST", "/redfish/v1/SessionService/Sessions",
+            {"UserName": "admin", "Password": "wrong"}, user=None)
+        self.assertEqual(st, 401)
+
+    def test_etags(self):
+        st, h, _ = self.env.request("GET", SYS + "/s3")
+        tag = h["etag"]
+        self.assertEqual(h["odata-version"], "4.0")
+        st, _, _ = self.env.request("GET", SYS + "/s3",
+                                    headers={"If-None-Match": tag})
+        self.assertEqual(st, 304)
+        st, _, _ = self.env.request("PATCH", SYS + "/s3", {"Boot": {
+            "BootSourceOverrideMode": "Legacy"}},
+            headers={"If-Match": 'W/"0000000000000000"'})
+        self.assertEqual(st, 412)
+        st, _, _ = self.env.request("PATCH", SYS + "/s3", {"Boot": {
+            "BootSourceOverrideMode": "Legacy"}}, headers={"If-Match": tag})
+        self.assertEqual(st, 204)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
