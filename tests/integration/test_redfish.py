@@ -197,6 +197,43 @@ class RedfishTest(unittest.TestCase):
         self.assertEqual(st, 400)
         self.assertIn("not wired", b["error"]["message"])
 
+    # -- redfishtool -----------------------------------------------------
+
+    def redfishtool(self, *args):
+        r = subprocess.run(
+            ["redfishtool", "-r", f"127.0.0.1:{self.env.port}", "-u",
+             "admin", "-p", rfenv.PASSWORDS["admin"], "-S", "Always"]
+            + list(args), capture_output=True, text=True, timeout=60)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        return r.stdout
+
+    def test_redfishtool(self):
+        out = json.loads(self.redfishtool("Systems", "-I", "s1"))
+        self.assertEqual(out["Id"], "s1")
+        out = json.loads(self.redfishtool("-A", "Session", "Systems", "-I",
+                                          "s1", "get"))
+        self.assertEqual(out["Id"], "s1")
+        self.env.set_led("s1", False)
+        self.env.wait(lambda: self.env.system("s1")[2]["PowerState"]
+                      == "Off", what="s1 off")
+        before = self.env.gpio_sets("s1")
+        self.redfishtool("Systems", "-I", "s1", "reset", "On")
+        self.assertEqual(self.new_sets("s1", before),
+                         [("power", 1), ("power", 0)])
+        out = json.loads(self.redfishtool("Systems", "-I", "s1",
+                                          "setBootOverride", "Once", "Cd"))
+        self.assertEqual(out["Boot"]["BootSourceOverrideTarget"], "Cd")
+        self.assertEqual(out["Boot"]["BootSourceOverrideEnabled"], "Once")
+        self.redfishtool("Systems", "-I", "s1", "setBootOverride",
+                         "Disabled", "None")
+        vm = "/redfish/v1/Managers/s1/VirtualMedia/Cd/Actions/VirtualMedia."
+        self.redfishtool("raw", "POST", vm + "InsertMedia", "-d",
+                         '{"Image":"debian-12.iso"}')
+        self.assertEqual(self.env.lun("s1"), os.path.join(
+            self.env.images["s1"], "debian-12.iso"))
+        self.redfishtool("raw", "POST", vm + "EjectMedia", "-d", "{}")
+        self.assertEqual(self.env.lun("s1"), "")
+
     # -- errors, as curl sees them ---------------------------------------
 
     def curl(self, *args, user="admin"):
