@@ -99,6 +99,7 @@ static void rf_main_on_signal(int fd, short revents, void *data)
 	while (read(fd, &si, sizeof(si)) == sizeof(si)) {
 		log_info("stopping (signal %u)", si.ssi_signo);
 		notify_stopping();
+		rf_ipmi_stop(g);
 		rf_http_stop(g);
 		if (mqtt_stop(g->mqtt, rf_main_stopped, g))
 			loop_quit(g->loop);
@@ -169,6 +170,9 @@ static int rf_main_setup(struct rf_gw *g, char *err, size_t errlen)
 	mqtt_add_subscription(g->mqtt, g->status_filter);
 	mqtt_add_subscription(g->mqtt, g->state_filter);
 	mqtt_add_subscription(g->mqtt, g->reply_topic);
+	r = rf_ipmi_start(g, err, errlen);
+	if (r)
+		return r;
 	return rf_http_start(g, err, errlen);
 }
 
@@ -254,6 +258,7 @@ int main(int argc, char **argv)
 	if (!g)
 		return 1;
 	g->sig_fd = -1;
+	g->ipmi_fd = -1;
 	r = rf_config_load(&g->cfg, conf, err, sizeof(err));
 	if (!r && make_cert) {
 		r = rf_main_make_cert(&g->cfg);
@@ -287,6 +292,7 @@ int main(int argc, char **argv)
 		 g->cfg.net.mqtt.uri);
 	r = loop_run(g->loop) ? 1 : 0;
 cleanup:
+	rf_ipmi_stop(g);
 	rf_http_stop(g);
 	mqtt_free(g->mqtt);
 	transport_free(g->transport);

@@ -56,6 +56,9 @@ struct rf_system {
 	/* The Image of the last InsertMedia, echoed while that image is in. */
 	char media_image[1024];
 	char media_name[RF_STR_MAX];
+	/* IPMI: one command in flight per system, one more waits. */
+	bool ipmi_busy;
+	char ipmi_next[32];
 };
 
 struct rf_user {
@@ -130,6 +133,7 @@ struct rf_gw {
 	int n_sessions;
 	struct rf_http *http;
 	int sig_fd;
+	int ipmi_fd;
 };
 
 /* rf_fleet.c: the model the retained topics feed. */
@@ -185,6 +189,10 @@ int rf_session_lookup(struct rf_gw *g, const char *token);
 /* rf_actions.c */
 bool rf_actions_reset(struct rf_gw *g, struct rf_request *q, struct rf_reply *r,
 		      struct rf_system *s);
+/* The same for a Reset from elsewhere (IPMI: conn is NULL). */
+bool rf_actions_reset_type(struct rf_gw *g, struct rf_conn *conn,
+			   struct rf_reply *r, struct rf_system *s,
+			   const char *type);
 bool rf_actions_patch_system(struct rf_gw *g, struct rf_request *q,
 			     struct rf_reply *r, struct rf_system *s);
 bool rf_actions_insert(struct rf_gw *g, struct rf_request *q,
@@ -193,7 +201,12 @@ bool rf_actions_eject(struct rf_gw *g, struct rf_request *q, struct rf_reply *r,
 		      struct rf_system *s);
 cJSON *rf_actions_reset_allowed(const struct rf_system *s);
 
-/* rf_ipmi.c: the ipmi_sim chassis_control hook mode. */
+/* rf_ipmi.c: the ipmi_sim chassis_control hook and its socket. */
 int rf_ipmi_hook_main(int argc, char **argv, const char *conf_path);
+int rf_ipmi_start(struct rf_gw *g, char *err, size_t errlen);
+void rf_ipmi_stop(struct rf_gw *g);
+/* An IPMI-started command ended; r says how. */
+void rf_ipmi_done(struct rf_gw *g, struct rf_system *s,
+		  const struct rf_reply *r);
 
 #endif

@@ -126,12 +126,15 @@ static void rf_actions_reset_done(struct rf_gw *g, struct rf_conn *c,
 				  const cJSON *result)
 {
 	struct rf_system *s = rf_fleet_find(g, system);
+	struct rf_reply *r = rf_conn_reply(c);
 
-	if (rf_cmd_reply(g, rf_conn_reply(c), result, system) && s &&
+	if (rf_cmd_reply(g, r, result, system) && s &&
 	    !strcmp(arg, "override") && !strcmp(s->boot_enabled, "Once")) {
 		snprintf(s->boot_enabled, sizeof(s->boot_enabled), "Disabled");
 		rf_fleet_cache(g, s);
 	}
+	if (!c && s)
+		rf_ipmi_done(g, s, r);
 }
 
 /*
@@ -160,20 +163,15 @@ static cJSON *rf_actions_override(const struct rf_system *s, const char **cmd)
 	return NULL;
 }
 
-bool rf_actions_reset(struct rf_gw *g, struct rf_request *q, struct rf_reply *r,
-		      struct rf_system *s)
+bool rf_actions_reset_type(struct rf_gw *g, struct rf_conn *conn,
+			   struct rf_reply *r, struct rf_system *s,
+			   const char *type)
 {
-	const char *type = cJSON_GetStringValue(
-		cJSON_GetObjectItemCaseSensitive(q->body, "ResetType"));
+	struct rf_request q = {.conn = conn};
 	const struct rf_reset *t;
 	const char *cmd;
 	cJSON *p;
 
-	if (!type) {
-		rf_error(r, 400, "ActionParameterMissing",
-			 "ResetType (a string) is required");
-		return true;
-	}
 	for (t = rf_resets; t->type && strcmp(t->type, type); t++)
 		;
 	if (!t->type || !rf_actions_wired(s, t->need)) {
@@ -185,7 +183,7 @@ bool rf_actions_reset(struct rf_gw *g, struct rf_request *q, struct rf_reply *r,
 	cmd = t->cmd;
 	p = t->starts ? rf_actions_override(s, &cmd) : NULL;
 	if (p)
-		return !rf_actions_send(g, q, r, s, cmd, p,
+		return !rf_actions_send(g, &q, r, s, cmd, p,
 					rf_actions_reset_done, "override");
 	p = cJSON_CreateObject();
 	/* On without a power pin is a wake-up: Wake-on-LAN or USB. */
@@ -195,7 +193,21 @@ bool rf_actions_reset(struct rf_gw *g, struct rf_request *q, struct rf_reply *r,
 		cJSON_AddStringToObject(p, t->field, t->value);
 	if (t->force)
 		cJSON_AddBoolToObject(p, "force", true);
-	return !rf_actions_send(g, q, r, s, cmd, p, rf_actions_reset_done, "");
+	return !rf_actions_send(g, &q, r, s, cmd, p, rf_actions_reset_done, "");
+}
+
+bool rf_actions_reset(struct rf_gw *g, struct rf_request *q, struct rf_reply *r,
+		      struct rf_system *s)
+{
+	const char *type = cJSON_GetStringValue(
+		cJSON_GetObjectItemCaseSensitive(q->body, "ResetType"));
+
+	if (!type) {
+		rf_error(r, 400, "ActionParameterMissing",
+			 "ResetType (a string) is required");
+		return true;
+	}
+	return rf_actions_reset_type(g, q->conn, r, s, type);
 }
 
 static bool rf_actions_pick(const char *v, const char *const *allowed)

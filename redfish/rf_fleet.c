@@ -125,7 +125,8 @@ void rf_fleet_cache(struct rf_gw *g, const struct rf_system *s)
 	n = snprintf(buf, sizeof(buf),
 		     "{\"online\":%s,\"power\":\"%s\",\"boot\":\"%s\"}\n",
 		     s->online ? "true" : "false", p ? p : "Unknown",
-		     s->boot_target);
+		     strcmp(s->boot_enabled, "Disabled") ? s->boot_target
+							 : "None");
 	snprintf(path, sizeof(path), "%s/%s.json", g->cfg.state_dir, s->id);
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);

@@ -59,9 +59,16 @@ static void rf_http_on_fd(int fd, short revents, void *data)
 	rf_http_run(data);
 }
 
+/* Without a connection (IPMI) the answer goes to a scratch reply. */
 struct rf_reply *rf_conn_reply(struct rf_conn *c)
 {
-	return &c->reply;
+	static struct rf_reply scratch;
+
+	if (c)
+		return &c->reply;
+	cJSON_Delete(scratch.body);
+	memset(&scratch, 0, sizeof(scratch));
+	return &scratch;
 }
 
 void rf_conn_finish(struct rf_gw *g, struct rf_conn *c)

@@ -254,3 +254,50 @@ class Stand:
         self.client.publish(f"zerobmc/{self.id}/status", "", retain=True)
         self.client.publish(f"zerobmc/{self.id}/state", "", retain=True)
         self.client.close()
+
+
+class IpmiSim:
+    """One ipmi_sim (Debian's openipmi) for one server, on a free UDP
+    port, whose chassis_control program is the gateway's IPMI hook."""
+
+    def __init__(self, env, sid, password="ipmi-pass"):
+        self.dir = os.path.join(env.tmp, f"ipmi-{sid}")
+        os.makedirs(self.dir)
+        self.port = zbtest.free_port()
+        self.password = password
+        hook = f"{os.path.abspath(REDFISH)} -c {env.conf} --ipmi-hook {sid}"
+        conf = os.path.join(self.dir, "lan.conf")
+        with open(conf, "w") as f:
+            f.write(f'name "{sid}"\n'
+                    "set_working_mc 0x20\n"
+                    "  startlan 1\n"
+                    f"    addr 127.0.0.1 {self.port}\n"
+                    "    priv_limit admin\n"
+                    "    allowed_auths_admin md5\n"
+                    "    guid a123456789abcdefa123456789abcdef\n"
+                    "  endlan\n"
+                    f'  chassis_control "{hook}"\n'
+                    f'  user 2 true "admin" "{password}" admin 10 md5\n')
+        emu = os.path.join(self.dir, "sim.emu")
+        with open(emu, "w") as f:
+            f.write("mc_setbmc 0x20\n"
+                    "mc_add 0x20 0 no-device-sdrs 0x23 9 8 0x9f 0x1291 "
+                    "0xf02 persist_sdr\n"
+                    "mc_enable 0x20\n")
+        self.log = open(os.path.join(self.dir, "log"), "wb")
+        self.proc = subprocess.Popen(
+            ["ipmi_sim", "-c", conf, "-f", emu, "-n", "-s", self.dir],
+            stdout=self.log, stderr=subprocess.STDOUT)
+
+    def ipmitool(self, *args):
+        r = subprocess.run(
+            ["ipmitool", "-I", "lanplus", "-C", "3", "-H", "127.0.0.1",
+             "-p", str(self.port), "-U", "admin", "-P", self.password,
+             "-R", "3", "-N", "1"] + list(args),
+            capture_output=True, text=True, timeout=30)
+        return r.returncode, r.stdout + r.stderr
+
+    def close(self):
+        self.proc.terminate()
+        self.proc.wait(5)
+        self.log.close()

@@ -234,6 +234,50 @@ class RedfishTest(unittest.TestCase):
         self.redfishtool("raw", "POST", vm + "EjectMedia", "-d", "{}")
         self.assertEqual(self.env.lun("s1"), "")
 
+    # -- ipmitool through ipmi_sim and the hook ---------------------------
+
+    def test_ipmitool_power_and_bootdev(self):
+        sim = rfenv.IpmiSim(self.env, "s2")
+        self.addCleanup(sim.close)
+        self.env.wait(lambda: sim.ipmitool("power", "status")[0] == 0,
+                      what="ipmi_sim up")
+        self.env.set_led("s2", False)
+        self.env.wait(lambda: "is off" in sim.ipmitool("power", "status")[1],
+                      what="power status off")
+        # The hook answers from the gateway's state file, at once.
+        t0 = time.monotonic()
+        out = subprocess.run([rfenv.REDFISH, "-c", self.env.conf,
+                              "--ipmi-hook", "s2", "0x20", "get", "power"],
+                             capture_output=True, text=True).stdout
+        print(f"hook 'get power' took {(time.monotonic() - t0) * 1000:.1f}"
+              " ms (one process run, wall clock)")
+        self.assertEqual(out, "power:0\n")
+        sets = self.env.gpio_sets("s2")
+        self.assertEqual(sim.ipmitool("power", "on")[0], 0)
+        self.env.wait(lambda: self.new_sets("s2", sets) ==
+                      [("power", 1), ("power", 0)], what="power on press")
+        self.env.set_led("s2", True)
+        self.env.wait(lambda: "is on" in sim.ipmitool("power", "status")[1],
+                      what="power status on")
+        for verb, pins in (("reset", [("reset", 1), ("reset", 0)]),
+                           ("soft", [("power", 1), ("power", 0)]),
+                           ("off", [("power", 1), ("power", 0)])):
+            sets = self.env.gpio_sets("s2")
+            rc, out = sim.ipmitool("power", verb)
+            self.assertEqual(rc, 0, out)
+            self.env.wait(lambda: self.new_sets("s2", sets) == pins,
+                          what=f"power {verb} pins")
+        for dev, enabled, target in (("cdrom", "Once", "Cd"),
+                                     ("bios", "Once", "BiosSetup"),
+                                     ("disk", "Disabled", "None")):
+            rc, out = sim.ipmitool("chassis", "bootdev", dev)
+            self.assertEqual(rc, 0, out)
+            b = self.env.wait(lambda: (lambda b: b if b[
+                "BootSourceOverrideTarget"] == target else None)(
+                self.env.system("s2")[2]["Boot"]), what=f"bootdev {dev}")
+            self.assertEqual(b["BootSourceOverrideEnabled"], enabled)
+        self.env.set_led("s2", False)
+
     # -- errors, as curl sees them ---------------------------------------
 
     def curl(self, *args, user="admin"):
