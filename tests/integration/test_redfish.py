@@ -8,6 +8,7 @@ the gateway sends and its error paths.
 """
 import json
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -198,6 +199,94 @@ class RedfishTest(unittest.TestCase):
         st, _, b = self.reset("s3", "ForceOff")
         self.assertEqual(st, 400)
         self.assertIn("not wired", b["error"]["message"])
+
+    # -- Ansible (community.general) ------------------------------------
+
+    def playbook(self, name, tasks):
+        rf = (f"baseuri: 127.0.0.1:{self.env.port}\n"
+              "        username: admin\n"
+              f"        password: {rfenv.PASSWORDS['admin']}\n")
+        body = "".join(
+            f"    - community.general.{mod}:\n        {rf}"
+            + ("        resource_id: s1\n" if mod == "redfish_command"
+               else "")
+            + "".join(f"        {line}\n" for line in args)
+            for mod, args in tasks)
+        path = os.path.join(self.env.tmp, name + ".yml")
+        with open(path, "w") as f:
+            f.write("- hosts: localhost\n  gather_facts: false\n"
+                    "  tasks:\n" + body)
+        return path
+
+    def ansible(self, path):
+        """Runs a playbook; returns how many tasks changed something."""
+        env = dict(os.environ, HOME=self.env.tmp,
+                   ANSIBLE_LOCAL_TEMP=os.path.join(self.env.tmp, "ans"),
+                   ANSIBLE_PYTHON_INTERPRETER="/usr/bin/python3",
+                   ANSIBLE_NOCOLOR="1")
+        r = subprocess.run(["ansible-playbook", "-i", "localhost,", "-c",
+                            "local", path], capture_output=True, text=True,
+                           env=env, timeout=300)
+        self.assertIn("PLAY RECAP", r.stdout, r.stderr[-2000:])
+        recap = r.stdout[r.stdout.rindex("PLAY RECAP"):]
+        changed = int(re.search(r"changed=(\d+)", recap).group(1))
+        failed = int(re.search(r"failed=(\d+)", recap).group(1))
+        self.assertEqual((r.returncode, failed), (0, 0), r.stdout[-3000:])
+        return changed
+
+    def test_ansible_redfish_command_and_info(self):
+        cmd = "redfish_command"
+        up = self.playbook("up", [
+            (cmd, ["category: Systems", "command: PowerOn"]),
+            (cmd, ["category: Systems", "command: SetOneTimeBoot",
+                   "bootdevice: Cd"]),
+            (cmd, ["category: Manager", "command: VirtualMediaInsert",
+                   "virtual_media:", "  image_url: debian-12.iso",
+                   "  media_types: [CD, DVD]"]),
+            ("redfish_info", ["category: Systems",
+                              "command: GetSystemInventory"])])
+        down = self.playbook("down", [
+            (cmd, ["category: Systems", "command: PowerReboot"]),
+            (cmd, ["category: Systems", "command: PowerForceOff"]),
+            (cmd, ["category: Manager", "command: VirtualMediaEject",
+                   "virtual_media:", "  image_url: debian-12.iso"])])
+        # Ansible's VirtualMediaEject fails when the image is not in, so
+        # the second run of the way down is the power part.
+        off = self.playbook("off", [
+            (cmd, ["category: Systems", "command: PowerForceOff"])])
+        self.env.set_led("s1", False)
+        self.env.wait(lambda: self.env.system("s1")[2]["PowerState"]
+                      == "Off", what="s1 off")
+        before = self.env.gpio_sets("s1")
+        self.assertEqual(self.ansible(up), 3)
+        self.assertEqual(self.new_sets("s1", before),
+                         [("power", 1), ("power", 0)])
+        b = self.env.system("s1")[2]["Boot"]
+        self.assertEqual((b["BootSourceOverrideEnabled"],
+                          b["BootSourceOverrideTarget"]), ("Once", "Cd"))
+        self.assertTrue(self.env.lun("s1").endswith("/debian-12.iso"))
+        # The server came on: a second run has nothing to do.
+        self.env.set_led("s1", True)
+        self.env.wait(lambda: self.env.system("s1")[2]["PowerState"]
+                      == "On", what="s1 on")
+        self.assertEqual(self.ansible(up), 0)
+        self.env.request("PATCH", SYS + "/s1", {"Boot": {
+            "BootSourceOverrideEnabled": "Disabled",
+            "BootSourceOverrideTarget": "None"}})
+        # PowerReboot is GracefulRestart: Ctrl+Alt+Delete.
+        kb = self.env.agents["s1"].keyboard
+        kb.reports(until_idle=0.05, timeout=0.2)
+        before = self.env.gpio_sets("s1")
+        self.assertEqual(self.ansible(down), 3)
+        reps = kb.reports(until_idle=0.3, timeout=3)
+        self.assertTrue(any(r[0] == 0x05 and 0x4c in r[2:] for r in reps))
+        self.assertEqual(self.new_sets("s1", before),
+                         [("power", 1), ("power", 0)])
+        self.assertEqual(self.env.lun("s1"), "")
+        self.env.set_led("s1", False)
+        self.env.wait(lambda: self.env.system("s1")[2]["PowerState"]
+                      == "Off", what="s1 off")
+        self.assertEqual(self.ansible(off), 0)
 
     # -- redfishtool -----------------------------------------------------
 
