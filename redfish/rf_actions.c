@@ -319,9 +319,11 @@ static void rf_actions_media_state(struct rf_system *s, const cJSON *result)
 		const cJSON *v =
 			cJSON_GetObjectItemCaseSensitive(result, keys[i]);
 
-		if (v)
-			cJSON_ReplaceItemInObjectCaseSensitive(
-				m, keys[i], cJSON_Duplicate(v, true));
+		cJSON *copy = v ? cJSON_Duplicate(v, true) : NULL;
+
+		if (copy &&
+		    !cJSON_ReplaceItemInObjectCaseSensitive(m, keys[i], copy))
+			cJSON_AddItemToObject(m, keys[i], copy);
 	}
 }
 
