@@ -411,6 +411,61 @@ class RedfishTest(unittest.TestCase):
         self.assertEqual(st, 405)
         self.assertEqual(self.env.gw.poll(), None)
 
+    def test_hostile_input(self):
+        """Bad requests and bad retained documents get clear errors; the
+        gateway keeps running."""
+        cases = [
+            ("POST", SYS + "/s3/Actions/ComputerSystem.Reset",
+             '{"ResetType":"' + "x" * 70000 + '"}', 413),
+            ("GET", SYS + "/" + "a" * 600, None, 414),
+            ("GET", SYS + "/s3%00", None, 404),
+            ("GET", SYS + "/../Managers", None, 404),
+            ("PATCH", SYS + "/s3", {"Boot": "Cd"}, 400),
+            ("PATCH", SYS + "/s3", {"Boot": {"BootSourceOverrideTarget":
+                                             ["Cd"]}}, 400),
+            ("PATCH", SYS + "/s3", {"AssetTag": "x"}, 400),
+            ("PATCH", SYS + "/s3", '"just a string"', 400),
+            ("POST", "/redfish/v1/Managers/s3/VirtualMedia/Cd/Actions/"
+             "VirtualMedia.InsertMedia", {"Image": 7}, 400),
+            ("POST", "/redfish/v1/Managers/s3/VirtualMedia/Cd/Actions/"
+             "VirtualMedia.InsertMedia", {"Image": "h" * 2000}, 400),
+            ("POST", "/redfish/v1/Managers/s3/VirtualMedia/Cd/Actions/"
+             "VirtualMedia.InsertMedia", {"Image": "a.iso",
+                                          "Inserted": False}, 400),
+            ("POST", "/redfish/v1/SessionService/Sessions",
+             {"UserName": ["admin"], "Password": 1}, 400),
+            ("POST", SYS + "/s3/Actions/ComputerSystem.Reset",
+             "{" * 5000, 400),
+        ]
+        for method, path, body, want in cases:
+            with self.subTest(method=method, path=path[:60]):
+                st, _, b = self.env.request(method, path, body)
+                self.assertEqual(st, want, b)
+                self.assertTrue(b["error"]["message"])
+        for hdr in ({"Authorization": "Basic !!!"},
+                    {"Authorization": "Bearer x"},
+                    {"X-Auth-Token": "0" * 32},
+                    {"X-Auth-Token": "x" * 5000}):
+            st, _, _ = self.env.request("GET", SYS, user=None, headers=hdr)
+            self.assertEqual(st, 401, hdr)
+        c = self.ghost.client
+        c.publish("zerobmc/evil/state", "not json", retain=True)
+        c.publish("zerobmc/evil/status", "online", retain=True)
+        c.publish("zerobmc/ba d/status", "online", retain=True)
+        self.addCleanup(c.publish, "zerobmc/ba d/status", "", retain=True)
+        self.addCleanup(c.publish, "zerobmc/evil/status", "", retain=True)
+        self.addCleanup(c.publish, "zerobmc/evil/state", "", retain=True)
+        st, _, b = self.env.wait(lambda: (lambda r: r if r[0] == 200 else
+                                          None)(self.env.system("evil")),
+                                 what="evil listed")
+        self.assertIsNone(b["PowerState"])
+        self.assertEqual(b["Actions"]["#ComputerSystem.Reset"][
+            "ResetType@Redfish.AllowableValues"], ["GracefulRestart", "Nmi"])
+        st, _, b = self.env.request("GET", SYS)
+        self.assertNotIn(SYS + "/ba d",
+                         [m["@odata.id"] for m in b["Members"]])
+        self.assertEqual(self.env.gw.poll(), None)
+
     def test_busy_is_503_with_retry_after(self):
         self.env.set_led("s2", True)
         first = {}
