@@ -325,6 +325,42 @@ static void rf_http_completed(void *cls, struct MHD_Connection *mc,
 	*con_cls = NULL;
 }
 
+static int rf_http_hex(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/*
+ * Percent-decoding in place, as MHD's own, except that %00 stays as it
+ * is: a decoded NUL would cut the path short and "/Systems/a%00b" would
+ * be served as "/Systems/a".
+ */
+static size_t rf_http_unescape(void *cls, struct MHD_Connection *mc, char *s)
+{
+	char *out = s;
+	const char *in = s;
+
+	while (*in) {
+		int hi = in[0] == '%' ? rf_http_hex(in[1]) : -1;
+		int lo = hi >= 0 ? rf_http_hex(in[2]) : -1;
+
+		if (lo >= 0 && (hi || lo)) {
+			*out++ = (char)(hi * 16 + lo);
+			in += 3;
+		} else {
+			*out++ = *in++;
+		}
+	}
+	*out = '\0';
+	return (size_t)(out - s);
+}
+
 static char *rf_http_slurp(const char *path, char *err, size_t errlen)
 {
 	FILE *f = fopen(path, "re");
@@ -389,6 +425,7 @@ int rf_http_start(struct rf_gw *g, char *err, size_t errlen)
 			flags, g->cfg.port, NULL, NULL, rf_http_access, g,
 			MHD_OPTION_SOCK_ADDR, ai->ai_addr,
 			MHD_OPTION_NOTIFY_COMPLETED, rf_http_completed, g,
+			MHD_OPTION_UNESCAPE_CALLBACK, rf_http_unescape, g,
 			MHD_OPTION_CONNECTION_TIMEOUT, 60U,
 			MHD_OPTION_HTTPS_MEM_CERT, h->cert,
 			MHD_OPTION_HTTPS_MEM_KEY, h->key, MHD_OPTION_END);
@@ -397,6 +434,7 @@ int rf_http_start(struct rf_gw *g, char *err, size_t errlen)
 			flags, g->cfg.port, NULL, NULL, rf_http_access, g,
 			MHD_OPTION_SOCK_ADDR, ai->ai_addr,
 			MHD_OPTION_NOTIFY_COMPLETED, rf_http_completed, g,
+			MHD_OPTION_UNESCAPE_CALLBACK, rf_http_unescape, g,
 			MHD_OPTION_CONNECTION_TIMEOUT, 60U, MHD_OPTION_END);
 	freeaddrinfo(ai);
 	if (!h->d) {
