@@ -240,12 +240,13 @@ bool rf_actions_patch_system(struct rf_gw *g, struct rf_request *q,
 		{"BootSourceOverrideTarget", targets, s->boot_target},
 		{"BootSourceOverrideMode", modes, s->boot_mode},
 	};
-	char etag[40];
-	cJSON *doc, *it;
+	cJSON *it;
 	bool enabled_given = false;
 
 	if (q->if_match && strcmp(q->if_match, "*")) {
-		doc = rf_tree_system(g, s);
+		cJSON *doc = rf_tree_system(g, s);
+		char etag[40];
+
 		rf_etag_of(doc, etag);
 		cJSON_Delete(doc);
 		if (strcmp(q->if_match, etag)) {

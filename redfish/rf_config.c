@@ -156,7 +156,6 @@ int rf_config_load(struct rf_config *c, const char *path, char *err,
 {
 	struct rf_config_ctx x = {.c = c};
 	struct config_error ce;
-	char msg[512];
 	int line;
 
 	memset(c, 0, sizeof(*c));
@@ -190,6 +189,8 @@ int rf_config_load(struct rf_config *c, const char *path, char *err,
 		snprintf(c->net.mqtt.client_id, sizeof(c->net.mqtt.client_id),
 			 "zerobmc-redfish");
 	if (config_validate(&c->net, &ce)) {
+		char msg[512];
+
 		config_error_format(&ce, msg, sizeof(msg));
 		snprintf(err, errlen, "%s: %s", path, msg);
 		return -EINVAL;

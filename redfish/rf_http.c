@@ -106,7 +106,7 @@ static enum MHD_Result rf_http_send(struct rf_gw *g, struct rf_conn *c,
 	struct rf_reply *r = &c->reply;
 	struct MHD_Response *resp;
 	const char *inm;
-	char *text = NULL, num[16];
+	char *text = NULL;
 	unsigned int status = r->status ? r->status : 500;
 	enum MHD_Result ret;
 
@@ -145,6 +145,8 @@ static enum MHD_Result rf_http_send(struct rf_gw *g, struct rf_conn *c,
 	if (r->token[0])
 		MHD_add_response_header(resp, "X-Auth-Token", r->token);
 	if (r->retry_after_s > 0) {
+		char num[16];
+
 		snprintf(num, sizeof(num), "%d", r->retry_after_s);
 		MHD_add_response_header(resp, "Retry-After", num);
 	}

@@ -133,7 +133,6 @@ static void rf_ipmi_on_sock(int fd, short revents, void *data)
 int rf_ipmi_start(struct rf_gw *g, char *err, size_t errlen)
 {
 	struct sockaddr_un sa;
-	int r;
 
 	g->ipmi_fd = -1;
 	if (!g->cfg.state_dir[0])
@@ -148,7 +147,8 @@ int rf_ipmi_start(struct rf_gw *g, char *err, size_t errlen)
 		return -errno;
 	unlink(sa.sun_path);
 	if (bind(g->ipmi_fd, (struct sockaddr *)&sa, sizeof(sa))) {
-		r = -errno;
+		int r = -errno;
+
 		snprintf(err, errlen, "%s: %s", sa.sun_path, strerror(errno));
 		return r;
 	}
