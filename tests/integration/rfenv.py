@@ -156,7 +156,7 @@ class RedfishEnv:
     def system(self, aid, user="admin"):
         return self.request("GET", f"/redfish/v1/Systems/{aid}", user=user)
 
-    def wait(self, pred, timeout=10.0, what="condition"):
+    def wait(self, pred, timeout=20.0, what="condition"):
         end = time.monotonic() + timeout
         while time.monotonic() < end:
             v = pred()
