@@ -56,6 +56,8 @@ void boot_finish(struct boot *b, enum result_status st, const char *error,
 		 int strategy_ok)
 {
 	struct boot_job *job = b->job;
+	struct cmd_req *req = job->req;
+	boot_done_fn on_done = job->on_done;
 	cJSON *x = cJSON_CreateObject();
 
 	if (strategy_ok >= 0) {
@@ -79,10 +81,26 @@ void boot_finish(struct boot *b, enum result_status st, const char *error,
 	cJSON_AddNumberToObject(x, "ms",
 				(double)(loop_now_ms() - job->start_ms));
 	b->job = NULL;
-	keyboard_cap_unclaim(b->kb);
-	cap_reply(b->c, job->req, st, error, x);
 	macro_script_free(&job->s);
 	free(job);
+	on_done(b, req, st, error, x);
+	cap_state_dirty(b->c);
+}
+
+/* The end of a cmd/boot: its answer. */
+static void boot_cmd_done(struct boot *b, struct cmd_req *req,
+			  enum result_status st, const char *error,
+			  cJSON *extra)
+{
+	keyboard_cap_unclaim(b->kb);
+	cap_reply(b->c, req, st, error, extra);
+}
+
+void boot_start_job(struct boot *b, struct boot_job *job)
+{
+	boot_once_plan(b, job);
+	b->job = job;
+	boot_once_start(b);
 	cap_state_dirty(b->c);
 }
 
@@ -191,13 +209,12 @@ static int boot_parse(struct boot *b, struct cmd_req *req, struct boot_job *job,
 	return 0;
 }
 
-/* Why a boot cannot start now, or NULL. */
-static const char *boot_busy(struct boot *b)
+const char *boot_busy(struct boot *b)
 {
 	const char *claim = keyboard_cap_claimed(b->kb);
 
-	if (b->job)
-		return BOOT_BUSY;
+	if (b->job || b->uefi)
+		return claim ? claim : BOOT_BUSY;
 	if (claim)
 		return claim;
 	if (keyboard_busy(keyboard_cap_device(b->kb)))
@@ -219,8 +236,10 @@ static void boot_cmd(void *self, struct cmd_req *req)
 	    (payload_bool(&req->p, "cancel", &cancel) == 0 && cancel)) {
 		cJSON *x = cJSON_CreateObject();
 
-		cJSON_AddBoolToObject(x, "cancelled", b->job != NULL);
-		boot_once_cancel(b, false);
+		/* A cmd/uefi's boot is cancelled with cmd/uefi. */
+		cJSON_AddBoolToObject(x, "cancelled", b->job && !b->uefi);
+		if (!b->uefi)
+			boot_once_cancel(b, false);
 		cap_reply(b->c, req, RESULT_OK, NULL, x);
 		return;
 	}
@@ -252,11 +271,9 @@ static void boot_cmd(void *self, struct cmd_req *req)
 		goto refuse;
 	}
 	job->req = req;
-	boot_once_plan(b, job);
-	b->job = job;
+	job->on_done = boot_cmd_done;
 	keyboard_cap_claim(b->kb, BOOT_BUSY);
-	boot_once_start(b);
-	cap_state_dirty(b->c);
+	boot_start_job(b, job);
 	return;
 refuse:
 	free(job);
@@ -285,7 +302,6 @@ static int boot_attach(const struct cap *c, void **self, char *msg, size_t len)
 {
 	const struct boot_profile *profile;
 	struct boot *b;
-	char names[256];
 	int r;
 
 	/* Booting needs keys, media, the USB state and the media reads. */
@@ -293,6 +309,8 @@ static int boot_attach(const struct cap *c, void **self, char *msg, size_t len)
 		return 0;
 	profile = boot_profile_find(c->cfg->server.firmware);
 	if (!profile) {
+		char names[256];
+
 		boot_profile_names(names, sizeof(names));
 		snprintf(msg, len,
 			 "[server] firmware: unknown \"%s\" (one of %s): "
@@ -326,8 +344,16 @@ static int boot_attach(const struct cap *c, void **self, char *msg, size_t len)
 	}
 	boot_calib_load(b);
 	boot_env_init(b);
-	r = state_provider_add(c->state, "boot", boot_state_json, b);
+	r = boot_worker_new(c->loop, uefi_work_done, b, &b->worker);
 	if (r) {
+		free(b);
+		return r;
+	}
+	r = state_provider_add(c->state, "boot", boot_state_json, b);
+	if (!r)
+		r = state_provider_add(c->state, "uefi", uefi_state_json, b);
+	if (r) {
+		boot_worker_free(b->worker);
 		free(b);
 		return r;
 	}
@@ -338,10 +364,15 @@ static int boot_attach(const struct cap *c, void **self, char *msg, size_t len)
 	return 0;
 }
 
-/* The agent stops: a running boot is answered cancelled. */
+/* The agent stops: a running boot or UEFI script is answered cancelled. */
 static void boot_stop(void *self)
 {
-	boot_once_cancel(self, true);
+	struct boot *b = self;
+
+	if (b->uefi)
+		uefi_cancel(b, true);
+	else
+		boot_once_cancel(b, true);
 }
 
 static void boot_detach(void *self)
@@ -351,6 +382,7 @@ static void boot_detach(void *self)
 	if (!b)
 		return;
 	boot_stop(b);
+	boot_worker_free(b->worker);
 	if (b->run_timer)
 		loop_timer_cancel(b->loop, b->run_timer);
 	if (b->next_timer)
@@ -360,6 +392,7 @@ static void boot_detach(void *self)
 
 static const struct cap_command boot_commands[] = {
 	{"boot", boot_cmd, "boot once from the virtual media, with proof"},
+	{"uefi", uefi_cmd, "run a UEFI shell script and read its output"},
 	{NULL, NULL, NULL},
 };
 

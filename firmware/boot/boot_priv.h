@@ -11,6 +11,7 @@
 
 #include "firmware/agent/cap.h"
 #include "firmware/boot/boot.h"
+#include "firmware/boot/boot_worker.h"
 #include "firmware/boot/boot_profiles.h"
 #include "firmware/macro/macro_parse.h"
 #include "firmware/macro/macro_run.h"
@@ -47,8 +48,16 @@ struct boot_attempt {
 	uint64_t ms;
 };
 
+struct boot;
+
+/* The end of a boot job: extra (consumed) is the boot's result fields. */
+typedef void (*boot_done_fn)(struct boot *b, struct cmd_req *req,
+			     enum result_status st, const char *error,
+			     cJSON *extra);
+
 struct boot_job {
 	struct cmd_req *req;
+	boot_done_fn on_done;
 	enum boot_target target;
 	char image[BOOT_IMAGE_MAX]; /* inserted by this job; "": none */
 	uint32_t timeout_ms;	    /* of each wait of an attempt */
@@ -83,6 +92,8 @@ struct boot {
 	int run_timer;
 	int next_timer;
 	struct boot_job *job;
+	struct uefi_job *uefi; /* cmd/uefi running (uefi.c) */
+	struct boot_worker *worker;
 };
 
 extern const char *const boot_strategy_names[BOOT_STRATEGY_COUNT];
@@ -98,9 +109,20 @@ void boot_once_cancel(struct boot *b, bool stopping);
 /* The runner's end of an attempt (env.done). */
 void boot_once_done(void *data, enum macro_status st, uint32_t line,
 		    const char *msg);
-/* boot_cap.c: answer and free the job, free the keyboard. */
+/* boot_cap.c: end and free the job, then tell its on_done. */
 void boot_finish(struct boot *b, enum result_status st, const char *error,
 		 int strategy_ok);
+/* Start job (planned here); the caller has claimed the keyboard. */
+void boot_start_job(struct boot *b, struct boot_job *job);
+/* Why a boot or a UEFI script cannot start now, or NULL. */
+const char *boot_busy(struct boot *b);
+
+/* uefi.c: cmd/uefi. */
+void uefi_cmd(void *self, struct cmd_req *req);
+void uefi_cancel(struct boot *b, bool stopping);
+cJSON *uefi_state_json(void *data);
+/* The worker's end of a job (boot_worker_cb). */
+void uefi_work_done(void *data, struct boot_work *w);
 
 /* boot_calib.c */
 void boot_calib_load(struct boot *b);

@@ -108,6 +108,9 @@ struct config {
 		int settle_ms;	   /* a menu draws before keys move in it */
 		int positions;	   /* menu positions tried per strategy */
 	} boot;
+	struct {
+		char shell[CONFIG_PATH_MAX]; /* a UEFI shell for cmd/uefi */
+	} uefi;
 };
 
 /* Where a configuration error was found, for the message. */

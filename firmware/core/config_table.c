@@ -122,6 +122,8 @@ const struct config_key config_keys[] = {
 	INT("boot", "key_window_ms", boot.key_window_ms, 0, 120000),
 	INT("boot", "settle_ms", boot.settle_ms, 0, 60000),
 	INT("boot", "positions", boot.positions, 1, 8),
+
+	PATH("uefi", "shell", uefi.shell),
 };
 
 #define N_KEYS (sizeof(config_keys) / sizeof(config_keys[0]))
