@@ -110,7 +110,7 @@ class FakeServer(threading.Thread):
 
 class BootEnv(zbtest.Env):
     def __init__(self, agent_id, firmware="supermicro", positions=2,
-                 extra_sections=None):
+                 extra_sections=None, media_extra=None):
         self.root = tempfile.mkdtemp(prefix="zbboot-")
         self.udc = os.path.join(self.root, "udc-state")
         self.images = os.path.join(self.root, "images")
@@ -129,8 +129,9 @@ class BootEnv(zbtest.Env):
             f.write(os.urandom(256 * 1024))
         sections = {
             "gadget": {"manage": "false", "udc_state": self.udc},
-            "media": {"dir": self.images, "lun": self.lun,
-                      "state_file": os.path.join(self.root, "m.state")},
+            "media": dict({"dir": self.images, "lun": self.lun,
+                           "state_file": os.path.join(self.root, "m.state")},
+                          **(media_extra or {})),
             "timeline": {"reenum_min_ms": "1000",
                          "media_burst_gap_ms": "300"},
             "server": {"firmware": firmware},
