@@ -441,7 +441,22 @@ static int reinstall_parse(struct boot *b, struct cmd_req *req,
 			 "strings");
 		return -EINVAL;
 	}
-	if (payload_bool(&req->p, "os_usb", &os_usb) == -EINVAL ||
+	r = payload_bool(&req->p, "os_usb", &os_usb);
+	/* Signals the command leaves out come from [reinstall]. */
+	if (!done_re && !marker) {
+		done_re = cfg->reinstall.done_console[0]
+				  ? cfg->reinstall.done_console
+				  : NULL;
+		marker = cfg->reinstall.done_marker[0]
+				 ? cfg->reinstall.done_marker
+				 : NULL;
+	}
+	if (!os_re && r == -ENOENT) {
+		os_re = cfg->reinstall.os_console[0] ? cfg->reinstall.os_console
+						     : NULL;
+		os_usb = cfg->reinstall.os_usb;
+	}
+	if (r == -EINVAL ||
 	    payload_int(&req->p, "timeout_s", 1, 3600, &t_boot) == -EINVAL ||
 	    payload_int(&req->p, "install_timeout_s", 1, 3600, &t_inst) ==
 		    -EINVAL ||
