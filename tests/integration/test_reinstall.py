@@ -169,6 +169,29 @@ class Reinstall(unittest.TestCase):
         self.assertIn("stopped", res["error"])
         self.assertEqual(res["phase"], "boot")
 
+    def test_defaults_from_config_and_home_assistant(self):
+        env = self.env(extra_sections={"reinstall": {
+            "done_console": "^installer done$", "os_usb": "true"}})
+        env.serve(boots=["media-first"])
+        # Home Assistant's select, as discovered (retained).
+        env.client.subscribe("homeassistant/#")
+        m = env.client.wait(
+            lambda m: m["topic"] == f"homeassistant/device/zerobmc_{env.id}"
+            "/config", 10, "discovery")
+        cmps = json.loads(m["payload"])["cmps"]
+        sel = cmps["reinstall"]
+        self.assertEqual(sel["p"], "select")
+        self.assertIn("boot.img", sel["ops"])
+        self.assertIn("boot_once", cmps)
+        self.assertIn("reinstall_phase", cmps)
+        # A plain image name: the signals come from [reinstall].
+        env.client.publish(sel["cmd_t"], "boot.img")
+        env.reinstall_state(lambda r: r.get("phase") == "install")
+        env.console.write(b"installer done\r\n")
+        env.reinstall_state(lambda r: r.get("phase") == "os")
+        env.client.publish(sel["cmd_t"], "cancel")
+        env.reinstall_state(lambda r: r.get("running") is False)
+
     def test_hostile_payloads(self):
         env = self.env()
         ok = {"media": "boot.img", "os_usb": True}
