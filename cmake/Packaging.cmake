@@ -47,6 +47,9 @@ set(CPACK_DEBIAN_PACKAGE_SECTION admin)
 set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
 set(CPACK_DEBIAN_PACKAGE_SUGGESTS "mosquitto-clients")
+# Loaded with dlopen() for URL downloads (media_curl.h): shlibdeps cannot
+# see it.
+set(CPACK_DEBIAN_PACKAGE_RECOMMENDS "libcurl3-gnutls")
 set(CPACK_DEBIAN_PACKAGE_CONTROL_STRICT_PERMISSION TRUE)
 set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA
 	${CMAKE_SOURCE_DIR}/packaging/deb/conffiles

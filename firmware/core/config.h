@@ -74,6 +74,8 @@ struct config {
 		char lun[CONFIG_PATH_MAX];
 		char state_file[CONFIG_PATH_MAX];
 		bool allow_writable;
+		char url_allow[1024]; /* URL prefixes for downloads */
+		int url_timeout_s;    /* connect, and longest stall */
 	} media;
 	struct {
 		char dir[CONFIG_PATH_MAX];

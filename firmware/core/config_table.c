@@ -89,6 +89,8 @@ const struct config_key config_keys[] = {
 	PATH("media", "lun", media.lun),
 	PATH("media", "state_file", media.state_file),
 	BOOL("media", "allow_writable", media.allow_writable),
+	STR("media", "url_allow", media.url_allow),
+	INT("media", "url_timeout_s", media.url_timeout_s, 1, 3600),
 
 	PATH("macros", "dir", macros.dir),
 
@@ -169,6 +171,7 @@ void config_defaults(struct config *c)
 	snprintf(c->media.dir, sizeof(c->media.dir), "/var/lib/zerobmc/images");
 	snprintf(c->media.state_file, sizeof(c->media.state_file),
 		 "/var/lib/zerobmc/media.state");
+	c->media.url_timeout_s = 30;
 	snprintf(c->macros.dir, sizeof(c->macros.dir), "/etc/zerobmc/macros");
 	snprintf(c->power.wol_broadcast, sizeof(c->power.wol_broadcast),
 		 "255.255.255.255");

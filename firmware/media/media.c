@@ -178,6 +178,8 @@ cJSON *media_state_json(void *data)
 	} else {
 		cJSON_AddNullToObject(o, "image");
 	}
+	if (m->fetch)
+		cJSON_AddItemToObject(o, "download", media_download_json(m));
 	if (m->foreign[0])
 		cJSON_AddStringToObject(o, "lun_file", m->foreign);
 	if (!m->lun[0])
@@ -224,6 +226,9 @@ int media_new(struct loop *l, const struct media_cfg *cfg,
 	snprintf(m->lun, sizeof(m->lun), "%s", cfg->lun ? cfg->lun : "");
 	snprintf(m->state_file, sizeof(m->state_file), "%s",
 		 cfg->state_file ? cfg->state_file : "");
+	snprintf(m->url_allow, sizeof(m->url_allow), "%s",
+		 cfg->url_allow ? cfg->url_allow : "");
+	m->url_timeout_s = cfg->url_timeout_s > 0 ? cfg->url_timeout_s : 30;
 	m->ino_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
 	if (m->ino_fd < 0) {
 		r = -errno;
@@ -263,8 +268,11 @@ void media_free(struct media *m)
 		loop_timer_cancel(m->loop, m->rescan_timer);
 	if (m->progress_timer)
 		loop_timer_cancel(m->loop, m->progress_timer);
+	if (m->fetch)
+		atomic_store(&m->fetch->cancel, true);
 	/* Joins the thread after a pending state write is done. */
 	media_worker_free(m->worker);
+	media_download_free(m);
 	media_dir_close(m);
 	if (m->ino_fd >= 0) {
 		loop_fd_del(m->loop, m->ino_fd);

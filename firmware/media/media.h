@@ -53,12 +53,15 @@ enum media_mode {
 #define MEDIA_HASH_CACHE 16  /* remembered SHA-256 sums */
 #define MEDIA_HASH_CHUNK (1u << 20)
 #define MEDIA_CREATE_MAX_MB (4ull << 20) /* 4 TiB */
+#define MEDIA_URL_ALLOW_MAX 1024	 /* [media] url_allow, bytes */
 
 struct media_cfg {
 	const char *dir;	/* the images folder */
 	const char *lun;	/* the LUN's folder; "" or NULL: none */
 	const char *state_file; /* "" or NULL: nothing is kept */
 	bool allow_writable;
+	const char *url_allow; /* space-separated URL prefixes; "": none */
+	int url_timeout_s;     /* connect, and longest stall of a download */
 };
 
 typedef void (*media_changed_fn)(void *data);
@@ -96,6 +99,47 @@ int media_eject(struct media *m, struct media_done *done, char *err,
 /* A blank sparse image of bytes (name rules apply; never overwrites). */
 int media_create(struct media *m, const char *name, size_t len, uint64_t bytes,
 		 char *err, size_t errlen);
+
+/*
+ * Downloads (cmd/media {"url"}): the URL is checked against the rules of
+ * media_url.h and url_allow, the name against media_name.h, the free
+ * space of the folder is read; then the worker thread fetches the image
+ * to "<name>.partial" (never the loop), checks the SHA-256 when given,
+ * renames it to name (replacing a file of that name that is not the
+ * inserted one) and the loop inserts it as media_insert() would.
+ */
+struct media_url_req {
+	const char *url;
+	const char *name;   /* NULL: the URL's last path segment */
+	const char *sha256; /* NULL or 64 hex digits */
+	int mode;	    /* as in media_insert_req */
+	int readonly;
+};
+
+struct media_url_result {
+	const char *url; /* normalised */
+	const char *name;
+	const char *sha256; /* "" when the download failed */
+	uint64_t bytes;
+	uint64_t ms;
+	struct media_done done; /* when inserted */
+};
+
+/* err: 0, -ECANCELED, or the error with msg. */
+typedef void (*media_url_done_fn)(void *data, int err, const char *msg,
+				  const struct media_url_result *res);
+
+/* Start a download; done is called once (not when refused here). */
+int media_download_start(struct media *m, const struct media_url_req *rq,
+			 media_url_done_fn done, void *data, char *err,
+			 size_t errlen);
+/* Ask the running download to stop; -ENOENT when none. done follows
+ * with -ECANCELED once the .partial is gone. */
+int media_download_cancel(struct media *m);
+/* Forget the callback of the running download (it is not called). */
+void media_download_forget(struct media *m);
+/* The URL of the running download, or NULL. */
+const char *media_download_url(struct media *m);
 
 /*
  * At start: put the saved image back into the LUN, or keep it if the LUN

@@ -91,7 +91,9 @@ void media_rescan(struct media *m)
 		size_t len = strlen(e->d_name);
 		struct stat st;
 
+		/* A download in progress is not an image yet. */
 		if (media_name_check(e->d_name, len, NULL) != MEDIA_RULE_OK ||
+		    (len > 8 && !strcmp(e->d_name + len - 8, ".partial")) ||
 		    fstatat(m->dirfd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) ||
 		    !S_ISREG(st.st_mode))
 			continue;

@@ -134,6 +134,8 @@ void media_on_worker(void *data, const struct media_worker_result *res)
 			m->save_error[0] = '\0';
 		media_changed(m);
 	}
+	if (res->job_done)
+		media_download_done(m, res->job_done);
 	if (res->hash_done && m->hashing && res->gen == m->hash_gen) {
 		media_hash_stop(m);
 		if (!res->err) {
@@ -147,4 +149,11 @@ void media_on_worker(void *data, const struct media_worker_result *res)
 		}
 		media_changed(m);
 	}
+}
+
+/* A sum computed elsewhere (a download) for the file name is now. */
+void media_hash_known(struct media *m, const char *name, const struct stat *st,
+		      const char *hex)
+{
+	media_cache_add(m, name, st, hex);
 }

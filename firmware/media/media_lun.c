@@ -43,7 +43,7 @@ bool media_check_current(struct media *m)
 	return true;
 }
 
-static bool media_is_iso(const char *name)
+bool media_is_iso(const char *name)
 {
 	size_t n = strlen(name);
 

@@ -8,6 +8,7 @@
 #define ZB_MEDIA_PRIV_H
 
 #include <limits.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/inotify.h>
@@ -16,6 +17,7 @@
 #include "firmware/media/media.h"
 #include "firmware/media/media_name.h"
 #include "firmware/media/media_store.h"
+#include "firmware/media/media_url.h"
 #include "firmware/media/media_worker.h"
 #include "gadget/lun.h"
 
@@ -43,6 +45,36 @@ struct media_current {
 	char sha256[65];  /* "" while unknown */
 	int hash_err;	  /* the last hash failed */
 	uint64_t hash_ms; /* how long the hash took, when done here */
+};
+
+/* A download is refused when it would leave less than this free. */
+#define MEDIA_FETCH_RESERVE (4ull << 20)
+
+/* One download: set up by the loop, run by media_fetch_job(). */
+struct media_fetch {
+	/* In: written before the job is queued, read-only after. */
+	char url[MEDIA_URL_MAX + 64]; /* normalised */
+	char allow[MEDIA_URL_ALLOW_MAX];
+	char name[MEDIA_NAME_MAX + 1];
+	char partial[MEDIA_NAME_MAX + 1];
+	char sha256[65]; /* expected; "" to take what comes */
+	int dirfd;	 /* the job's own dup of the images folder */
+	uint64_t max_bytes;
+	long timeout_s;
+	/* Both sides. */
+	atomic_bool cancel;
+	atomic_uint_fast64_t bytes;
+	atomic_uint_fast64_t total; /* 0: not known (yet) */
+	/* Out: read by the loop once the worker said the job ended. */
+	int err;
+	char msg[600];
+	char hex[65];
+
+	/* The loop's alone. */
+	struct media_insert_req rq;
+	media_url_done_fn done;
+	void *done_data;
+	uint64_t t0_us;
 };
 
 struct media {
@@ -77,12 +109,28 @@ struct media {
 	int progress_timer;
 	struct media_hash_entry cache[MEDIA_HASH_CACHE];
 	int cache_next;
+
+	char url_allow[MEDIA_URL_ALLOW_MAX];
+	long url_timeout_s;
+	struct media_fetch *fetch; /* the running download */
+	int fetch_timer;
+	bool curl_ready;
 };
 
 /* media.c */
 void media_changed(struct media *m);
 
+/* media_fetch.c: runs in the worker thread. */
+void media_fetch_job(struct media_worker *w, void *arg);
+
+/* media_download.c */
+void media_download_done(struct media *m, void *job);
+void media_download_free(struct media *m);
+cJSON *media_download_json(struct media *m);
+
 /* media_hash.c */
+void media_hash_known(struct media *m, const char *name, const struct stat *st,
+		      const char *hex);
 void media_save(struct media *m);
 void media_hash_stop(struct media *m);
 void media_hash_start(struct media *m);
@@ -95,6 +143,7 @@ void media_rescan(struct media *m);
 void media_on_inotify(int fd, short revents, void *data);
 
 /* media_lun.c */
+bool media_is_iso(const char *name);
 bool media_check_current(struct media *m);
 int media_check_fit(enum media_mode mode, uint64_t size, const char *name,
 		    char *err, size_t errlen);

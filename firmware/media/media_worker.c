@@ -41,6 +41,9 @@ struct media_worker {
 	uint64_t job_gen;
 	char *save_text;
 	char save_path[PATH_MAX];
+	media_worker_job_fn job_fn; /* queued or running: job_arg */
+	void *job_arg;
+	bool job_running;
 	struct media_worker_result res;
 
 	/* The hash the loop wants; a running one with another gen stops. */
@@ -246,6 +249,17 @@ static void *media_worker_main(void *arg)
 			media_worker_do_save(w);
 		} else if (w->quit) {
 			break;
+		} else if (w->job_fn && !w->job_running) {
+			void *job = w->job_arg;
+
+			w->job_running = true;
+			pthread_mutex_unlock(&w->mu);
+			w->job_fn(w, job);
+			pthread_mutex_lock(&w->mu);
+			w->job_fn = NULL;
+			w->job_running = false;
+			w->res.job_done = job;
+			media_worker_notify(w);
 		} else if (w->job_fd >= 0) {
 			int fd = w->job_fd;
 			uint64_t gen = w->job_gen, t0;
@@ -285,7 +299,7 @@ static void media_worker_on_event(int fd, short revents, void *data)
 	res = w->res;
 	memset(&w->res, 0, sizeof(w->res));
 	pthread_mutex_unlock(&w->mu);
-	if (res.hash_done || res.save_done)
+	if (res.hash_done || res.save_done || res.job_done)
 		w->cb(w->data, &res);
 }
 
@@ -399,4 +413,33 @@ void media_worker_save(struct media_worker *w, const char *path, char *text)
 	snprintf(w->save_path, sizeof(w->save_path), "%s", path);
 	pthread_mutex_unlock(&w->mu);
 	pthread_cond_signal(&w->cv);
+}
+
+int media_worker_run(struct media_worker *w, media_worker_job_fn fn, void *arg)
+{
+	int r = 0;
+
+	pthread_mutex_lock(&w->mu);
+	if (w->job_fn) {
+		r = -EBUSY;
+	} else {
+		w->job_fn = fn;
+		w->job_arg = arg;
+		pthread_cond_signal(&w->cv);
+	}
+	pthread_mutex_unlock(&w->mu);
+	return r;
+}
+
+bool media_worker_stopping(struct media_worker *w)
+{
+	return atomic_load(&w->stop);
+}
+
+void media_worker_yield(struct media_worker *w)
+{
+	pthread_mutex_lock(&w->mu);
+	if (w->save_text)
+		media_worker_do_save(w);
+	pthread_mutex_unlock(&w->mu);
 }

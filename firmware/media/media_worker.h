@@ -26,6 +26,7 @@ struct media_worker_result {
 	uint64_t usec; /* wall time of the hash */
 	bool save_done;
 	int save_err;
+	void *job_done; /* the arg of a media_worker_run() job that ended */
 };
 
 typedef void (*media_worker_cb)(void *data,
@@ -41,6 +42,20 @@ int media_worker_hash(struct media_worker *w, int fd, uint64_t gen);
 void media_worker_cancel(struct media_worker *w);
 /* Bytes hashed so far by the running job. */
 uint64_t media_worker_hashed(struct media_worker *w);
+
+/*
+ * A longer job than a hash (a download): fn(w, arg) runs in the thread,
+ * after a running hash; arg stays the caller's, who learns that the job
+ * ended from job_done. One job at a time: -EBUSY while one is queued or
+ * running. The job checks media_worker_stopping() and calls
+ * media_worker_yield() often.
+ */
+typedef void (*media_worker_job_fn)(struct media_worker *w, void *arg);
+int media_worker_run(struct media_worker *w, media_worker_job_fn fn, void *arg);
+/* For a job: the worker is being freed, end now. */
+bool media_worker_stopping(struct media_worker *w);
+/* For a job: do a pending state-file write now. */
+void media_worker_yield(struct media_worker *w);
 
 /* Write text to path atomically, in the thread; text is taken over. */
 void media_worker_save(struct media_worker *w, const char *path, char *text);

@@ -1,13 +1,15 @@
 /*
  * The media worker thread: SHA-256 sums of real files (known vectors and a
  * file cut short while it is hashed, which must not end the process), and
- * the atomic state-file write.
+ * the atomic state-file write, and a longer job (a download) run in the
+ * thread: one at a time, a pending save done during it, ended by free.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,6 +27,8 @@ struct run {
 	struct media_worker *w;
 	struct media_worker_result res;
 	bool got_hash, got_save;
+	bool want_job; /* wait for a job's end, not for a save */
+	void *job;
 };
 
 static void on_result(void *data, const struct media_worker_result *res)
@@ -39,7 +43,9 @@ static void on_result(void *data, const struct media_worker_result *res)
 		r->res.save_err = res->save_err;
 		r->got_save = true;
 	}
-	if ((r->got_hash || r->got_save))
+	if (res->job_done)
+		r->job = res->job_done;
+	if (r->want_job ? r->job != NULL : (r->got_hash || r->got_save))
 		loop_quit(r->loop);
 }
 
@@ -203,6 +209,71 @@ static void test_save_in_the_thread(void **state)
 	run_free(r);
 }
 
+struct job {
+	struct media_worker *w;
+	char path[128];
+	bool saw_save; /* the state file appeared while the job ran */
+	atomic_bool running;
+	bool stopped; /* media_worker_stopping() ended it */
+};
+
+/* Waits (at most 5 s) for the pending save, done through yield. */
+static void job_wait_save(struct media_worker *w, void *arg)
+{
+	struct job *j = arg;
+	struct stat st;
+
+	for (int i = 0; i < 5000 && !j->saw_save; i++) {
+		media_worker_yield(w);
+		j->saw_save = !stat(j->path, &st);
+		usleep(1000);
+	}
+}
+
+static void test_job_in_the_thread(void **state)
+{
+	struct run *r = run_new();
+	struct job j = {.w = r->w};
+	char dir[] = "/tmp/zb-media-job-XXXXXX";
+
+	assert_non_null(mkdtemp(dir));
+	snprintf(j.path, sizeof(j.path), "%s/media.state", dir);
+	assert_int_equal(media_worker_run(r->w, job_wait_save, &j), 0);
+	assert_int_equal(media_worker_run(r->w, job_wait_save, &j), -EBUSY);
+	media_worker_save(r->w, j.path, strdup("image=d.iso\n"));
+	r->want_job = true;
+	run_until_result(r);
+	assert_ptr_equal(r->job, &j);
+	assert_true(j.saw_save);
+	unlink(j.path);
+	rmdir(dir);
+	run_free(r);
+}
+
+/* Runs until the worker is freed. */
+static void job_until_stopped(struct media_worker *w, void *arg)
+{
+	struct job *j = arg;
+
+	atomic_store(&j->running, true);
+	for (int i = 0; i < 10000 && !media_worker_stopping(w); i++)
+		usleep(1000);
+	j->stopped = media_worker_stopping(w);
+}
+
+static void test_free_ends_a_job(void **state)
+{
+	struct run *r = run_new();
+	struct job j = {.w = r->w};
+
+	assert_int_equal(media_worker_run(r->w, job_until_stopped, &j), 0);
+	for (int i = 0; i < 5000 && !atomic_load(&j.running); i++)
+		usleep(1000);
+	assert_true(atomic_load(&j.running));
+	run_free(r); /* joins the thread: the job has ended */
+	assert_true(j.stopped);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -211,6 +282,8 @@ int main(void)
 		cmocka_unit_test(test_file_cut_short_while_hashing),
 		cmocka_unit_test(test_atomic_write),
 		cmocka_unit_test(test_save_in_the_thread),
+		cmocka_unit_test(test_job_in_the_thread),
+		cmocka_unit_test(test_free_ends_a_job),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
