@@ -40,7 +40,7 @@ class RedfishEnv:
     """A broker, agents and the gateway; torn down in reverse order."""
 
     def __init__(self, agents=("s1",), tls=False, wired=True,
-                 extra_redfish=None, bob_sees="other*"):
+                 extra_redfish=None, bob_sees="other*", media_extra=None):
         self.tmp = tempfile.mkdtemp(prefix="zbrf-")
         self.broker = zbtest.Broker(self.tmp).start()
         self.agents = {}
@@ -48,7 +48,7 @@ class RedfishEnv:
         self.luns = {}
         self.images = {}
         for aid in agents:
-            self.add_agent(aid, wired)
+            self.add_agent(aid, wired, (media_extra or {}).get(aid))
         self.users = os.path.join(self.tmp, "redfish.users")
         with open(self.users, "w") as f:
             f.write("# name:crypt-hash:systems\n")
@@ -77,7 +77,7 @@ class RedfishEnv:
         self.gw = None
         self.start_gateway()
 
-    def add_agent(self, aid, wired=True):
+    def add_agent(self, aid, wired=True, media_extra=None):
         root = os.path.join(self.tmp, aid)
         images = os.path.join(root, "images")
         lun = os.path.join(root, "lun")
@@ -90,6 +90,7 @@ class RedfishEnv:
         sparse(os.path.join(images, "debian-12.iso"), 1 << 20)
         sections = {"media": {"dir": images, "lun": lun,
                               "state_file": os.path.join(root, "m.state")}}
+        sections["media"].update(media_extra or {})
         if wired:
             chip = os.path.join(root, "gpiochip")
             open(chip, "w").close()
@@ -212,6 +213,37 @@ class RedfishEnv:
             print("kept", self.tmp)
         else:
             shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+class Files:
+    """A loopback HTTP server for URL downloads, serving a folder."""
+
+    def __init__(self, root):
+        import functools
+        import http.server
+        import threading
+        handler = functools.partial(Quiet, directory=root)
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0),
+                                                     handler)
+        self.port = self.httpd.server_address[1]
+        threading.Thread(target=self.httpd.serve_forever,
+                         daemon=True).start()
+
+    def close(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+def _quiet_handler():
+    import http.server
+
+    class QuietHandler(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+    return QuietHandler
+
+
+Quiet = _quiet_handler()
 
 
 class Stand:

@@ -9,8 +9,10 @@ the gateway sends and its error paths.
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import unittest
@@ -37,8 +39,16 @@ class RedfishTest(unittest.TestCase):
         # requests lets these override the verify= a client passes.
         for k in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"):
             os.environ.pop(k, None)
-        cls.env = rfenv.RedfishEnv(agents=("s1", "s2"), tls=True,
-                                   extra_redfish={"timeout_s": TIMEOUT_S})
+        cls.www = tempfile.mkdtemp(prefix="zbrf-www-")
+        for d in ("ok", "other"):
+            os.makedirs(os.path.join(cls.www, d))
+            rfenv.sparse(os.path.join(cls.www, d, "netboot.iso"), 1 << 20)
+        cls.files = rfenv.Files(cls.www)
+        cls.url = f"http://127.0.0.1:{cls.files.port}"
+        cls.env = rfenv.RedfishEnv(
+            agents=("s1", "s2"), tls=True,
+            extra_redfish={"timeout_s": TIMEOUT_S},
+            media_extra={"s2": {"url_allow": cls.url + "/ok/"}})
         cls.env.add_agent("s3", wired=False)
         cls.ghost = rfenv.Stand(cls.env, "ghost")
         cls.other = rfenv.Stand(cls.env, "other1")
@@ -49,6 +59,8 @@ class RedfishTest(unittest.TestCase):
         cls.ghost.close()
         cls.other.close()
         cls.env.close()
+        cls.files.close()
+        shutil.rmtree(cls.www, ignore_errors=True)
 
     def sushy(self, session=False):
         a = (sushy_auth.SessionAuth if session else sushy_auth.BasicAuth)(
@@ -188,6 +200,47 @@ class RedfishTest(unittest.TestCase):
         c = self.ghost.cmds[-1]
         self.assertEqual(c["topic"], "zerobmc/ghost/cmd/media")
         self.assertEqual(c["payload"]["url"], url)
+
+    def test_insert_by_url_real_agent(self):
+        """InsertMedia with a URL: the agent downloads it (wip-20b's
+        cmd/media url) and the Image is echoed exactly."""
+        vm = "/redfish/v1/Managers/s2/VirtualMedia/Cd"
+        url = self.url + "/ok/netboot.iso"
+        st, _, b = self.env.request(
+            "POST", vm + "/Actions/VirtualMedia.InsertMedia", {"Image": url})
+        self.assertEqual(st, 204, b)
+        self.assertEqual(self.env.lun("s2"), os.path.join(
+            self.env.images["s2"], "netboot.iso"))
+        st, _, b = self.env.request("GET", vm)
+        self.assertEqual((b["Image"], b["ImageName"], b["Inserted"]),
+                         (url, "netboot.iso", True))
+        # A prefix outside [media] url_allow: the agent's refusal, 400.
+        st, _, b = self.env.request(
+            "POST", vm + "/Actions/VirtualMedia.InsertMedia",
+            {"Image": self.url + "/other/netboot.iso"})
+        self.assertEqual(st, 400, b)
+        self.assertIn("url_allow",
+                      b["error"]["@Message.ExtendedInfo"][0]["Message"])
+        st, _, _ = self.env.request(
+            "POST", vm + "/Actions/VirtualMedia.EjectMedia", {})
+        self.assertEqual(st, 204)
+        self.assertEqual(self.env.lun("s2"), "")
+
+    def test_override_real_agent_boot_refusal(self):
+        """A Cd override on a real agent sends issue 19's cmd/boot: this
+        agent has no UDC state to watch, so it refuses; the client gets
+        its words and the override stays pending."""
+        st, _, _ = self.env.request("PATCH", SYS + "/s3", {"Boot": {
+            "BootSourceOverrideEnabled": "Once",
+            "BootSourceOverrideTarget": "Cd"}})
+        self.assertEqual(st, 204)
+        st, _, b = self.reset("s3", "GracefulRestart")
+        self.assertEqual(st, 400, b)
+        self.assertIn("refused: cmd/boot needs", b["error"]["message"])
+        boot = self.env.system("s3")[2]["Boot"]
+        self.assertEqual(boot["BootSourceOverrideEnabled"], "Once")
+        self.env.request("PATCH", SYS + "/s3", {"Boot": {
+            "BootSourceOverrideEnabled": "Disabled"}})
 
     def test_nmi_is_sysrq_and_unwired_types_refused(self):
         n = len(self.ghost.cmds)
