@@ -32,6 +32,8 @@ struct rf_config {
 	char allow[RF_PATTERNS_MAX][TOPICS_ID_MAX + 1];
 	int n_allow; /* 0: every system */
 	int timeout_s;
+	int long_timeout_s; /* boot, macro, media url */
+	int accept_s;	    /* boot and macro: 202 after this */
 	int session_timeout_s;
 	int retry_after_s;
 	char state_dir[CONFIG_PATH_MAX]; /* the IPMI hooks' cache */
@@ -108,7 +110,8 @@ struct rf_pending {
 	char system[TOPICS_ID_MAX + 1];
 	struct rf_conn *conn;
 	rf_done_cb done;
-	int timer;
+	int timer, accept_timer;
+	int timeout_s;
 	struct rf_gw *gw;
 	char arg[1024]; /* for done: what the request asked */
 };
@@ -147,6 +150,8 @@ void rf_fleet_cache(struct rf_gw *g, const struct rf_system *s);
 int rf_cmd_send(struct rf_gw *g, struct rf_conn *c, const char *system,
 		const char *cmd, cJSON *payload, rf_done_cb done,
 		const char *arg);
+/* The HTTP reply for a command that is still running: 202 Accepted. */
+void rf_cmd_accepted(struct rf_reply *r);
 void rf_cmd_result(struct rf_gw *g, const void *corr, size_t corr_len,
 		   const char *payload);
 void rf_cmd_cancel_all(struct rf_gw *g);

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "firmware/core/log.h"
 #include "firmware/net/mqtt.h"
 #include "redfish/rf.h"
 
@@ -133,8 +134,14 @@ static void rf_actions_reset_done(struct rf_gw *g, struct rf_conn *c,
 		snprintf(s->boot_enabled, sizeof(s->boot_enabled), "Disabled");
 		rf_fleet_cache(g, s);
 	}
-	if (!c && s)
+	if (!c && s && s->ipmi_busy)
 		rf_ipmi_done(g, s, r);
+	else if (!c && r->status >= 300)
+		log_warn("%s, after 202 Accepted: %s", system,
+			 cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(
+				 cJSON_GetObjectItemCaseSensitive(r->body,
+								  "error"),
+				 "message")));
 }
 
 /*

@@ -2,7 +2,11 @@
  * Commands to agents: <base>/<id>/cmd/<name> with a JSON payload whose
  * "id" is unique to the request, an MQTT 5 response topic of the
  * gateway's own and that id as correlation data. Each waits with a
- * deadline ([redfish] timeout_s).
+ * deadline ([redfish] timeout_s, or long_timeout_s for a download or a
+ * boot). A boot or a macro runs for minutes, longer than HTTP clients
+ * wait: if it has not ended after accept_s (an early refusal comes in
+ * milliseconds), the client gets 202 Accepted and the gateway logs the
+ * outcome.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -24,10 +28,37 @@ static void rf_cmd_finish(struct rf_gw *g, struct rf_pending *p,
 		}
 	if (p->timer > 0)
 		loop_timer_cancel(g->loop, p->timer);
+	if (p->accept_timer > 0)
+		loop_timer_cancel(g->loop, p->accept_timer);
 	p->done(g, p->conn, p->system, p->arg, result);
 	if (p->conn)
 		rf_conn_finish(g, p->conn);
 	free(p);
+}
+
+void rf_cmd_accepted(struct rf_reply *r)
+{
+	cJSON_Delete(r->body);
+	r->body = NULL;
+	r->status = 202;
+}
+
+static void rf_cmd_on_accept(void *data)
+{
+	struct rf_pending *p = data;
+
+	p->accept_timer = 0;
+	if (!p->conn)
+		return;
+	rf_cmd_accepted(rf_conn_reply(p->conn));
+	rf_conn_finish(p->gw, p->conn);
+	p->conn = NULL;
+}
+
+static bool rf_cmd_is_long(const char *cmd, const cJSON *payload)
+{
+	return !strcmp(cmd, "boot") || !strcmp(cmd, "macro") ||
+	       (!strcmp(cmd, "media") && cJSON_HasObjectItem(payload, "url"));
 }
 
 static void rf_cmd_timeout(void *data)
@@ -73,13 +104,20 @@ int rf_cmd_send(struct rf_gw *g, struct rf_conn *c, const char *system,
 		free(p);
 		return r;
 	}
-	r = loop_timer_add(g->loop, (uint64_t)g->cfg.timeout_s * 1000,
+	p->timeout_s = rf_cmd_is_long(cmd, payload) ? g->cfg.long_timeout_s
+						    : g->cfg.timeout_s;
+	r = loop_timer_add(g->loop, (uint64_t)p->timeout_s * 1000,
 			   rf_cmd_timeout, p);
 	if (r < 0) {
 		free(p);
 		return r;
 	}
 	p->timer = r;
+	if (c && (!strcmp(cmd, "boot") || !strcmp(cmd, "macro"))) {
+		r = loop_timer_add(g->loop, (uint64_t)g->cfg.accept_s * 1000,
+				   rf_cmd_on_accept, p);
+		p->accept_timer = r > 0 ? r : 0;
+	}
 	p->next = g->pending;
 	g->pending = p;
 	return 0;
@@ -131,8 +169,9 @@ bool rf_cmd_reply(struct rf_gw *g, struct rf_reply *r, const cJSON *result,
 
 	if (!result) {
 		rf_error(r, 504, "GeneralError",
-			 "no answer from the agent of %s within %d s", system,
-			 g->cfg.timeout_s);
+			 "no answer from the agent of %s before the deadline "
+			 "([redfish] timeout_s, long_timeout_s)",
+			 system);
 		return false;
 	}
 	st = cJSON_GetStringValue(

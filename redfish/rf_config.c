@@ -90,6 +90,10 @@ static int rf_config_redfish(struct rf_config *c, const char *k, const char *v)
 		return rf_config_allow(c, v);
 	if (!strcmp(k, "timeout_s"))
 		return rf_config_int(&c->timeout_s, v, 1, 3600);
+	if (!strcmp(k, "long_timeout_s"))
+		return rf_config_int(&c->long_timeout_s, v, 1, 86400);
+	if (!strcmp(k, "accept_s"))
+		return rf_config_int(&c->accept_s, v, 1, 3600);
 	if (!strcmp(k, "session_timeout_s"))
 		return rf_config_int(&c->session_timeout_s, v, 30, 86400);
 	if (!strcmp(k, "retry_after_s"))
@@ -163,6 +167,8 @@ int rf_config_load(struct rf_config *c, const char *path, char *err,
 	c->port = 8443;
 	c->tls = true;
 	c->timeout_s = 60;
+	c->long_timeout_s = 3600;
+	c->accept_s = 5;
 	c->session_timeout_s = 1800;
 	c->retry_after_s = 5;
 	c->log_level = LOG_LVL_INFO;

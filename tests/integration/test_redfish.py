@@ -47,7 +47,7 @@ class RedfishTest(unittest.TestCase):
         cls.url = f"http://127.0.0.1:{cls.files.port}"
         cls.env = rfenv.RedfishEnv(
             agents=("s1", "s2"), tls=True,
-            extra_redfish={"timeout_s": TIMEOUT_S},
+            extra_redfish={"timeout_s": TIMEOUT_S, "accept_s": "2"},
             media_extra={"s2": {"url_allow": cls.url + "/ok/"}})
         cls.env.add_agent("s3", wired=False)
         cls.ghost = rfenv.Stand(cls.env, "ghost")
@@ -550,6 +550,26 @@ class RedfishTest(unittest.TestCase):
         self.assertEqual(st, 504)
         self.assertIn("no answer", b["error"]["message"])
         self.assertGreater(took, int(TIMEOUT_S) - 0.5)
+
+    def test_long_boot_is_202_accepted(self):
+        """A boot still running after accept_s is 202 Accepted, not a
+        client timeout; the override stays until it works."""
+        self.ghost.answer = None
+        try:
+            self.env.request("PATCH", SYS + "/ghost", {"Boot": {
+                "BootSourceOverrideEnabled": "Once",
+                "BootSourceOverrideTarget": "Usb"}})
+            t0 = time.monotonic()
+            st, _, _ = self.reset("ghost", "ForceRestart")
+            took = time.monotonic() - t0
+        finally:
+            self.ghost.answer = {"status": "ok"}
+        self.assertEqual(st, 202)
+        self.assertGreater(took, 1.5)
+        self.assertEqual(self.ghost.cmds[-1]["topic"],
+                         "zerobmc/ghost/cmd/boot")
+        self.env.request("PATCH", SYS + "/ghost", {"Boot": {
+            "BootSourceOverrideEnabled": "Disabled"}})
 
     def test_zz_agent_stopped_is_503(self):
         a = self.env.agents["s3"]
