@@ -74,6 +74,13 @@ void rf_fleet_message(struct rf_gw *g, const char *topic, const char *payload,
 	if (strcmp(leaf, "status") && strcmp(leaf, "state"))
 		return;
 	s = rf_fleet_find(g, id);
+	/* An empty retained status removes the system from the fleet (the
+	 * way to retire an agent); an empty state only clears the state. */
+	if (s && !len && !strcmp(leaf, "status")) {
+		cJSON_Delete(s->state);
+		*s = g->systems[--g->n_systems];
+		return;
+	}
 	/* An empty retained message clears a topic: nothing to add. */
 	if (!s && (!len || !(s = rf_fleet_add(g, id))))
 		return;

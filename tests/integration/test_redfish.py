@@ -520,6 +520,10 @@ class RedfishTest(unittest.TestCase):
         st, _, b = self.env.request("GET", SYS)
         self.assertNotIn(SYS + "/ba d",
                          [m["@odata.id"] for m in b["Members"]])
+        # An empty retained status retires the system.
+        c.publish("zerobmc/evil/status", "", retain=True)
+        self.env.wait(lambda: self.env.system("evil")[0] == 404,
+                      what="evil gone")
         self.assertEqual(self.env.gw.poll(), None)
 
     def test_busy_is_503_with_retry_after(self):
@@ -570,6 +574,25 @@ class RedfishTest(unittest.TestCase):
                          "zerobmc/ghost/cmd/boot")
         self.env.request("PATCH", SYS + "/ghost", {"Boot": {
             "BootSourceOverrideEnabled": "Disabled"}})
+
+    def test_zy_broker_down_is_503_then_back(self):
+        """Without the broker the gateway still serves what it knows and
+        answers actions 503 + Retry-After; it reconnects by itself."""
+        self.env.broker.stop()
+        try:
+            st, _, b = self.env.system("s3")
+            self.assertEqual(st, 200)
+            st, h, b = self.env.wait(
+                lambda: (lambda r: r if r[0] == 503 else None)(
+                    self.reset("s3", "GracefulRestart")),
+                what="503 while the broker is down")
+            self.assertIn("not connected to the broker",
+                          b["error"]["message"])
+            self.assertIn("retry-after", h)
+        finally:
+            self.env.broker.start()
+        self.env.wait(lambda: self.reset("s3", "GracefulRestart")[0] == 204,
+                      timeout=60, what="actions work again")
 
     def test_zz_agent_stopped_is_503(self):
         a = self.env.agents["s3"]
