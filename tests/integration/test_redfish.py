@@ -424,6 +424,24 @@ class RedfishTest(unittest.TestCase):
                 self.env.system("s2")[2]["Boot"]), what=f"bootdev {dev}")
             self.assertEqual(b["BootSourceOverrideEnabled"], enabled)
         self.env.set_led("s2", False)
+        # Garbage on the hook's socket and bad hook arguments: refused,
+        # the gateway keeps running.
+        import socket
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        for junk in (b"", b"x", b"s2", b"nobody power-on", b"s2 explode",
+                     b"s2 boot floppy", b"\xff" * 255, b"s2 " + b"a" * 250):
+            sock.sendto(junk, os.path.join(self.env.state_dir, "ipmi.sock"))
+        sock.close()
+        for args in ([], ["s2"], ["bad id", "get", "power"],
+                     ["s2", "get", "temperature"], ["s2", "set", "fan", "1"]):
+            r = subprocess.run([rfenv.REDFISH, "-c", self.env.conf,
+                                "--ipmi-hook"] + args, capture_output=True,
+                               text=True)
+            self.assertNotEqual(r.returncode, 0, args)
+            self.assertTrue(r.stderr, args)
+        self.assertEqual(self.env.system("s2")[2]["Boot"][
+            "BootSourceOverrideTarget"], "None")
+        self.assertEqual(self.env.gw.poll(), None)
 
     # -- errors, as curl sees them ---------------------------------------
 
