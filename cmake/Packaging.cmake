@@ -63,6 +63,12 @@ elseif(CMAKE_CROSSCOMPILING AND CMAKE_SYSTEM_PROCESSOR MATCHES "^(aarch64|arm64)
 elseif(CMAKE_CROSSCOMPILING AND CMAKE_SYSTEM_PROCESSOR MATCHES "^arm")
 	set(CPACK_DEBIAN_PACKAGE_ARCHITECTURE armel)
 endif()
+# The agent's package holds the default component only; the gateway's
+# component is its own package (cmake/PackagingRedfish.cmake).
+set(CPACK_INSTALL_CMAKE_PROJECTS "${CMAKE_BINARY_DIR};zerobmc;Unspecified;/")
 # /etc and /var are not under the prefix on purpose.
 set(CPACK_WARN_ON_ABSOLUTE_INSTALL_DESTINATION OFF)
 include(CPack)
+if(TARGET zerobmc-redfish)
+	include(${CMAKE_CURRENT_LIST_DIR}/PackagingRedfish.cmake)
+endif()

@@ -241,6 +241,12 @@ static void macros_cmd(void *self, struct cmd_req *req)
 		macros_job_refuse(m, job, RESULT_ERROR, perr.line, msg);
 		return;
 	}
+	/* Another capability (cmd/boot) owns the keyboard. */
+	if (!m->cur && keyboard_cap_claimed(m->kb)) {
+		macros_job_refuse(m, job, RESULT_BUSY, 0,
+				  keyboard_cap_claimed(m->kb));
+		return;
+	}
 	if (m->cur || m->nq || keyboard_busy(keyboard_cap_device(m->kb))) {
 		if (!queue) {
 			if (m->cur)

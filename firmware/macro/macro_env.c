@@ -268,7 +268,8 @@ void macros_next_cb(void *data)
 	m->next_timer = 0;
 	if (m->cur || !m->nq)
 		return;
-	if (keyboard_busy(keyboard_cap_device(m->kb))) {
+	if (keyboard_busy(keyboard_cap_device(m->kb)) ||
+	    keyboard_cap_claimed(m->kb)) {
 		/* A key or type job runs; the keyboard does not say when it
 		 * ends to anyone but its command. */
 		loop_timer_rearm(m->loop, &m->next_timer, MACRO_KB_RETRY_MS,
