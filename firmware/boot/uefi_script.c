@@ -94,7 +94,7 @@ int uefi_script_check(const char *s, char *msg, size_t len)
  * lines with their output appended (ASCII) to zerobmc\out.txt, write the
  * marker, give the agent time to read and eject, then reset.
  */
-char *uefi_startup(const char *id_member, const char *script)
+char *uefi_startup(const char *id_name, const char *script)
 {
 	size_t cap = strlen(script) * 2 + 2048, off = 0;
 	char *t = malloc(cap);
@@ -116,7 +116,7 @@ char *uefi_startup(const char *id_member, const char *script)
 		 "endif\r\n"
 		 "%%zbfs%%\r\n"
 		 "cd \\zerobmc\r\n",
-		 id_member);
+		 id_name);
 	for (const char *p = script; *p;) {
 		size_t l = strcspn(p, "\r\n");
 

@@ -104,7 +104,7 @@ static void test_startup(void **state)
 	char *t;
 
 	(void)state;
-	t = uefi_startup("::/zerobmc/j1.id",
+	t = uefi_startup("j1.id",
 			 "bcfg boot dump\n# note\nif exist x then\n  ver\n"
 			 "endif\necho a > b\r\n");
 	assert_non_null(t);
