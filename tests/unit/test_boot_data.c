@@ -26,9 +26,10 @@ static void parses(const char *text)
 {
 	struct macro_script s;
 	struct macro_error e;
-	char msg[256];
 
 	if (macro_parse(text, strlen(text), layout_find("us"), &s, &e)) {
+		char msg[256];
+
 		macro_error_format(&e, msg, sizeof(msg));
 		fail_msg("%s\n-> %s", text, msg);
 	}
@@ -122,6 +123,31 @@ static void test_startup(void **state)
 	free(t);
 }
 
+/* The largest script of the shortest lines (each gains a redirection),
+ * with CR alone as the line end too. */
+static void test_startup_many_lines(void **state)
+{
+	char *s = malloc(UEFI_SCRIPT_MAX + 1), *t;
+	size_t n = 0;
+
+	(void)state;
+	assert_non_null(s);
+	while (n + 2 <= UEFI_SCRIPT_MAX) {
+		s[n] = 'v';
+		s[n + 1] = n % 4 ? '\r' : '\n';
+		n += 2;
+	}
+	s[n] = '\0';
+	assert_int_equal(uefi_script_check(s, (char[64]){0}, 64), 0);
+	t = uefi_startup("j.id", s);
+	assert_non_null(t);
+	assert_non_null(strstr(t, "\r\nv >>a %zbfs%\\zerobmc\\out.txt\r\n"
+				  "v >>a"));
+	assert_non_null(strstr(t, "\r\nreset\r\n:zbend\r\n"));
+	free(t);
+	free(s);
+}
+
 static void test_output_clean(void **state)
 {
 	static const char raw[] = "a\r\nb\tc\xff\x01\n";
@@ -139,6 +165,7 @@ int main(void)
 		cmocka_unit_test(test_profiles_parse),
 		cmocka_unit_test(test_script_check),
 		cmocka_unit_test(test_startup),
+		cmocka_unit_test(test_startup_many_lines),
 		cmocka_unit_test(test_output_clean),
 	};
 
