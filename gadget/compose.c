@@ -49,7 +49,7 @@ static const struct {
 	{USBG_ERROR_NOT_EMPTY, ENOTEMPTY},
 };
 
-static int usbg_errno(int ret)
+static int compose_usbg_errno(int ret)
 {
 	size_t i;
 
@@ -66,16 +66,16 @@ int compose_usbg_fail(struct compose_op *op, int ret, const char *what)
 		return compose_fail(op, -EACCES,
 				    "%s: permission denied in %s: run as root",
 				    what, op->gadgets_dir);
-	return compose_fail(op, usbg_errno(ret), "%s: %s", what,
+	return compose_fail(op, compose_usbg_errno(ret), "%s: %s", what,
 			    usbg_strerror((usbg_error)ret));
 }
 
-static const char *or_default(const char *s, const char *def)
+static const char *compose_or_default(const char *s, const char *def)
 {
 	return s && *s ? s : def;
 }
 
-static bool name_valid(const char *s)
+static bool compose_name_valid(const char *s)
 {
 	size_t n = strlen(s);
 
@@ -85,7 +85,7 @@ static bool name_valid(const char *s)
 			 "0123456789._-") == n;
 }
 
-static bool string_valid(const char *s)
+static bool compose_string_valid(const char *s)
 {
 	size_t n = strlen(s);
 
@@ -97,22 +97,24 @@ static bool string_valid(const char *s)
 	return true;
 }
 
-static int op_resolve(struct compose_op *op, const struct gadget_spec *spec)
+static int compose_op_resolve(struct compose_op *op,
+			      const struct gadget_spec *spec)
 {
 	size_t i;
 
-	op->name = or_default(spec->name, GADGET_DEFAULT_NAME);
-	op->udc = or_default(spec->udc, "");
-	op->manufacturer =
-		or_default(spec->manufacturer, GADGET_DEFAULT_MANUFACTURER);
-	op->product = or_default(spec->product, GADGET_DEFAULT_PRODUCT);
-	op->serial = or_default(spec->serial, GADGET_DEFAULT_SERIAL);
-	op->configfs = or_default(spec->configfs, GADGET_DEFAULT_CONFIGFS);
+	op->name = compose_or_default(spec->name, GADGET_DEFAULT_NAME);
+	op->udc = compose_or_default(spec->udc, "");
+	op->manufacturer = compose_or_default(spec->manufacturer,
+					      GADGET_DEFAULT_MANUFACTURER);
+	op->product = compose_or_default(spec->product, GADGET_DEFAULT_PRODUCT);
+	op->serial = compose_or_default(spec->serial, GADGET_DEFAULT_SERIAL);
+	op->configfs =
+		compose_or_default(spec->configfs, GADGET_DEFAULT_CONFIGFS);
 	op->vid = spec->vendor_id ? spec->vendor_id : GADGET_DEFAULT_VID;
 	op->pid = spec->product_id ? spec->product_id : GADGET_DEFAULT_PID;
 	op->luns = spec->luns ? spec->luns : 1;
 
-	if (!name_valid(op->name))
+	if (!compose_name_valid(op->name))
 		return compose_fail(
 			op, -EINVAL,
 			"gadget name '%s': use 1 to %d letters, digits, "
@@ -132,7 +134,7 @@ static int op_resolve(struct compose_op *op, const struct gadget_spec *spec)
 	};
 
 	for (i = 0; i < sizeof(strs) / sizeof(strs[0]); i++)
-		if (!string_valid(strs[i].s))
+		if (!compose_string_valid(strs[i].s))
 			return compose_fail(op, -EINVAL,
 					    "gadget %s string: at most %d "
 					    "characters, no control characters",
@@ -141,8 +143,9 @@ static int op_resolve(struct compose_op *op, const struct gadget_spec *spec)
 }
 
 /* Check the kernel side, then let libusbgx read configfs and the UDCs. */
-static int op_open(struct compose_op *op, const struct gadget_spec *spec,
-		   char *err, size_t errlen)
+static int compose_op_open(struct compose_op *op,
+			   const struct gadget_spec *spec, char *err,
+			   size_t errlen)
 {
 	struct stat st;
 	int n, ret;
@@ -152,7 +155,7 @@ static int op_open(struct compose_op *op, const struct gadget_spec *spec,
 	op->errlen = errlen;
 	if (err && errlen)
 		err[0] = '\0';
-	ret = op_resolve(op, spec);
+	ret = compose_op_resolve(op, spec);
 	if (ret < 0)
 		return ret;
 
@@ -187,7 +190,7 @@ static int op_open(struct compose_op *op, const struct gadget_spec *spec,
 	return 0;
 }
 
-static void op_close(struct compose_op *op)
+static void compose_op_close(struct compose_op *op)
 {
 	if (op->s)
 		usbg_cleanup(op->s);
@@ -205,7 +208,7 @@ int gadget_up(const struct gadget_spec *spec,
 	int ret;
 
 	memset(out, 0, sizeof(*out));
-	ret = op_open(&op, spec, err, errlen);
+	ret = compose_op_open(&op, spec, err, errlen);
 	if (ret < 0)
 		goto out;
 
@@ -293,7 +296,7 @@ int gadget_up(const struct gadget_spec *spec,
 	}
 	ret = 0;
 out:
-	op_close(&op);
+	compose_op_close(&op);
 	return ret;
 }
 
@@ -314,7 +317,7 @@ int gadget_down(const struct gadget_spec *spec, char *err, size_t errlen)
 	struct compose_op op;
 	int ret;
 
-	ret = op_open(&op, spec, err, errlen);
+	ret = compose_op_open(&op, spec, err, errlen);
 	if (ret < 0)
 		goto out;
 	ret = compose_existing(&op, &g);
@@ -329,7 +332,7 @@ int gadget_down(const struct gadget_spec *spec, char *err, size_t errlen)
 	if (ret != USBG_SUCCESS)
 		ret = compose_usbg_fail(&op, ret, "removing the gadget");
 out:
-	op_close(&op);
+	compose_op_close(&op);
 	return ret;
 }
 
@@ -343,7 +346,7 @@ int gadget_status(const struct gadget_spec *spec, struct gadget_info *out,
 
 	memset(out, 0, sizeof(*out));
 	*bound = false;
-	ret = op_open(&op, spec, err, errlen);
+	ret = compose_op_open(&op, spec, err, errlen);
 	if (ret < 0)
 		goto out;
 	ret = compose_existing(&op, &g);
@@ -357,6 +360,6 @@ int gadget_status(const struct gadget_spec *spec, struct gadget_info *out,
 	out->was_bound = out->bound;
 	compose_fill_info(&op, g, udc, out);
 out:
-	op_close(&op);
+	compose_op_close(&op);
 	return ret;
 }

@@ -60,8 +60,8 @@ const struct gadget_func gadget_funcs[] = {
 
 /* Composition. */
 
-static int create_funcs(struct compose_op *op, usbg_gadget *g,
-			usbg_function **fs)
+static int compose_create_funcs(struct compose_op *op, usbg_gadget *g,
+				usbg_function **fs)
 {
 	struct usbg_f_hid_attrs hid = {
 		.protocol = 1, /* keyboard */
@@ -149,7 +149,7 @@ int compose_create_gadget(struct compose_op *op, usbg_gadget **out)
 	ret = usbg_create_gadget(op->s, op->name, &ga, &gs, &g);
 	if (ret != USBG_SUCCESS)
 		return compose_usbg_fail(op, ret, "creating the gadget");
-	ret = create_funcs(op, g, fs);
+	ret = compose_create_funcs(op, g, fs);
 	if (ret < 0)
 		goto fail;
 	ret = usbg_create_config(g, CFG_ID, CFG_LABEL, &ca, &cs, &c);

@@ -6,7 +6,7 @@
 
 /* Layout checks: each returns false and names the difference. */
 
-static bool check_hid(usbg_function *f, char *why, size_t len)
+static bool compose_check_hid(usbg_function *f, char *why, size_t len)
 {
 	struct usbg_f_hid_attrs a;
 	usbg_f_hid *hf = usbg_to_hid_function(f);
@@ -27,7 +27,7 @@ static bool check_hid(usbg_function *f, char *why, size_t len)
 	return ok;
 }
 
-static bool check_ms(usbg_function *f, int luns, char *why, size_t len)
+static bool compose_check_ms(usbg_function *f, int luns, char *why, size_t len)
 {
 	struct usbg_f_ms_attrs a;
 	usbg_f_ms *mf = usbg_to_ms_function(f);
@@ -56,8 +56,8 @@ static bool check_ms(usbg_function *f, int luns, char *why, size_t len)
 	return ok;
 }
 
-static bool check_funcs(struct compose_op *op, usbg_gadget *g, char *why,
-			size_t len)
+static bool compose_check_funcs(struct compose_op *op, usbg_gadget *g,
+				char *why, size_t len)
 {
 	usbg_function *f;
 	size_t i, n = 0;
@@ -79,16 +79,16 @@ static bool check_funcs(struct compose_op *op, usbg_gadget *g, char *why,
 			return false;
 		}
 		if (gadget_funcs[i].type == USBG_F_HID &&
-		    !check_hid(f, why, len))
+		    !compose_check_hid(f, why, len))
 			return false;
 		if (gadget_funcs[i].type == USBG_F_MASS_STORAGE &&
-		    !check_ms(f, op->luns, why, len))
+		    !compose_check_ms(f, op->luns, why, len))
 			return false;
 	}
 	return true;
 }
 
-static bool check_config(usbg_gadget *g, char *why, size_t len)
+static bool compose_check_config(usbg_gadget *g, char *why, size_t len)
 {
 	struct usbg_config_attrs ca;
 	struct usbg_config_strs cs;
@@ -135,7 +135,7 @@ static bool check_config(usbg_gadget *g, char *why, size_t len)
 	return true;
 }
 
-static bool str_eq(const char *a, const char *b)
+static bool compose_str_eq(const char *a, const char *b)
 {
 	return strcmp(a ? a : "", b ? b : "") == 0;
 }
@@ -178,12 +178,13 @@ bool compose_layout_matches(struct compose_op *op, usbg_gadget *g, char *why,
 	};
 	ok = true;
 	for (i = 0; ok && i < sizeof(strs) / sizeof(strs[0]); i++) {
-		ok = str_eq(strs[i].have, strs[i].want);
+		ok = compose_str_eq(strs[i].have, strs[i].want);
 		if (!ok)
 			snprintf(why, len, "%s string differs", strs[i].what);
 	}
 	usbg_free_gadget_strs(&gs);
 	if (!ok)
 		return false;
-	return check_funcs(op, g, why, len) && check_config(g, why, len);
+	return compose_check_funcs(op, g, why, len) &&
+	       compose_check_config(g, why, len);
 }

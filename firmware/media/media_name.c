@@ -40,7 +40,8 @@ static const struct cp_range invisible_ranges[] = {
 	{0x2028, 0x202e}, {0x2060, 0x206f}, {0xfeff, 0xfeff}, {0xfff9, 0xfffb},
 };
 
-static bool in_ranges(uint32_t cp, const struct cp_range *r, size_t n)
+static bool media_name_in_ranges(uint32_t cp, const struct cp_range *r,
+				 size_t n)
 {
 	for (size_t i = 0; i < n; i++)
 		if (cp >= r[i].lo && cp <= r[i].hi)
@@ -49,8 +50,8 @@ static bool in_ranges(uint32_t cp, const struct cp_range *r, size_t n)
 }
 
 /* Runs after the UTF-8 rule, so s is valid UTF-8 here. */
-static bool has_range(const char *s, size_t len, size_t *at,
-		      const struct cp_range *r, size_t nr)
+static bool media_name_has_range(const char *s, size_t len, size_t *at,
+				 const struct cp_range *r, size_t nr)
 {
 	uint32_t cp;
 
@@ -58,7 +59,7 @@ static bool has_range(const char *s, size_t len, size_t *at,
 		int n = utf8_decode(s + i, len - i, &cp);
 
 		step = n > 0 ? (size_t)n : 1;
-		if (in_ranges(cp, r, nr)) {
+		if (media_name_in_ranges(cp, r, nr)) {
 			*at = i;
 			return true;
 		}
@@ -66,19 +67,19 @@ static bool has_range(const char *s, size_t len, size_t *at,
 	return false;
 }
 
-static bool rule_empty(const char *s, size_t len, size_t *at)
+static bool media_name_rule_empty(const char *s, size_t len, size_t *at)
 {
 	*at = 0;
 	return len == 0;
 }
 
-static bool rule_length(const char *s, size_t len, size_t *at)
+static bool media_name_rule_length(const char *s, size_t len, size_t *at)
 {
 	*at = MEDIA_NAME_MAX;
 	return len > MEDIA_NAME_MAX;
 }
 
-static bool rule_nul(const char *s, size_t len, size_t *at)
+static bool media_name_rule_nul(const char *s, size_t len, size_t *at)
 {
 	const char *p = memchr(s, '\0', len);
 
@@ -86,7 +87,7 @@ static bool rule_nul(const char *s, size_t len, size_t *at)
 	return p != NULL;
 }
 
-static bool rule_slash(const char *s, size_t len, size_t *at)
+static bool media_name_rule_slash(const char *s, size_t len, size_t *at)
 {
 	const char *p = memchr(s, '/', len);
 
@@ -94,32 +95,33 @@ static bool rule_slash(const char *s, size_t len, size_t *at)
 	return p != NULL;
 }
 
-static bool rule_dot(const char *s, size_t len, size_t *at)
+static bool media_name_rule_dot(const char *s, size_t len, size_t *at)
 {
 	*at = 0;
 	return s[0] == '.';
 }
 
-static bool rule_utf8(const char *s, size_t len, size_t *at)
+static bool media_name_rule_utf8(const char *s, size_t len, size_t *at)
 {
 	*at = 0;
 	return !payload_utf8_valid(s, len);
 }
 
-static bool rule_control(const char *s, size_t len, size_t *at)
+static bool media_name_rule_control(const char *s, size_t len, size_t *at)
 {
-	return has_range(s, len, at, control_ranges,
-			 sizeof(control_ranges) / sizeof(control_ranges[0]));
+	return media_name_has_range(s, len, at, control_ranges,
+				    sizeof(control_ranges) /
+					    sizeof(control_ranges[0]));
 }
 
-static bool rule_invisible(const char *s, size_t len, size_t *at)
+static bool media_name_rule_invisible(const char *s, size_t len, size_t *at)
 {
-	return has_range(s, len, at, invisible_ranges,
-			 sizeof(invisible_ranges) /
-				 sizeof(invisible_ranges[0]));
+	return media_name_has_range(s, len, at, invisible_ranges,
+				    sizeof(invisible_ranges) /
+					    sizeof(invisible_ranges[0]));
 }
 
-static bool rule_blank(const char *s, size_t len, size_t *at)
+static bool media_name_rule_blank(const char *s, size_t len, size_t *at)
 {
 	const unsigned char *u = (const unsigned char *)s;
 
@@ -142,30 +144,32 @@ static bool rule_blank(const char *s, size_t len, size_t *at)
 /* In the order they are checked: the first broken rule is reported. */
 static const struct media_rule_def rules[MEDIA_RULE_COUNT] = {
 	[MEDIA_RULE_OK] = {"ok", "the name is acceptable", NULL},
-	[MEDIA_RULE_EMPTY] = {"empty", "an image name is required", rule_empty},
+	[MEDIA_RULE_EMPTY] = {"empty", "an image name is required",
+			      media_name_rule_empty},
 	[MEDIA_RULE_LENGTH] = {"length", "a name has at most 255 bytes (UTF-8)",
-			       rule_length},
+			       media_name_rule_length},
 	[MEDIA_RULE_NUL] = {"nul", "a name cannot contain a NUL byte",
-			    rule_nul},
+			    media_name_rule_nul},
 	[MEDIA_RULE_SLASH] = {"slash",
 			      "a name is a plain file name inside the images "
 			      "folder, without '/'",
-			      rule_slash},
+			      media_name_rule_slash},
 	[MEDIA_RULE_DOT] = {"dot",
 			    "names starting with '.' (hidden files, '.' and "
 			    "'..') are refused",
-			    rule_dot},
-	[MEDIA_RULE_UTF8] = {"utf8", "a name must be valid UTF-8", rule_utf8},
+			    media_name_rule_dot},
+	[MEDIA_RULE_UTF8] = {"utf8", "a name must be valid UTF-8",
+			     media_name_rule_utf8},
 	[MEDIA_RULE_CONTROL] = {"control",
 				"a name cannot contain control characters",
-				rule_control},
+				media_name_rule_control},
 	[MEDIA_RULE_INVISIBLE] = {"invisible",
 				  "a name cannot contain invisible or "
 				  "direction-changing characters",
-				  rule_invisible},
+				  media_name_rule_invisible},
 	[MEDIA_RULE_BLANK] = {"blank",
 			      "a name cannot start or end with white space",
-			      rule_blank},
+			      media_name_rule_blank},
 	[MEDIA_RULE_MISSING] = {"missing", "no such image in the images folder",
 				NULL},
 	[MEDIA_RULE_SYMLINK] = {"symlink",
