@@ -79,6 +79,7 @@ class AclTest(unittest.TestCase):
                 pwfile = os.path.join(cls.tmp, f"{name}.pw")
                 with open(pwfile, "w") as f:
                     f.write(USERS[name] + "\n")
+                os.chmod(pwfile, 0o600)
                 a = zbtest.Agent(cls.tmp, cls.broker.port, name, sections={
                     "mqtt": {"username": name, "password_file": pwfile},
                     "macros": {"dir": os.path.join(cls.tmp, "none")}})
