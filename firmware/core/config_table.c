@@ -130,7 +130,6 @@ void config_defaults(struct config *c)
 	snprintf(c->agent.base_topic, sizeof(c->agent.base_topic), "zerobmc");
 	c->agent.log_level = LOG_LVL_INFO;
 	c->agent.max_payload = 64 * 1024;
-	snprintf(c->agent.user, sizeof(c->agent.user), "zerobmc");
 	snprintf(c->mqtt.uri, sizeof(c->mqtt.uri), "tcp://127.0.0.1:1883");
 	c->mqtt.keepalive = 30;
 	c->gadget.manage = false;

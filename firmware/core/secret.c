@@ -27,6 +27,14 @@ int secret_open(const char *what, const char *path, char *err, size_t errlen)
 	int fd, r;
 
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0 && errno == EACCES) {
+		secret_user_name(me, user, sizeof(user));
+		snprintf(err, errlen,
+			 "%s %s: %s for the agent's user %s (fix: chown %s %s "
+			 "and chmod 600 %s)",
+			 what, path, strerror(EACCES), user, user, path, path);
+		return -EACCES;
+	}
 	if (fd < 0) {
 		r = -errno;
 		snprintf(err, errlen, "%s %s: %s", what, path, strerror(-r));
