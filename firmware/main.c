@@ -13,6 +13,7 @@
 #include "firmware/agent/agent.h"
 #include "firmware/core/config.h"
 #include "firmware/tools/console_client.h"
+#include "firmware/tools/discovery_cli.h"
 #include "firmware/tools/gadget_cli.h"
 #include "firmware/core/log.h"
 #include "firmware/core/privdrop.h"
@@ -35,6 +36,7 @@ struct main_tool {
 
 static const struct main_tool main_tools[] = {
 	{"console", "console [-e CHAR] [ID]", console_client_main, true},
+	{"discovery", "discovery [ID]", discovery_cli_main, true},
 	{"gadget", "gadget up|down|status", gadget_cli_main, true},
 	{"macro", "macro check [-l LAYOUT] FILE...", macro_cli_main, false},
 	{NULL, NULL, NULL, false},
