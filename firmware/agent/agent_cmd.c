@@ -203,7 +203,7 @@ static void agent_command(struct agent *a, struct mqtt_msg *m, const char *name)
 {
 	struct cmd_req *req = calloc(1, sizeof(*req));
 	const struct cap_command *def;
-	char err[256], names[160];
+	char err[256];
 	int cap = -1;
 
 	if (!req)
@@ -250,6 +250,8 @@ static void agent_command(struct agent *a, struct mqtt_msg *m, const char *name)
 	}
 	def = commands_find(name, &cap);
 	if (!def) {
+		char names[160];
+
 		commands_names(names, sizeof(names));
 		snprintf(err, sizeof(err), "unknown command \"%s\" (%s)", name,
 			 names);
