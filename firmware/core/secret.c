@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pwd.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -73,9 +74,29 @@ fail:
 	return r;
 }
 
+/* Whether what is left of fd, after a full buffer, is more than newlines. */
+static int secret_more(int fd, bool *more)
+{
+	char rest[64];
+	ssize_t got;
+
+	*more = false;
+	while ((got = read(fd, rest, sizeof(rest))) != 0) {
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got < 0)
+			return -errno;
+		for (ssize_t i = 0; i < got; i++)
+			if (rest[i] != '\n' && rest[i] != '\r')
+				*more = true;
+	}
+	return 0;
+}
+
 int secret_read(const char *what, const char *path, char *buf, size_t size,
 		char *err, size_t errlen)
 {
+	bool more = false;
 	size_t n = 0;
 	ssize_t got;
 	int fd, r;
@@ -83,21 +104,23 @@ int secret_read(const char *what, const char *path, char *buf, size_t size,
 	fd = secret_open(what, path, err, errlen);
 	if (fd < 0)
 		return fd;
-	/* One byte more than fits tells an over-long secret from a full one. */
 	do {
 		got = read(fd, buf + n, size - n);
 		if (got > 0)
 			n += (size_t)got;
 	} while ((got > 0 || (got < 0 && errno == EINTR)) && n < size);
 	r = got < 0 ? -errno : 0;
+	/* A full buffer: the secret is longer unless only newlines follow. */
+	if (!r && n == size)
+		r = secret_more(fd, &more);
 	close(fd);
 	if (r) {
 		snprintf(err, errlen, "%s %s: %s", what, path, strerror(-r));
 		goto wipe;
 	}
-	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
+	while (!more && n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
 		n--;
-	if (n >= size) {
+	if (more || n >= size) {
 		r = -EINVAL;
 		snprintf(err, errlen,
 			 "%s %s: longer than %zu bytes: refused rather than "
