@@ -6,7 +6,8 @@ the UDC reads `configured`; then the agent runs as the unprivileged user
 zerobmc (started with su, as systemd's User= would) and still has
 everything: it types into the host side's keyboard, reads the serial
 console, and puts an image into the mass-storage LUN, which the host sees
-as a disk.
+as a disk. Then, started as root by hand, the agent drops to [agent] user
+by itself (set up, then setgroups/setgid/setuid) and serves again.
 
 It prints the timing figures from the Pi's own clock (/proc/uptime, from
 the kernel's start): kernel start to `gadget up` exec, exec to bound, and
@@ -134,12 +135,30 @@ def main():
 
     log = lab.agent_log()
     assert "running as root" not in log, log[-2000:]
+
+    # Started as root by hand (no su): the agent keeps the gadget, hands
+    # it over and drops to [agent] user itself before it connects.
+    lab.pi_shell("lab-agent stop; rm -f /run/lab-agent-user")
+    c.clear()
+    lab.pi_shell("lab-agent start")
+    wait_for(lambda: "running as user zerobmc" in lab.agent_log()[len(log):],
+             60, "the agent dropping root")
+    c.wait(lambda m: m["topic"] == "zerobmc/%s/status" % labmod.AGENT_ID
+           and m["payload"] == b"online", 60, "online again")
+    res = lab.cmd("refresh", {}, timeout=60)
+    assert res["status"] == "ok", res
+    ids = lab.pi_shell("grep -E '^(Uid|Gid|Groups):' "
+                       "/proc/$(cat /run/zerobmc.pid)/status")
+    for line in ids.strip().splitlines():
+        want = [UID] if line.startswith("Groups") else [UID] * 4
+        assert line.split()[1:] == want, ids
     print("RESULT early gadget (%s Pi, no network): kernel start to gadget "
           "up exec %.2f s, exec to bound %.2f s, kernel start to UDC "
           "configured %.2f s; agent as uid %s online %.1f s after qemu "
-          "started; keyboard (%d bytes of events), console and media work"
+          "started; keyboard (%d bytes of events), console and media work; started as root, it dropped to uid %s itself"
           % (labmod.labbuild.lab_arch(), float(t_exec),
-             float(t_bound) - float(t_exec), float(t_conf), UID, online, n))
+             float(t_bound) - float(t_exec), float(t_conf), UID, online, n,
+             UID))
     lab.stop()
     return 0
 
