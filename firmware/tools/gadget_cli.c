@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -131,10 +132,21 @@ int gadget_cli_handover(const struct gadget_info *info, const char *user,
 	return r;
 }
 
-static bool gadget_cli_wants_handover(const struct config *cfg)
+/*
+ * Whom `gadget up` as root hands the gadget to: [agent] user, else the
+ * package's zerobmc user when it exists, so that a configuration kept
+ * from before the agent had its own user still gives zerobmc.service
+ * (User=zerobmc) its devices. NULL: nobody.
+ */
+static const char *gadget_cli_handover_user(const struct config *cfg)
 {
-	return cfg->agent.user[0] && strcmp(cfg->agent.user, "root") &&
-	       geteuid() == 0;
+	const char *user = cfg->agent.user[0] ? cfg->agent.user : "zerobmc";
+
+	if (geteuid() != 0 || !strcmp(user, "root"))
+		return NULL;
+	if (!cfg->agent.user[0] && !getpwnam(user))
+		return NULL;
+	return user;
 }
 
 int gadget_cli_before_drop(struct config *cfg, char *err, size_t errlen)
@@ -168,18 +180,19 @@ int gadget_cli_before_drop(struct config *cfg, char *err, size_t errlen)
 
 static int cli_up(const struct gadget_spec *spec, const struct config *cfg)
 {
+	const char *user;
 	struct gadget_info info;
 	char err[512];
 	int ret;
 
 	ret = gadget_up(spec, NULL, NULL, &info, err, sizeof(err));
-	if (!ret && gadget_cli_wants_handover(cfg)) {
-		ret = gadget_cli_handover(&info, cfg->agent.user, err,
-					  sizeof(err));
+	user = gadget_cli_handover_user(cfg);
+	if (!ret && user) {
+		ret = gadget_cli_handover(&info, user, err, sizeof(err));
 		if (!ret)
 			printf("devices and LUN attributes handed to user "
 			       "%s\n",
-			       cfg->agent.user);
+			       user);
 	}
 	if (ret < 0) {
 		fprintf(stderr, "zerobmc: gadget up: %s\n", err);
