@@ -17,6 +17,7 @@ of the agent does not re-enumerate the keyboard.
 Run: /usr/bin/python3 tests/lab/test_gadget.py (ZEROBMC or ZB_BUILD names
 the binary). Boots a private lab (about 20 s) and stops it at the end.
 """
+import glob
 import os
 import re
 import shutil
@@ -84,9 +85,10 @@ def build_probe(out):
     """The probe runs in the VM, which has no Python; static, so it needs
     none of the host's libraries there."""
     src = [os.path.join(HERE, "gadget_probe.c"),
-           os.path.join(SOURCE, "gadget", "compose.c"),
            os.path.join(SOURCE, "gadget", "lun.c"),
            os.path.join(SOURCE, "gadget", "udc.c")]
+    # compose.c and the files it was split into (compose_*.c).
+    src += sorted(glob.glob(os.path.join(SOURCE, "gadget", "compose*.c")))
     # The Pi's compiler: the arm64 lab's Pi runs arm64 programs.
     cc = labmod.labbuild.ARCHES[labmod.labbuild.lab_arch()]["cc"]
     subprocess.run([cc, "-std=c11", "-D_GNU_SOURCE", "-O1", "-static",
