@@ -1,7 +1,8 @@
 # Installation layout and the Debian package: `cpack -G DEB` in the build
 # folder gives zerobmc_<version>_<arch>.deb with the binary, the systemd
-# unit, a commented default /etc/zerobmc/zerobmc.conf (a conffile: an
-# upgrade keeps local changes), the images and macros folders, the
+# units (the agent, and the gadget early in boot), the zerobmc user
+# (sysusers.d), a commented default /etc/zerobmc/zerobmc.conf (a
+# conffile: an upgrade keeps local changes), the images and macros folders, the
 # documentation and examples, and the library dependencies found by
 # dpkg-shlibdeps.
 
@@ -13,7 +14,11 @@ set(ZB_DEB_ARCH "" CACHE STRING
 # Files outside the prefix go to their fixed places: a package puts them
 # there, and so does `cmake --install` (with DESTDIR for a staging root).
 install(FILES ${CMAKE_SOURCE_DIR}/packaging/zerobmc.service
+	${CMAKE_SOURCE_DIR}/packaging/zerobmc-gadget.service
 	DESTINATION lib/systemd/system)
+# The zerobmc user, for images unpacked without the package's scripts.
+install(FILES ${CMAKE_SOURCE_DIR}/packaging/zerobmc.sysusers
+	DESTINATION lib/sysusers.d RENAME zerobmc.conf)
 install(FILES ${CMAKE_SOURCE_DIR}/packaging/zerobmc.conf.example
 	DESTINATION /etc/zerobmc RENAME zerobmc.conf
 	PERMISSIONS OWNER_READ OWNER_WRITE GROUP_READ WORLD_READ)

@@ -8,12 +8,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "firmware/agent/agent.h"
 #include "firmware/core/config.h"
 #include "firmware/tools/console_client.h"
+#include "firmware/tools/discovery_cli.h"
 #include "firmware/tools/gadget_cli.h"
 #include "firmware/core/log.h"
+#include "firmware/core/privdrop.h"
 #include "firmware/tools/macro_cli.h"
 #ifdef ZB_FAKE_GPIO
 /* The integration tests' build: a plain file stands in for the chip. */
@@ -33,6 +36,7 @@ struct main_tool {
 
 static const struct main_tool main_tools[] = {
 	{"console", "console [-e CHAR] [ID]", console_client_main, true},
+	{"discovery", "discovery [ID]", discovery_cli_main, true},
 	{"gadget", "gadget up|down|status", gadget_cli_main, true},
 	{"macro", "macro check [-l LAYOUT] FILE...", macro_cli_main, false},
 	{NULL, NULL, NULL, false},
@@ -59,6 +63,31 @@ static void main_usage(FILE *f)
 	}
 	fprintf(f, "\nCommands arrive on <base_topic>/<id>/cmd/<name>; see "
 		   "topics/README.md.\n");
+}
+
+/*
+ * Started as root outside systemd (whose unit starts it as its user):
+ * what needs root is done now, then root is gone for good.
+ */
+static int main_drop_root(struct config *cfg)
+{
+	char err[512];
+	int r;
+
+	if (geteuid() != 0)
+		return 0;
+	if (!cfg->agent.user[0] || !strcmp(cfg->agent.user, "root")) {
+		log_warn("running as root: set [agent] user to drop it");
+		return 0;
+	}
+	r = gadget_cli_before_drop(cfg, err, sizeof(err));
+	if (!r)
+		r = privdrop_to(cfg->agent.user, err, sizeof(err));
+	if (r)
+		log_error("%s", err);
+	else
+		log_info("running as user %s", cfg->agent.user);
+	return r;
 }
 
 int main(int argc, char **argv)
@@ -131,6 +160,9 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	log_set_level(verbose ? LOG_LVL_DEBUG : cfg.agent.log_level);
+	r = main_drop_root(&cfg);
+	if (r)
+		return 1;
 	l = loop_new();
 	if (!l)
 		return 1;

@@ -18,6 +18,63 @@
 #include "firmware/net/outbox.h"
 #include "ha-integration/ha.h"
 
+/*
+ * The audit trail: one line per command at the default level, whatever
+ * its outcome. It names the command, never its payload: typed text and
+ * console data stay out of the journal. log_msg escapes control
+ * characters, so an id or topic cannot forge a line.
+ */
+static void agent_audit(const struct cmd_req *req, enum result_status status,
+			const char *error)
+{
+	uint64_t ms = (loop_now_us() - req->t0_us) / 1000;
+
+	log_info("command %s id \"%s\" topic %s response %s%s: %s%s%s "
+		 "(%llu ms)",
+		 req->name, req->p.id, req->topic ? req->topic : "-",
+		 req->response_topic ? req->response_topic : "-",
+		 req->response_refused ? " (refused)" : "",
+		 result_status_name(status),
+		 error && status != RESULT_OK ? ": " : "",
+		 error && status != RESULT_OK ? error : "",
+		 (unsigned long long)ms);
+}
+
+/*
+ * A result goes to the response topic only outside the agents' own tree
+ * and the discovery prefix: else whoever may command this agent could
+ * make it publish (with its rights) over another agent's commands or
+ * state, or over Home Assistant's entities.
+ */
+static const char *agent_response_refusal(const struct agent *a, const char *t)
+{
+	const char *bases[] = {a->cfg->agent.base_topic,
+			       a->cfg->homeassistant.prefix};
+
+	if (!t[0])
+		return "response topic refused: empty";
+	if (strpbrk(t, "+#"))
+		return "response topic refused: it holds a wildcard (+ or #)";
+	if (t[0] == '$')
+		return "response topic refused: topics starting with $ belong "
+		       "to the broker";
+	for (const char *c = t; *c; c++)
+		if ((unsigned char)*c < 0x20)
+			return "response topic refused: control character";
+	for (size_t i = 0; i < sizeof(bases) / sizeof(bases[0]); i++) {
+		size_t n = strlen(bases[i]);
+
+		if (!strncmp(t, bases[i], n) && (t[n] == '/' || !t[n]))
+			return i == 0 ? "response topic refused: it is under "
+					"the agents' base topic; use one "
+					"outside it, such as reply/<agent "
+					"id>/<you>"
+				      : "response topic refused: it is under "
+					"the Home Assistant discovery prefix";
+	}
+	return NULL;
+}
+
 static void agent_reply(void *data, struct cmd_req *req,
 			enum result_status status, const char *error,
 			cJSON *extra)
@@ -28,18 +85,11 @@ static void agent_reply(void *data, struct cmd_req *req,
 	if (status != RESULT_OK)
 		a->errors++;
 	timeline_command(a->h.timeline, req->name, result_status_name(status));
-	if (status == RESULT_ERROR)
-		log_info("command %s%s%s: %s", req->name,
-			 req->p.id[0] ? " id " : "", req->p.id,
-			 error ? error : "error");
-	else
-		log_debug("command %s%s%s: %s", req->name,
-			  req->p.id[0] ? " id " : "", req->p.id,
-			  result_status_name(status));
+	agent_audit(req, status, error);
 	if (doc) {
 		outbox_publish(a->outbox, a->topics.pub[TOPIC_RESULT], doc,
 			       strlen(doc), 1, false, NULL, 0);
-		if (req->response_topic)
+		if (req->response_topic && !req->response_refused)
 			outbox_publish(a->outbox, req->response_topic, doc,
 				       strlen(doc), 1, false, req->correlation,
 				       req->correlation_len);
@@ -153,7 +203,7 @@ static void agent_command(struct agent *a, struct mqtt_msg *m, const char *name)
 {
 	struct cmd_req *req = calloc(1, sizeof(*req));
 	const struct cap_command *def;
-	char err[256], names[160];
+	char err[256];
 	int cap = -1;
 
 	if (!req)
@@ -164,12 +214,24 @@ static void agent_command(struct agent *a, struct mqtt_msg *m, const char *name)
 	req->response_topic = m->response_topic;
 	req->correlation = m->correlation;
 	req->correlation_len = m->correlation_len;
+	req->topic = m->topic;
 	m->response_topic = NULL;
 	m->correlation = NULL;
+	m->topic = NULL;
 	if (payload_parse(m->payload, m->len, a->cfg->agent.max_payload,
 			  &req->p, err, sizeof(err))) {
 		agent_reply(a, req, RESULT_ERROR, err, NULL);
 		return;
+	}
+	if (req->response_topic) {
+		const char *why =
+			agent_response_refusal(a, req->response_topic);
+
+		if (why) {
+			req->response_refused = true;
+			agent_reply(a, req, RESULT_ERROR, why, NULL);
+			return;
+		}
 	}
 	if (m->retained) {
 		agent_reply(a, req, RESULT_ERROR,
@@ -188,6 +250,8 @@ static void agent_command(struct agent *a, struct mqtt_msg *m, const char *name)
 	}
 	def = commands_find(name, &cap);
 	if (!def) {
+		char names[160];
+
 		commands_names(names, sizeof(names));
 		snprintf(err, sizeof(err), "unknown command \"%s\" (%s)", name,
 			 names);
@@ -220,6 +284,9 @@ void agent_on_message(void *data, struct mqtt_msg *m)
 
 		if (req) {
 			snprintf(req->name, sizeof(req->name), "?");
+			req->t0_us = loop_now_us();
+			req->topic = m->topic;
+			m->topic = NULL;
 			agent_reply(a, req, RESULT_ERROR,
 				    "bad command name in topic (a-z, 0-9, _)",
 				    NULL);

@@ -9,6 +9,7 @@ void cmd_req_free(struct cmd_req *req)
 		return;
 	payload_free(&req->p);
 	free(req->response_topic);
+	free(req->topic);
 	free(req->correlation);
 	free(req);
 }

@@ -34,6 +34,8 @@ struct cmd_req {
 	void *correlation;
 	size_t correlation_len;
 	uint64_t t0_us;
+	char *topic;	       /* where it came from, for the audit line */
+	bool response_refused; /* response_topic is logged, not used */
 };
 
 /* Free a command that is not answered (a duplicate, or at teardown). */

@@ -23,6 +23,7 @@ struct config {
 		int n_groups;
 		int log_level;	      /* 0 error, 1 warn, 2 info, 3 debug */
 		uint32_t max_payload; /* bytes, default 64 KiB */
+		char user[CONFIG_STR_MAX]; /* started as root: drop to this */
 	} agent;
 	struct {
 		char uri[CONFIG_PATH_MAX];
@@ -35,7 +36,8 @@ struct config {
 		char tls_server_name[CONFIG_STR_MAX];
 		char psk_identity[CONFIG_STR_MAX];
 		char psk_file[CONFIG_PATH_MAX];
-		int keepalive; /* seconds */
+		int keepalive;		       /* seconds */
+		bool allow_plaintext_password; /* over tcp:// off loopback */
 		/* Parsed from uri. */
 		bool tls;
 		char host[CONFIG_STR_MAX];

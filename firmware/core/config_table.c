@@ -44,6 +44,7 @@ const struct config_key config_keys[] = {
 	{"agent", "groups", CT_GROUPS, 0, 0, 0, 0},
 	{"agent", "log_level", CT_LOGLEVEL, OFF(agent.log_level), 0, 0, 3},
 	SIZE("agent", "max_payload", agent.max_payload, 256, 16 << 20),
+	STR("agent", "user", agent.user),
 
 	STR("mqtt", "uri", mqtt.uri),
 	STR("mqtt", "client_id", mqtt.client_id),
@@ -56,6 +57,7 @@ const struct config_key config_keys[] = {
 	STR("mqtt", "psk_identity", mqtt.psk_identity),
 	PATH("mqtt", "psk_file", mqtt.psk_file),
 	INT("mqtt", "keepalive", mqtt.keepalive, 5, 3600),
+	BOOL("mqtt", "allow_plaintext_password", mqtt.allow_plaintext_password),
 
 	BOOL("gadget", "manage", gadget.manage),
 	STR("gadget", "udc", gadget.udc),

@@ -6,6 +6,10 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
 
 #include "firmware/core/addr.h"
 #include "firmware/core/config_priv.h"
@@ -59,12 +63,34 @@ static int config_validate_power(const struct config *c,
 	return 0;
 }
 
+/* Where a password in clear cannot be read on the way. */
+static bool config_host_loopback(const char *host)
+{
+	struct in6_addr a6;
+	struct in_addr a4;
+
+	if (!strcasecmp(host, "localhost"))
+		return true;
+	if (inet_pton(AF_INET, host, &a4) == 1)
+		return (ntohl(a4.s_addr) >> 24) == 127;
+	return inet_pton(AF_INET6, host, &a6) == 1 && IN6_IS_ADDR_LOOPBACK(&a6);
+}
+
 int config_validate(struct config *c, struct config_error *err)
 {
 	if (!c->agent.id[0]) {
 		config_err_set(
 			err, 0, "agent", "id",
 			"missing: the managed server's name is required");
+		return -EINVAL;
+	}
+	/* <base>/group/<name>/cmd is where group commands go: an agent
+	 * called "group" would be commanded by, and could command, every
+	 * group. */
+	if (!strcmp(c->agent.id, "group")) {
+		config_err_set(err, 0, "agent", "id",
+			       "\"group\" is reserved (group commands use "
+			       "<base_topic>/group/<name>/cmd)");
 		return -EINVAL;
 	}
 	if (!c->agent.base_topic[0] ||
@@ -88,6 +114,16 @@ int config_validate(struct config *c, struct config_error *err)
 		config_err_set(err, 0, "mqtt", "uri",
 			       "TLS settings are given but the uri is not "
 			       "mqtts://: refusing to connect in clear");
+		return -EINVAL;
+	}
+	if (!c->mqtt.tls && c->mqtt.password_file[0] &&
+	    !c->mqtt.allow_plaintext_password &&
+	    !config_host_loopback(c->mqtt.host)) {
+		config_err_set(err, 0, "mqtt", "password_file",
+			       "refused: the password would cross the network "
+			       "in clear (tcp:// to a host that is not "
+			       "loopback); use mqtts:// (docs/TLS.md), or set "
+			       "[mqtt] allow_plaintext_password = true");
 		return -EINVAL;
 	}
 	if (!!c->mqtt.cert_file[0] != !!c->mqtt.key_file[0]) {

@@ -15,6 +15,8 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include "firmware/core/secret.h"
+
 /* ---- the loop's side ---- */
 
 unsigned int mqtt_backoff_ms(unsigned int failures, unsigned int rnd)
@@ -232,30 +234,13 @@ void mqtt_handle(struct mqtt *m, struct mqtt_ev *ev)
 static int mqtt_read_password(struct mqtt *m, char *err, size_t errlen)
 {
 	const char *path = m->cfg->mqtt.password_file;
-	int fd;
-	ssize_t n;
+	int r;
 
 	if (!path[0])
 		return 0;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		snprintf(err, errlen, "password_file %s: %s", path,
-			 strerror(errno));
-		return -errno;
-	}
-	n = read(fd, m->password, sizeof(m->password) - 1);
-	close(fd);
-	if (n < 0) {
-		snprintf(err, errlen, "password_file %s: %s", path,
-			 strerror(errno));
-		return -EIO;
-	}
-	m->password[n] = '\0';
-	/* A trailing newline is the editor's, not the password's. */
-	while (n > 0 &&
-	       (m->password[n - 1] == '\n' || m->password[n - 1] == '\r'))
-		m->password[--n] = '\0';
-	return 0;
+	r = secret_read("password_file", path, m->password, sizeof(m->password),
+			err, errlen);
+	return r < 0 ? r : 0;
 }
 
 int mqtt_new(struct loop *l, const struct config *c, const char *uri,

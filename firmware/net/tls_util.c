@@ -13,6 +13,8 @@
 #include <mbedtls/oid.h>
 #include <mbedtls/ssl_ciphersuites.h>
 
+#include "firmware/core/secret.h"
+
 /* A PSK file holds at most the hex of a 32-byte key plus some blanks. */
 #define TLS_PSK_FILE_MAX 512
 
@@ -84,12 +86,9 @@ int tls_psk_load(const char *path, unsigned char *key, size_t keymax, char *err,
 	ssize_t n;
 	int fd, r;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		r = -errno;
-		snprintf(err, errlen, "psk_file %s: %s", path, strerror(errno));
-		return r;
-	}
+	fd = secret_open("psk_file", path, err, errlen);
+	if (fd < 0)
+		return fd;
 	n = read(fd, buf, sizeof(buf));
 	r = -errno;
 	close(fd);

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <mbedtls/ctr_drbg.h>
 #include <mbedtls/entropy.h>
@@ -23,6 +24,7 @@
 #include <mbedtls/ssl.h>
 #include <mbedtls/x509_crt.h>
 
+#include "firmware/core/secret.h"
 #include "firmware/net/tls_util.h"
 
 #define TLS_SYSTEM_CA "/etc/ssl/certs/ca-certificates.crt"
@@ -227,6 +229,10 @@ static int tls_load_certs(struct tls_stream *s, const struct config *c,
 			 r < 0 ? why : "a certificate in it is unreadable");
 		return -EINVAL;
 	}
+	r = secret_open("key_file", c->mqtt.key_file, err, errlen);
+	if (r < 0)
+		return r;
+	close(r);
 	r = mbedtls_pk_parse_keyfile(&s->key, c->mqtt.key_file, NULL);
 	if (r == MBEDTLS_ERR_PK_PASSWORD_REQUIRED ||
 	    r == MBEDTLS_ERR_PK_PASSWORD_MISMATCH) {

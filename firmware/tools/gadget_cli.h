@@ -23,4 +23,19 @@ void gadget_cli_spec(const struct config *cfg, struct gadget_spec *spec);
  */
 int gadget_cli_main(int argc, char **argv, const struct config *cfg);
 
+/*
+ * Give user the gadget's device nodes, the LUN attributes the agent
+ * writes and the UDC's srp file (remote wakeup), so that the agent needs
+ * no root. Returns 0 or a negative errno with err naming the file.
+ */
+int gadget_cli_handover(const struct gadget_info *info, const char *user,
+			char *err, size_t errlen);
+
+/*
+ * The root half of an agent started as root: with [gadget] manage, build
+ * and bind the gadget, hand it to [agent] user and point cfg at its
+ * devices (manage becomes false: the unprivileged agent keeps it as is).
+ */
+int gadget_cli_before_drop(struct config *cfg, char *err, size_t errlen);
+
 #endif

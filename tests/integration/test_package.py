@@ -22,6 +22,8 @@ BUILD = os.path.abspath(os.environ.get("ZB_BUILD") or
 EXPECTED = [
     "./usr/bin/zerobmc",
     "./usr/lib/systemd/system/zerobmc.service",
+    "./usr/lib/systemd/system/zerobmc-gadget.service",
+    "./usr/lib/sysusers.d/zerobmc.conf",
     "./etc/zerobmc/zerobmc.conf",
     "./etc/zerobmc/macros/",
     "./var/lib/zerobmc/images/",

@@ -354,6 +354,7 @@ class Psk(TlsCase):
             bad = os.path.join(tmp, "bad.psk")
             with open(bad, "w") as f:
                 f.write(f"{PKI.PSK_IDENTITY}:{PKI.PSK_KEY}\n")
+            os.chmod(bad, 0o600)
             a = zbtest.Agent(tmp, 1, "psk4", sections={"mqtt": {
                 "uri": "mqtts://127.0.0.1:1", "psk_identity": "x",
                 "psk_file": bad}}).start()

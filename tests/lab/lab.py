@@ -285,26 +285,29 @@ class Lab:
 
     def start_pi(self, gadget="agent", redirect=True, sections=None,
                  zerobmc=None, wait=True, arch=None):
-        """Boots the Pi VM. gadget: agent (manage = true), shell (configfs
-        by hand, to prove the lab without the agent) or none. arch: the
+        """Boots the Pi VM. gadget: agent (manage = true), early (`zerobmc
+        gadget up` as root before the network, then the agent as the user
+        zerobmc), shell (configfs by hand, to prove the lab without the
+        agent) or none. arch: the
         Pi's architecture (default $ZB_LAB_ARCH, else x86_64)."""
         zerobmc = zerobmc or find_zerobmc()
         arch = labbuild.lab_arch(arch)
+        runs_agent = gadget in ("agent", "early")
         if zerobmc and (labbuild.elf_machine(zerobmc)
                         != labbuild.ARCHES[arch]["elf"]):
-            if gadget == "agent":
+            if runs_agent:
                 raise LabError("%s is no %s program (ZB_LAB_ARCH=%s): build "
                                "it for the lab's Pi or set ZEROBMC"
                                % (zerobmc, arch, arch))
             zerobmc = None
-        if gadget == "agent" and not zerobmc:
+        if runs_agent and not zerobmc:
             raise LabError("no zerobmc binary: build it or set ZEROBMC")
         initrd = labbuild.pi_initrd(self.path("pi-initrd.gz"), zerobmc, arch)
         k = labbuild.kernel(arch)
         qemu, machine, console = PI_MACHINES[arch]
         self.state["arch"] = arch
-        self.state["agent"] = gadget == "agent"
-        if gadget == "agent":
+        self.state["agent"] = runs_agent
+        if runs_agent:
             with open(os.path.join(self.share, "zerobmc.conf"), "w") as f:
                 f.write(self.agent_config(sections))
         redir = free_port()
@@ -691,7 +694,7 @@ class Lab:
         if server != "none":
             self.start_server(server)
         self.wait_pi()
-        if gadget == "agent":
+        if gadget in ("agent", "early"):
             self.wait_online()
         return self
 

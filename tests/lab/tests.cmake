@@ -18,7 +18,7 @@ if(CMAKE_CROSSCOMPILING)
 		return()
 	endif()
 	string(APPEND ZB_LAB_ENV ";ZB_LAB_ARCH=arm64")
-	set(ZB_LAB_ARM64_TESTS "test_type;test_media;test_pi_arm64" CACHE STRING
+	set(ZB_LAB_ARM64_TESTS "test_type;test_media;test_pi_arm64;test_privsep" CACHE STRING
 	    "Lab tests of the arm64 cross build (\"all\" for every one)")
 endif()
 
