@@ -79,6 +79,14 @@ static cJSON *agent_state_json(void *data)
 	cJSON *mq;
 
 	cJSON_AddStringToObject(o, "version", ZB_VERSION);
+	/* So a client finds a group's members in their retained state. */
+	if (a->cfg->agent.n_groups) {
+		cJSON *g = cJSON_AddArrayToObject(o, "groups");
+
+		for (int i = 0; g && i < a->cfg->agent.n_groups; i++)
+			cJSON_AddItemToArray(
+				g, cJSON_CreateString(a->cfg->agent.groups[i]));
+	}
 	cJSON_AddNumberToObject(o, "uptime_s",
 				(double)((loop_now_ms() - a->start_ms) / 1000));
 	cJSON_AddNumberToObject(o, "started", (double)a->start_unix);

@@ -1,0 +1,52 @@
+/*
+ * A request in MQTT 5's way: a QoS 1 publish carrying a response topic and
+ * correlation data, which the agent copies onto its result. The client
+ * tools use it; the agent itself only answers requests.
+ */
+#include <errno.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "firmware/net/mqtt_priv.h"
+
+int mqtt_publish_request(struct mqtt *m, const char *topic, const void *payload,
+			 size_t len, const char *response_topic,
+			 const void *correlation, size_t correlation_len)
+{
+	MQTTAsync_message msg = MQTTAsync_message_initializer;
+	MQTTAsync_responseOptions ro = MQTTAsync_responseOptions_initializer;
+	MQTTProperty prop;
+	int rc;
+
+	if (m->version != MQTTVERSION_5)
+		return mqtt_publish(m, topic, payload, len, 1, false, NULL, 0);
+	if (!m->online)
+		return -ENOTCONN;
+	if (len > INT32_MAX || strlen(response_topic) > INT32_MAX ||
+	    correlation_len > INT32_MAX)
+		return -E2BIG;
+	ro.context = m;
+	ro.onSuccess5 = mqtt_on_delivered5;
+	ro.onFailure5 = mqtt_on_undelivered5;
+	msg.payload = (void *)payload;
+	msg.payloadlen = (int)len;
+	msg.qos = 1;
+	prop.identifier = MQTTPROPERTY_CODE_RESPONSE_TOPIC;
+	prop.value.data.data = (char *)response_topic;
+	prop.value.data.len = (int)strlen(response_topic);
+	MQTTProperties_add(&msg.properties, &prop);
+	prop.identifier = MQTTPROPERTY_CODE_CORRELATION_DATA;
+	prop.value.data.data = (char *)correlation;
+	prop.value.data.len = (int)correlation_len;
+	MQTTProperties_add(&msg.properties, &prop);
+	rc = MQTTAsync_sendMessage(m->client, topic, &msg, &ro);
+	MQTTProperties_free(&msg.properties);
+	if (rc == MQTTASYNC_SUCCESS)
+		m->inflight++;
+	if (rc == MQTTASYNC_DISCONNECTED)
+		return -ENOTCONN;
+	if (rc == MQTTASYNC_MAX_BUFFERED_MESSAGES ||
+	    rc == MQTTASYNC_MAX_MESSAGES_INFLIGHT)
+		return -EAGAIN;
+	return rc == MQTTASYNC_SUCCESS ? 0 : -EIO;
+}
