@@ -159,6 +159,7 @@ static void mqtt_went_offline(struct mqtt *m, const char *why)
 void mqtt_handle(struct mqtt *m, struct mqtt_ev *ev)
 {
 	char why[200];
+	bool no_connack;
 
 	switch (ev->type) {
 	case EV_CONNECTED:
@@ -189,16 +190,31 @@ void mqtt_handle(struct mqtt *m, struct mqtt_ev *ev)
 		break;
 	case EV_CONNECT_FAILED:
 		m->connecting = false;
+		/*
+		 * Some MQTT 3.1.1 brokers answer an MQTT 5 CONNECT by closing
+		 * the connection, without a CONNACK (RabbitMQ 3.10 does):
+		 * that too is worth one try in 3.1.1 at once. If 3.1.1 gets
+		 * no CONNACK either, the broker is away: MQTT 5 again, after
+		 * the back-off.
+		 */
+		no_connack = ev->code == MQTTASYNC_FAILURE && !ev->reason;
 		if (m->version == MQTTVERSION_5 &&
 		    (ev->reason ==
 			     MQTTREASONCODE_UNSUPPORTED_PROTOCOL_VERSION ||
-		     ev->code == 1)) {
+		     ev->code == 1 || no_connack)) {
 			/* An MQTT 3.1.1 broker: try again in its language. */
 			MQTTAsync_destroy(&m->client);
 			m->version = MQTTVERSION_3_1_1;
 			if (mqtt_create_client(m) == 0) {
 				mqtt_connect(m);
 				break;
+			}
+		} else if (m->version == MQTTVERSION_3_1_1 && no_connack) {
+			MQTTAsync_destroy(&m->client);
+			m->version = MQTTVERSION_5;
+			if (mqtt_create_client(m)) {
+				m->version = MQTTVERSION_3_1_1;
+				mqtt_create_client(m);
 			}
 		}
 		if (ev->code == 4 || ev->code == 5 || ev->reason == 0x86 ||
