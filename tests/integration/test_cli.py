@@ -177,6 +177,31 @@ class CliTest(unittest.TestCase):
         self.assertRegex(out, r"result +type ok \(id w-1\)")
         self.assertRegex(out, r"event +agent command")
 
+    def complete(self, line):
+        """What bash completion offers for `line` (the word being typed
+        is its last, possibly empty, word)."""
+        src = os.path.join(os.path.dirname(__file__), "..", "..",
+                           "packaging", "zerobmc.bash-completion")
+        bindir = os.path.dirname(os.path.abspath(zbtest.ZEROBMC))
+        words = line.split(" ")
+        script = (f"source {src}\n"
+                  f"COMP_WORDS=({' '.join(repr(w) for w in words)})\n"
+                  f"COMP_CWORD={len(words) - 1}\n"
+                  "_zerobmc\nprintf '%s\\n' \"${COMPREPLY[@]}\"\n")
+        p = subprocess.run(["bash", "-c", script], capture_output=True,
+                           text=True, timeout=20,
+                           env=dict(os.environ, PATH=bindir + ":" +
+                                    os.environ["PATH"]))
+        return set(p.stdout.split())
+
+    def test_bash_completion(self):
+        self.assertEqual(self.complete("zerobmc se"), {"send"})
+        self.assertEqual(self.complete(f"zerobmc send -b {self.uri} cli"),
+                         {"cli1", "cli2", "cli3"})
+        self.assertIn("media", self.complete(
+            f"zerobmc send -b {self.uri} cli1 "))
+        self.assertIn("--group", self.complete("zerobmc send --g"))
+
     def test_help_is_complete(self):
         for tool in ("send", "list", "watch"):
             rc, out, err = self.run_cli(tool, "--help")
