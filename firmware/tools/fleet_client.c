@@ -26,6 +26,8 @@ const char fleet_common_help[] =
 	"                (default " FLEET_DEFAULT_CONFIG ", if present)\n"
 	"  -b URI        broker, e.g. tcp://host:1883 or mqtts://host (over-\n"
 	"                rides [mqtt] uri; several separated by spaces)\n"
+	"  -u USER       broker user name (overrides [mqtt] username)\n"
+	"  -P FILE       file holding the password ([mqtt] password_file)\n"
 	"  -t SECONDS    give up after this long (exit status 3)\n"
 	"  -j, --json    machine-readable output: one JSON object a line\n"
 	"  -h, --help    this help\n";
@@ -46,14 +48,20 @@ int fleet_parse_opts(const char *tool, int argc, char **argv,
 	int opt;
 
 	optind = 0;
-	while ((opt = getopt_long(argc, argv, "+c:b:t:g:jwh", longs, NULL)) !=
-	       -1) {
+	while ((opt = getopt_long(argc, argv, "+c:b:u:P:t:g:jwh", longs,
+				  NULL)) != -1) {
 		switch (opt) {
 		case 'c':
 			o->config_path = optarg;
 			break;
 		case 'b':
 			o->broker = optarg;
+			break;
+		case 'u':
+			o->user = optarg;
+			break;
+		case 'P':
+			o->password_file = optarg;
 			break;
 		case 't':
 			errno = 0;
@@ -125,6 +133,13 @@ static int fleet_config(struct fleet *f, char *err, size_t errlen)
 		snprintf(f->cfg.mqtt.uri, sizeof(f->cfg.mqtt.uri), "%s",
 			 f->opts.broker);
 	}
+	if (f->opts.user)
+		snprintf(f->cfg.mqtt.username, sizeof(f->cfg.mqtt.username),
+			 "%s", f->opts.user);
+	if (f->opts.password_file)
+		snprintf(f->cfg.mqtt.password_file,
+			 sizeof(f->cfg.mqtt.password_file), "%s",
+			 f->opts.password_file);
 	r = config_validate(&f->cfg, &ce);
 	if (r) {
 		config_error_format(&ce, err, errlen);
@@ -253,7 +268,7 @@ int fleet_open(struct fleet *f, const char *tool, const struct fleet_opts *o,
 	r = fleet_config(f, err, errlen);
 	if (r)
 		return r;
-	snprintf(f->reply_topic, sizeof(f->reply_topic), "%s/_reply/%s",
+	snprintf(f->probe_topic, sizeof(f->probe_topic), "%s/_reply/%s",
 		 f->cfg.agent.base_topic, f->cfg.mqtt.client_id);
 	f->loop = loop_new();
 	if (!f->loop)
@@ -268,18 +283,35 @@ int fleet_open(struct fleet *f, const char *tool, const struct fleet_opts *o,
 	if (r)
 		return r;
 	/* An empty retained will clears itself: nothing is left behind. */
-	will.topic = f->reply_topic;
+	will.topic = f->probe_topic;
 	will.payload = "";
 	r = mqtt_new(f->loop, &f->cfg, transport_local_uri(f->transport), &will,
 		     &cbs, f, &f->mqtt, err, errlen);
 	if (r)
 		return r;
-	return mqtt_add_subscription(f->mqtt, f->reply_topic);
+	return mqtt_add_subscription(f->mqtt, f->probe_topic);
 }
 
 int fleet_subscribe(struct fleet *f, const char *filter)
 {
 	return mqtt_add_subscription(f->mqtt, filter);
+}
+
+void fleet_probe(struct fleet *f)
+{
+	int r = mqtt_publish(f->mqtt, f->probe_topic, "probe", 5, 1, false,
+			     NULL, 0);
+
+	if (r) {
+		fprintf(stderr, "zerobmc %s: publish: %s\n", f->tool,
+			strerror(-r));
+		fleet_finish(f, FLEET_ERROR);
+	}
+}
+
+bool fleet_is_probe(const struct fleet *f, const struct mqtt_msg *m)
+{
+	return !strcmp(m->topic, f->probe_topic);
 }
 
 int fleet_run(struct fleet *f)

@@ -24,12 +24,14 @@ enum fleet_exit {
 };
 
 struct fleet_opts {
-	const char *config_path; /* -c: NULL for the default, if present */
-	const char *broker;	 /* -b: overrides [mqtt] uri */
-	unsigned int timeout_ms; /* -t, 0 for none */
-	const char *group;	 /* send --group */
-	bool json;		 /* --json */
-	bool watch;		 /* list --watch */
+	const char *config_path;   /* -c: NULL for the default, if present */
+	const char *broker;	   /* -b: overrides [mqtt] uri */
+	const char *user;	   /* -u: overrides [mqtt] username */
+	const char *password_file; /* -P: overrides [mqtt] password_file */
+	unsigned int timeout_ms;   /* -t, 0 for none */
+	const char *group;	   /* send --group */
+	bool json;		   /* --json */
+	bool watch;		   /* list --watch */
 };
 
 struct fleet;
@@ -52,7 +54,8 @@ struct fleet {
 	struct mqtt *mqtt;
 	const struct fleet_ops *ops;
 	void *data;
-	char reply_topic[TOPICS_MAX + 64];
+	/* The tool's own topic: its will, and the probe (fleet_probe()). */
+	char probe_topic[TOPICS_MAX + 64];
 	int exit_code;
 	bool was_online, finishing;
 	int deadline_timer, sig_fd;
@@ -70,6 +73,13 @@ int fleet_open(struct fleet *f, const char *tool, const struct fleet_opts *o,
 	       const struct fleet_ops *ops, void *data, char *err,
 	       size_t errlen);
 int fleet_subscribe(struct fleet *f, const char *filter);
+/*
+ * Publish a probe to the tool's own topic. The broker handles a client's
+ * packets in order, so when the probe comes back, everything retained on
+ * the topics subscribed before it has arrived.
+ */
+void fleet_probe(struct fleet *f);
+bool fleet_is_probe(const struct fleet *f, const struct mqtt_msg *m);
 /* Runs until fleet_finish(); returns the exit status. */
 int fleet_run(struct fleet *f);
 /* Ends the run with this exit status (the first call wins). */

@@ -17,7 +17,6 @@
 
 #define LIST_DEFAULT_TIMEOUT_MS 10000
 #define LIST_AGENTS_MAX 65536
-#define LIST_PROBE "probe"
 
 struct list_agent {
 	char id[TOPICS_ID_MAX + 1];
@@ -209,8 +208,7 @@ static void list_on_online(struct fleet *f)
 	struct list *l = f->data;
 
 	if (!l->probed)
-		mqtt_publish(f->mqtt, f->reply_topic, LIST_PROBE,
-			     strlen(LIST_PROBE), 1, false, NULL, 0);
+		fleet_probe(f);
 }
 
 static void list_on_message(struct fleet *f, const struct mqtt_msg *m)
@@ -220,7 +218,7 @@ static void list_on_message(struct fleet *f, const struct mqtt_msg *m)
 	char id[TOPICS_ID_MAX + 1];
 	const char *name;
 
-	if (!strcmp(m->topic, f->reply_topic)) {
+	if (fleet_is_probe(f, m)) {
 		if (l->probed)
 			return;
 		l->probed = true;

@@ -22,7 +22,6 @@
 
 #define SEND_DEFAULT_TIMEOUT_MS 30000
 #define SEND_MEMBERS_MAX 4096
-#define SEND_PROBE "probe"
 
 enum send_answer {
 	ANS_NONE,
@@ -47,6 +46,9 @@ struct send {
 	char id[64];
 	char topic[TOPICS_MAX + 64];
 	char *body; /* the payload sent, with our id */
+	/* MQTT 5 response topic: under the agent's own topics, which an ACL
+	 * lets it write (ha-integration/examples/mosquitto-acl). */
+	char reply[TOPICS_MAX + 96];
 	bool probed, sent, status_seen;
 	uint64_t sent_us;
 	struct send_member *members;
@@ -155,8 +157,13 @@ static void send_publish(struct send *s)
 		return;
 	}
 	s->sent_us = loop_now_us();
-	r = mqtt_publish_request(s->f.mqtt, s->topic, s->body, strlen(s->body),
-				 s->f.reply_topic, s->id, strlen(s->id));
+	if (s->agent)
+		r = mqtt_publish_request(s->f.mqtt, s->topic, s->body,
+					 strlen(s->body), s->reply, s->id,
+					 strlen(s->id));
+	else
+		r = mqtt_publish(s->f.mqtt, s->topic, s->body, strlen(s->body),
+				 1, false, NULL, 0);
 	if (r) {
 		fprintf(stderr, "zerobmc send: publish: %s\n", strerror(-r));
 		fleet_finish(&s->f, FLEET_ERROR);
@@ -173,8 +180,7 @@ static void send_on_online(struct fleet *f)
 	 * would be refused anyway); the deadline still holds. */
 	if (s->probed)
 		return;
-	mqtt_publish(f->mqtt, f->reply_topic, SEND_PROBE, strlen(SEND_PROBE), 1,
-		     false, NULL, 0);
+	fleet_probe(f);
 }
 
 static int send_group_exit(struct send *s, FILE *out)
@@ -340,17 +346,15 @@ static void send_on_message(struct fleet *f, const struct mqtt_msg *msg)
 	const char *name;
 	struct send_member *m;
 
-	if (!strcmp(msg->topic, f->reply_topic)) {
-		if (msg->len == strlen(SEND_PROBE) &&
-		    !memcmp(msg->payload, SEND_PROBE, msg->len)) {
-			if (!s->probed)
-				send_on_probe(s);
-		} else if (s->agent && msg->correlation &&
-			   msg->correlation_len == strlen(s->id) &&
-			   !memcmp(msg->correlation, s->id,
-				   msg->correlation_len)) {
+	if (fleet_is_probe(f, msg)) {
+		if (!s->probed)
+			send_on_probe(s);
+		return;
+	}
+	if (s->agent && !strcmp(msg->topic, s->reply)) {
+		if (msg->correlation && msg->correlation_len == strlen(s->id) &&
+		    !memcmp(msg->correlation, s->id, msg->correlation_len))
 			send_on_result(s, s->agent, msg, true);
-		}
 		return;
 	}
 	if (!fleet_topic_id(f, msg->topic, id, sizeof(id), &name))
@@ -375,8 +379,15 @@ static void send_on_deadline(struct fleet *f)
 		fleet_finish(f, send_group_exit(s, stdout));
 		return;
 	}
-	fprintf(stderr, "zerobmc send: no result within %.1f s\n",
-		f->opts.timeout_ms / 1000.0);
+	if (!s->probed && !s->sent)
+		fprintf(stderr,
+			"zerobmc send: no status from the broker within %.1f "
+			"s (does an ACL deny reading %s or %s?)\n",
+			f->opts.timeout_ms / 1000.0,
+			s->agent ? "status" : "state", f->probe_topic);
+	else
+		fprintf(stderr, "zerobmc send: no result within %.1f s\n",
+			f->opts.timeout_ms / 1000.0);
 	fleet_finish(f, FLEET_TIMEOUT);
 }
 
@@ -393,6 +404,11 @@ static int send_subscribe(struct send *s)
 	if (!s->agent) {
 		fleet_topic(&s->f, t, sizeof(t), who, "state");
 		r |= fleet_subscribe(&s->f, t);
+	} else {
+		snprintf(s->reply, sizeof(s->reply), "%s/%s/reply/%s",
+			 s->f.cfg.agent.base_topic, s->agent,
+			 s->f.cfg.mqtt.client_id);
+		r |= fleet_subscribe(&s->f, s->reply);
 	}
 	return r ? -ENOMEM : 0;
 }
