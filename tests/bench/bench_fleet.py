@@ -86,6 +86,16 @@ def mem_kib(pid):
     return rss, pss
 
 
+def drain(fd):
+    """Read what an agent typed (select() cannot take fds >= 1024; the
+    pty's fd is non-blocking)."""
+    try:
+        while os.read(fd, 65536):
+            pass
+    except OSError:
+        pass
+
+
 class Watcher:
     """Notes the time of every agent's online/offline and results."""
 
@@ -195,8 +205,7 @@ def main():
             print(f"group command {g + 1}: {len(got)} of {n} answered; "
                   f"p50 {pct(lat, 50):.0f} ms, last {max(lat):.0f} ms")
             for a in agents:
-                while a.keyboard.read_some(0):
-                    pass
+                drain(a.keyboard.fd)
         burst = time.monotonic() - b0
         cpu = sum(cpu_s(a.proc.pid) for a in agents) - c0 - rate * burst
         print(f"CPU per command (user + system of all threads, less idle): "
