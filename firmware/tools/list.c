@@ -145,7 +145,7 @@ static void list_json_str(cJSON *o, const char *name, const char *v)
 
 static void list_print(struct list *l, const struct list_agent *a, bool change)
 {
-	char ago[32], clock[16];
+	char ago[32];
 
 	if (l->f.opts.json) {
 		cJSON *o = cJSON_CreateObject();
@@ -168,6 +168,8 @@ static void list_print(struct list *l, const struct list_agent *a, bool change)
 	}
 	list_ago(ago, sizeof(ago), a->last_seen);
 	if (change) {
+		char clock[16];
+
 		fleet_clock(clock, sizeof(clock), (uint64_t)time(NULL) * 1000);
 		printf("%s ", clock);
 	}
