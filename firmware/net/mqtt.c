@@ -17,6 +17,9 @@
 
 /* ---- the loop's side ---- */
 
+/* A CONNECT that fails sooner than this was refused by a hang-up. */
+#define MQTT_HANGUP_MS 3000
+
 unsigned int mqtt_backoff_ms(unsigned int failures, unsigned int rnd)
 {
 	unsigned int base = 1000;
@@ -106,6 +109,7 @@ static void mqtt_connect(struct mqtt *m)
 	will.retained = 1;
 	will.qos = 1;
 	o->will = &will;
+	m->connect_ms = loop_now_ms();
 	rc = MQTTAsync_connect(m->client, o);
 	if (rc != MQTTASYNC_SUCCESS) {
 		mqtt_schedule_retry(m);
@@ -192,12 +196,14 @@ void mqtt_handle(struct mqtt *m, struct mqtt_ev *ev)
 		m->connecting = false;
 		/*
 		 * Some MQTT 3.1.1 brokers answer an MQTT 5 CONNECT by closing
-		 * the connection, without a CONNACK (RabbitMQ 3.10 does):
-		 * that too is worth one try in 3.1.1 at once. If 3.1.1 gets
-		 * no CONNACK either, the broker is away: MQTT 5 again, after
-		 * the back-off.
+		 * the connection at once, without a CONNACK (RabbitMQ 3.10
+		 * does): that too is worth one try in 3.1.1 at once. If 3.1.1
+		 * gets no CONNACK either, the broker is away: MQTT 5 again,
+		 * after the back-off. A connect that timed out (a silent
+		 * broker) is not a hang-up and changes nothing.
 		 */
-		no_connack = ev->code == MQTTASYNC_FAILURE && !ev->reason;
+		no_connack = ev->code == MQTTASYNC_FAILURE && !ev->reason &&
+			     loop_now_ms() - m->connect_ms < MQTT_HANGUP_MS;
 		if (m->version == MQTTVERSION_5 &&
 		    (ev->reason ==
 			     MQTTREASONCODE_UNSUPPORTED_PROTOCOL_VERSION ||

@@ -68,6 +68,7 @@ struct mqtt {
 	/* mqtt_stop() waits for the last acknowledgements, up to a deadline,
 	 * before it disconnects. */
 	int stop_timer;
+	uint64_t connect_ms; /* when the last CONNECT was started */
 
 	/* Messages held back while the consumer cannot take them; the
 	 * loop's own, in arrival order. */
