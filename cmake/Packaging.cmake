@@ -23,6 +23,8 @@ install(FILES ${CMAKE_SOURCE_DIR}/packaging/zerobmc.conf.example
 	DESTINATION /etc/zerobmc RENAME zerobmc.conf
 	PERMISSIONS OWNER_READ OWNER_WRITE GROUP_READ WORLD_READ)
 install(DIRECTORY DESTINATION /etc/zerobmc/macros)
+install(FILES ${CMAKE_SOURCE_DIR}/packaging/zerobmc.bash-completion
+	DESTINATION share/bash-completion/completions RENAME zerobmc)
 install(DIRECTORY DESTINATION /var/lib/zerobmc/images)
 if(EXISTS ${CMAKE_SOURCE_DIR}/README.md)
 	install(FILES ${CMAKE_SOURCE_DIR}/README.md DESTINATION share/doc/zerobmc)

@@ -18,6 +18,9 @@
 #include "firmware/core/log.h"
 #include "firmware/core/privdrop.h"
 #include "firmware/tools/macro_cli.h"
+#include "firmware/tools/list.h"
+#include "firmware/tools/send.h"
+#include "firmware/tools/watch.h"
 #ifdef ZB_FAKE_GPIO
 /* The integration tests' build: a plain file stands in for the chip. */
 #include "firmware/power/power_cap.h"
@@ -39,6 +42,10 @@ static const struct main_tool main_tools[] = {
 	{"discovery", "discovery [ID]", discovery_cli_main, true},
 	{"gadget", "gadget up|down|status", gadget_cli_main, true},
 	{"macro", "macro check [-l LAYOUT] FILE...", macro_cli_main, false},
+	{"send", "send [-b URI] [-t S] [--json] ID|--group G CMD [PAYLOAD]",
+	 send_main, false},
+	{"list", "list [-b URI] [--json] [--watch]", list_main, false},
+	{"watch", "watch [-b URI] [--json] ID", watch_main, false},
 	{NULL, NULL, NULL, false},
 };
 

@@ -80,6 +80,14 @@ static cJSON *agent_state_json(void *data)
 	cJSON *mq;
 
 	cJSON_AddStringToObject(o, "version", ZB_VERSION);
+	/* So a client finds a group's members in their retained state. */
+	if (a->cfg->agent.n_groups) {
+		cJSON *g = cJSON_AddArrayToObject(o, "groups");
+
+		for (int i = 0; g && i < a->cfg->agent.n_groups; i++)
+			cJSON_AddItemToArray(
+				g, cJSON_CreateString(a->cfg->agent.groups[i]));
+	}
 	cJSON_AddNumberToObject(o, "uptime_s",
 				(double)((loop_now_ms() - a->start_ms) / 1000));
 	cJSON_AddNumberToObject(o, "started", (double)a->start_unix);
@@ -89,6 +97,15 @@ static cJSON *agent_state_json(void *data)
 	cJSON_AddNumberToObject(mq, "protocol", mqtt_version(a->mqtt));
 	cJSON_AddStringToObject(mq, "transport",
 				a->cfg->mqtt.tls ? "tls" : "tcp");
+	if (a->transport) {
+		const char *host;
+		unsigned int port;
+		char broker[CONFIG_STR_MAX + 8];
+
+		transport_broker(a->transport, &host, &port);
+		snprintf(broker, sizeof(broker), "%s:%u", host, port);
+		cJSON_AddStringToObject(mq, "broker", broker);
+	}
 	/* The last failure stays after reconnecting: while the link was
 	 * down, no state could say why. */
 	if (a->link_error[0]) {
@@ -111,10 +128,12 @@ static cJSON *agent_state_json(void *data)
 static void agent_on_online(void *data)
 {
 	struct agent *a = data;
+	const char *host;
+	unsigned int port;
 
-	log_info("connected to %s:%u (MQTT %s), serving %s", a->cfg->mqtt.host,
-		 a->cfg->mqtt.port, mqtt_version(a->mqtt) == 5 ? "5" : "3.1.1",
-		 a->topics.base);
+	transport_broker(a->transport, &host, &port);
+	log_info("connected to %s:%u (MQTT %s), serving %s", host, port,
+		 mqtt_version(a->mqtt) == 5 ? "5" : "3.1.1", a->topics.base);
 	/* Status first, then the results that waited for the broker. */
 	if (mqtt_publish(a->mqtt, a->topics.pub[TOPIC_STATUS], "online", 6, 1,
 			 true, NULL, 0) == -EAGAIN)
@@ -125,22 +144,22 @@ static void agent_on_online(void *data)
 	for (size_t i = 0; i < commands_n_caps; i++)
 		if (a->self[i] && commands_caps[i]->online)
 			commands_caps[i]->online(a->self[i]);
-	notify_status("connected to %s:%u", a->cfg->mqtt.host,
-		      a->cfg->mqtt.port);
+	notify_status("connected to %s:%u", host, port);
 }
 
 static void agent_on_offline(void *data, const char *why)
 {
 	struct agent *a = data;
 	const char *detail = transport_last_error(a->transport);
+	const char *host;
+	unsigned int port;
 
+	transport_broker(a->transport, &host, &port);
 	a->link_error_at = (uint64_t)time(NULL);
 	snprintf(a->link_error, sizeof(a->link_error), "%s",
 		 detail[0] ? detail : why);
-	log_warn("broker %s:%u: %s", a->cfg->mqtt.host, a->cfg->mqtt.port,
-		 a->link_error);
-	notify_status("broker %s:%u: %s", a->cfg->mqtt.host, a->cfg->mqtt.port,
-		      a->link_error);
+	log_warn("broker %s:%u: %s", host, port, a->link_error);
+	notify_status("broker %s:%u: %s", host, port, a->link_error);
 }
 
 static void agent_on_transport(void *data, enum transport_event ev,

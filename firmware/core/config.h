@@ -14,6 +14,7 @@
 #define CONFIG_PATH_MAX 256
 #define CONFIG_STR_MAX 128
 #define CONFIG_GROUPS_MAX 8
+#define CONFIG_BROKERS_MAX 4
 
 struct config {
 	struct {
@@ -42,6 +43,12 @@ struct config {
 		bool tls;
 		char host[CONFIG_STR_MAX];
 		uint16_t port;
+		/* Every URI of uri, in order; host and port are the first's. */
+		struct {
+			char host[CONFIG_STR_MAX];
+			uint16_t port;
+		} brokers[CONFIG_BROKERS_MAX];
+		int n_brokers;
 	} mqtt;
 	struct {
 		bool manage;

@@ -273,7 +273,9 @@ static int config_ini_handler(void *user, const char *section, const char *key,
 	return 0;
 }
 
-int config_parse_uri(struct config *c, struct config_error *err)
+/* One URI of the list: scheme, host and port. */
+static int config_parse_one_uri(const char *uri, bool *tls, char *host,
+				uint16_t *portp, struct config_error *err)
 {
 	static const struct {
 		const char *scheme;
@@ -293,10 +295,10 @@ int config_parse_uri(struct config *c, struct config_error *err)
 	for (size_t i = 0; i < sizeof(schemes) / sizeof(schemes[0]); i++) {
 		size_t n = strlen(schemes[i].scheme);
 
-		if (!strncasecmp(c->mqtt.uri, schemes[i].scheme, n)) {
-			rest = c->mqtt.uri + n;
-			c->mqtt.tls = schemes[i].tls;
-			c->mqtt.port = schemes[i].port;
+		if (!strncasecmp(uri, schemes[i].scheme, n)) {
+			rest = uri + n;
+			*tls = schemes[i].tls;
+			*portp = schemes[i].port;
 			break;
 		}
 	}
@@ -325,12 +327,12 @@ int config_parse_uri(struct config *c, struct config_error *err)
 		colon = strchr(rest, ':');
 		hostlen = colon ? (size_t)(colon - rest) : strcspn(rest, "/");
 	}
-	if (hostlen == 0 || hostlen >= sizeof(c->mqtt.host)) {
+	if (hostlen == 0 || hostlen >= CONFIG_STR_MAX) {
 		config_err_set(err, 0, "mqtt", "uri", "missing or long host");
 		return -EINVAL;
 	}
-	memcpy(c->mqtt.host, rest, hostlen);
-	c->mqtt.host[hostlen] = '\0';
+	memcpy(host, rest, hostlen);
+	host[hostlen] = '\0';
 	if (colon) {
 		char portbuf[8];
 		size_t plen = strcspn(colon + 1, "/");
@@ -346,8 +348,58 @@ int config_parse_uri(struct config *c, struct config_error *err)
 				       "port must be from 1 to 65535");
 			return -EINVAL;
 		}
-		c->mqtt.port = (uint16_t)port;
+		*portp = (uint16_t)port;
 	}
+	return 0;
+}
+
+/*
+ * uri is a list: the agent tries each broker in turn. They share one
+ * set of TLS settings, so they are all plain or all TLS.
+ */
+int config_parse_uri(struct config *c, struct config_error *err)
+{
+	const char *p = c->mqtt.uri;
+	char one[CONFIG_PATH_MAX];
+	int n = 0;
+
+	for (;;) {
+		size_t len;
+		bool tls = false;
+
+		p += strspn(p, " \t");
+		len = strcspn(p, " \t");
+		if (!len)
+			break;
+		if (n == CONFIG_BROKERS_MAX) {
+			config_err_set(err, 0, "mqtt", "uri",
+				       "more than 4 URIs");
+			return -EINVAL;
+		}
+		memcpy(one, p, len);
+		one[len] = '\0';
+		if (config_parse_one_uri(one, &tls, c->mqtt.brokers[n].host,
+					 &c->mqtt.brokers[n].port, err))
+			return -EINVAL;
+		if (n && tls != c->mqtt.tls) {
+			config_err_set(err, 0, "mqtt", "uri",
+				       "mixes tcp:// and mqtts:// URIs: they "
+				       "share one set of TLS settings");
+			return -EINVAL;
+		}
+		c->mqtt.tls = tls;
+		n++;
+		p += len;
+	}
+	if (!n) {
+		config_err_set(err, 0, "mqtt", "uri",
+			       "must start with tcp:// or mqtts://");
+		return -EINVAL;
+	}
+	c->mqtt.n_brokers = n;
+	snprintf(c->mqtt.host, sizeof(c->mqtt.host), "%s",
+		 c->mqtt.brokers[0].host);
+	c->mqtt.port = c->mqtt.brokers[0].port;
 	return 0;
 }
 

@@ -42,7 +42,7 @@ extern const size_t config_n_keys;
 /* config_parse.c */
 void config_err_set(struct config_error *e, int line, const char *section,
 		    const char *key, const char *msg);
-/* Split mqtt.uri into tls, host and port. */
+/* Split mqtt.uri (a list) into tls and the brokers' hosts and ports. */
 int config_parse_uri(struct config *c, struct config_error *err);
 
 #endif

@@ -93,6 +93,14 @@ int config_validate(struct config *c, struct config_error *err)
 			       "<base_topic>/group/<name>/cmd)");
 		return -EINVAL;
 	}
+	/* <base>/_reply/<client id> is where `zerobmc send` and `list` find
+	 * out that the broker has sent every retained message. */
+	if (!strcmp(c->agent.id, "_reply")) {
+		config_err_set(err, 0, "agent", "id",
+			       "\"_reply\" is reserved (the command-line "
+			       "client's own topics)");
+		return -EINVAL;
+	}
 	if (!c->agent.base_topic[0] ||
 	    !config_topic_safe(c->agent.base_topic)) {
 		config_err_set(err, 0, "agent", "base_topic",

@@ -2,8 +2,8 @@
  * systemd's service notifications (Type=notify): READY=1 once the agent
  * runs, WATCHDOG=1 from a loop timer at half of WatchdogSec (so a loop
  * that stops turning gets the agent restarted), STATUS= lines for
- * `systemctl status`, and STOPPING=1 at shutdown. Without libsystemd at
- * build time, or outside systemd, every call does nothing.
+ * `systemctl status`, and STOPPING=1 at shutdown. Built with
+ * -DZB_SYSTEMD=OFF, or outside systemd, every call does nothing.
  */
 #ifndef ZB_NOTIFY_H
 #define ZB_NOTIFY_H

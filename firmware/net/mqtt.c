@@ -19,6 +19,9 @@
 
 /* ---- the loop's side ---- */
 
+/* A CONNECT that fails sooner than this was refused by a hang-up. */
+#define MQTT_HANGUP_MS 3000
+
 unsigned int mqtt_backoff_ms(unsigned int failures, unsigned int rnd)
 {
 	unsigned int base = 1000;
@@ -52,6 +55,7 @@ static int mqtt_create_client(struct mqtt *m)
 }
 
 static void mqtt_connect(struct mqtt *m);
+static void mqtt_disconnect_gone(struct mqtt *m);
 
 static void mqtt_retry_cb(void *data)
 {
@@ -107,6 +111,7 @@ static void mqtt_connect(struct mqtt *m)
 	will.retained = 1;
 	will.qos = 1;
 	o->will = &will;
+	m->connect_ms = loop_now_ms();
 	rc = MQTTAsync_connect(m->client, o);
 	if (rc != MQTTASYNC_SUCCESS) {
 		mqtt_schedule_retry(m);
@@ -160,6 +165,7 @@ static void mqtt_went_offline(struct mqtt *m, const char *why)
 void mqtt_handle(struct mqtt *m, struct mqtt_ev *ev)
 {
 	char why[200];
+	bool no_connack;
 
 	switch (ev->type) {
 	case EV_CONNECTED:
@@ -173,6 +179,8 @@ void mqtt_handle(struct mqtt *m, struct mqtt_ev *ev)
 	case EV_DELIVERED:
 		if (m->inflight)
 			m->inflight--;
+		if (m->stop_timer && !m->inflight)
+			mqtt_disconnect_gone(m);
 		if (m->inflight + 1 == m->window && m->cbs.writable)
 			m->cbs.writable(m->cb_data);
 		break;
@@ -188,16 +196,33 @@ void mqtt_handle(struct mqtt *m, struct mqtt_ev *ev)
 		break;
 	case EV_CONNECT_FAILED:
 		m->connecting = false;
+		/*
+		 * Some MQTT 3.1.1 brokers answer an MQTT 5 CONNECT by closing
+		 * the connection at once, without a CONNACK (RabbitMQ 3.10
+		 * does): that too is worth one try in 3.1.1 at once. If 3.1.1
+		 * gets no CONNACK either, the broker is away: MQTT 5 again,
+		 * after the back-off. A connect that timed out (a silent
+		 * broker) is not a hang-up and changes nothing.
+		 */
+		no_connack = ev->code == MQTTASYNC_FAILURE && !ev->reason &&
+			     loop_now_ms() - m->connect_ms < MQTT_HANGUP_MS;
 		if (m->version == MQTTVERSION_5 &&
 		    (ev->reason ==
 			     MQTTREASONCODE_UNSUPPORTED_PROTOCOL_VERSION ||
-		     ev->code == 1)) {
+		     ev->code == 1 || no_connack)) {
 			/* An MQTT 3.1.1 broker: try again in its language. */
 			MQTTAsync_destroy(&m->client);
 			m->version = MQTTVERSION_3_1_1;
 			if (mqtt_create_client(m) == 0) {
 				mqtt_connect(m);
 				break;
+			}
+		} else if (m->version == MQTTVERSION_3_1_1 && no_connack) {
+			MQTTAsync_destroy(&m->client);
+			m->version = MQTTVERSION_5;
+			if (mqtt_create_client(m)) {
+				m->version = MQTTVERSION_3_1_1;
+				mqtt_create_client(m);
 			}
 		}
 		if (ev->code == 4 || ev->code == 5 || ev->reason == 0x86 ||
@@ -301,6 +326,8 @@ void mqtt_free(struct mqtt *m)
 		return;
 	if (m->retry_timer)
 		loop_timer_cancel(m->loop, m->retry_timer);
+	if (m->stop_timer)
+		loop_timer_cancel(m->loop, m->stop_timer);
 	if (m->client)
 		MQTTAsync_destroy(&m->client);
 	loop_fd_del(m->loop, m->efd);
@@ -337,7 +364,14 @@ int mqtt_start(struct mqtt *m)
 	return 0;
 }
 
-int mqtt_stop(struct mqtt *m, void (*done)(void *data), void *data)
+/*
+ * Paho 1.3.12 ends a disconnect that finds QoS 1 messages in flight only
+ * from its timeout sweep, which runs every 3 s: an agent stopping right
+ * after its "offline" would wait that long. So the disconnect waits here
+ * until the broker has acknowledged everything (or the deadline passes),
+ * and then leaves Paho nothing to wait for.
+ */
+static int mqtt_disconnect_now(struct mqtt *m)
 {
 	MQTTAsync_disconnectOptions d5 =
 		MQTTAsync_disconnectOptions_initializer5;
@@ -345,15 +379,11 @@ int mqtt_stop(struct mqtt *m, void (*done)(void *data), void *data)
 		MQTTAsync_disconnectOptions_initializer;
 	MQTTAsync_disconnectOptions *d =
 		m->version == MQTTVERSION_5 ? &d5 : &d3;
-
-	m->stopping = true;
-	if (m->retry_timer) {
-		loop_timer_cancel(m->loop, m->retry_timer);
-		m->retry_timer = 0;
+	if (m->stop_timer) {
+		loop_timer_cancel(m->loop, m->stop_timer);
+		m->stop_timer = 0;
 	}
-	if (!MQTTAsync_isConnected(m->client))
-		return -ENOTCONN;
-	d->timeout = 1000;
+	d->timeout = 0;
 	d->context = m;
 	if (m->version == MQTTVERSION_5) {
 		d->onSuccess5 = mqtt_on_disc5;
@@ -362,13 +392,49 @@ int mqtt_stop(struct mqtt *m, void (*done)(void *data), void *data)
 		d->onSuccess = mqtt_on_disc;
 		d->onFailure = mqtt_on_disc_fail;
 	}
+	if (MQTTAsync_disconnect(m->client, d) != MQTTASYNC_SUCCESS)
+		return -EIO;
+	return 0;
+}
+
+/* The session is over without Paho's word: say so anyway. */
+static void mqtt_disconnect_gone(struct mqtt *m)
+{
+	void (*done)(void *) = m->stop_done;
+
+	if (mqtt_disconnect_now(m) == 0 || !done)
+		return;
+	m->stop_done = NULL;
+	done(m->stop_data);
+}
+
+static void mqtt_stop_deadline(void *data)
+{
+	struct mqtt *m = data;
+
+	m->stop_timer = 0;
+	mqtt_disconnect_gone(m);
+}
+
+int mqtt_stop(struct mqtt *m, void (*done)(void *data), void *data)
+{
+	m->stopping = true;
+	if (m->retry_timer) {
+		loop_timer_cancel(m->loop, m->retry_timer);
+		m->retry_timer = 0;
+	}
+	if (!MQTTAsync_isConnected(m->client))
+		return -ENOTCONN;
 	m->stop_done = done;
 	m->stop_data = data;
-	if (MQTTAsync_disconnect(m->client, d) != MQTTASYNC_SUCCESS) {
+	if (!m->inflight && mqtt_disconnect_now(m)) {
 		m->stop_done = NULL;
 		return -EIO;
 	}
-	return 0;
+	if (!m->inflight)
+		return 0;
+	return loop_timer_rearm(m->loop, &m->stop_timer, 1000,
+				mqtt_stop_deadline, m);
 }
 
 bool mqtt_window_full(const struct mqtt *m)

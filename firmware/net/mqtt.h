@@ -82,14 +82,12 @@ int mqtt_publish(struct mqtt *m, const char *topic, const void *payload,
 		 size_t correlation_len);
 
 /*
- * A QoS 1 command with an MQTT 5 response topic and correlation data
- * (mqtt_request.c). -EPROTONOSUPPORT when the broker speaks only 3.1.1.
+ * A QoS 1 command with an MQTT 5 response topic and correlation data;
+ * on an MQTT 3.1.1 session, a plain publish (answers come by JSON id).
  */
-int mqtt_publish_request(struct mqtt *m, const char *topic,
-			 const void *payload, size_t len,
-			 const char *response_topic, const void *correlation,
-			 size_t correlation_len);
-
+int mqtt_publish_request(struct mqtt *m, const char *topic, const void *payload,
+			 size_t len, const char *response_topic,
+			 const void *correlation, size_t correlation_len);
 void mqtt_msg_free(struct mqtt_msg *m);
 
 /* Backoff after the n-th failure (from 1): 1 s doubling to 30 s, ±20 %. */

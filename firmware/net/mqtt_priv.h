@@ -65,6 +65,10 @@ struct mqtt {
 	int n_subs;
 	void (*stop_done)(void *);
 	void *stop_data;
+	/* mqtt_stop() waits for the last acknowledgements, up to a deadline,
+	 * before it disconnects. */
+	int stop_timer;
+	uint64_t connect_ms; /* when the last CONNECT was started */
 
 	/* Messages held back while the consumer cannot take them; the
 	 * loop's own, in arrival order. */

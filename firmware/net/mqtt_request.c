@@ -1,7 +1,8 @@
 /*
- * MQTT 5 request/response for clients of the agents (the Redfish
- * gateway): a command published with a response topic and correlation
- * data, which the agent copies onto its result.
+ * A request in MQTT 5's way: a QoS 1 publish carrying a response topic and
+ * correlation data, which the agent copies onto its result. The client
+ * tools and the Redfish gateway use it; the agent itself only answers
+ * requests.
  */
 #include <errno.h>
 #include <stdint.h>
@@ -18,11 +19,13 @@ int mqtt_publish_request(struct mqtt *m, const char *topic, const void *payload,
 	MQTTProperty prop;
 	int rc;
 
+	if (m->version != MQTTVERSION_5)
+		return mqtt_publish(m, topic, payload, len, 1, false, NULL, 0);
 	if (!m->online)
 		return -ENOTCONN;
-	if (m->version != MQTTVERSION_5)
-		return -EPROTONOSUPPORT;
-	if (len > INT32_MAX || correlation_len > UINT16_MAX)
+	/* MQTT 5 strings and binary data carry a 16-bit length. */
+	if (len > INT32_MAX || strlen(response_topic) > UINT16_MAX ||
+	    correlation_len > UINT16_MAX)
 		return -E2BIG;
 	ro.context = m;
 	ro.onSuccess5 = mqtt_on_delivered5;

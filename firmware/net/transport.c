@@ -60,6 +60,9 @@ void transport_close_session(struct transport *t)
 void transport_fail(struct transport *t, enum transport_event ev)
 {
 	transport_close_session(t);
+	/* The broker is gone or unreachable: the next session tries the
+	 * next URI of the list, after Paho's back-off. */
+	t->broker_failed = true;
 	t->cb(t->cb_data, ev, t->last_error);
 }
 

@@ -60,5 +60,8 @@ void transport_free(struct transport *t);
 const char *transport_local_uri(const struct transport *t);
 /* The last failure, "" if none: for logs and state. */
 const char *transport_last_error(const struct transport *t);
+/* The broker (one of [mqtt] uri) of the current or next session. */
+void transport_broker(const struct transport *t, const char **host,
+		      unsigned int *port);
 
 #endif

@@ -184,6 +184,18 @@ static void transport_on_resolved(int fd, short revents, void *data)
 	transport_connect_next(t);
 }
 
+void transport_broker(const struct transport *t, const char **host,
+		      unsigned int *port)
+{
+	if (t->cfg->mqtt.n_brokers > t->broker) {
+		*host = t->cfg->mqtt.brokers[t->broker].host;
+		*port = t->cfg->mqtt.brokers[t->broker].port;
+	} else {
+		*host = t->cfg->mqtt.host;
+		*port = t->cfg->mqtt.port;
+	}
+}
+
 int transport_start_upstream(struct transport *t)
 {
 	struct addrinfo hints = {.ai_socktype = SOCK_STREAM,
@@ -192,9 +204,15 @@ int transport_start_upstream(struct transport *t)
 	char port[8];
 	pthread_t th;
 	pthread_attr_t attr;
+	const char *host;
+	unsigned int portn;
 
-	snprintf(port, sizeof(port), "%u", t->cfg->mqtt.port);
-	if (getaddrinfo(t->cfg->mqtt.host, port, &hints, &t->addrs) == 0) {
+	if (t->broker_failed && t->cfg->mqtt.n_brokers > 1)
+		t->broker = (t->broker + 1) % t->cfg->mqtt.n_brokers;
+	t->broker_failed = false;
+	transport_broker(t, &host, &portn);
+	snprintf(port, sizeof(port), "%u", portn);
+	if (getaddrinfo(host, port, &hints, &t->addrs) == 0) {
 		t->next_addr = t->addrs;
 		transport_connect_next(t);
 		return 0;
@@ -206,7 +224,7 @@ int transport_start_upstream(struct transport *t)
 		free(job);
 		return -errno;
 	}
-	snprintf(job->host, sizeof(job->host), "%s", t->cfg->mqtt.host);
+	snprintf(job->host, sizeof(job->host), "%s", host);
 	snprintf(job->port, sizeof(job->port), "%s", port);
 	job->fd = t->resolve_pipe[1];
 	pthread_attr_init(&attr);

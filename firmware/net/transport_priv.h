@@ -7,6 +7,7 @@
 #define ZB_TRANSPORT_PRIV_H
 
 #include <netdb.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -47,6 +48,8 @@ struct transport {
 	int watchdog;	     /* timer: the broker's silence */
 	int resolve_pipe[2];
 	struct addrinfo *addrs, *next_addr;
+	int broker;	    /* index in cfg->mqtt.brokers of this session */
+	bool broker_failed; /* so the next session tries the next one */
 };
 
 /* transport.c: the session's lifetime. */

@@ -3,7 +3,10 @@
  * buffers, and a watchdog for a broker that went silent.
  */
 #include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -44,10 +47,26 @@ void transport_update_events(struct transport *t)
 	loop_fd_events(t->loop, t->up_fd, ue);
 }
 
+/*
+ * A broker with Nagle on (mosquitto's default) holds a small packet while
+ * an earlier one waits for our ACK, and Linux delays that ACK by up to
+ * 40 ms when we have nothing to send back: the broker's PUBACK for a
+ * result then holds back the next command. Quick ACKs end the wait; the
+ * kernel drops the mode again on its own (sending makes the connection
+ * look interactive), so it is re-armed after every read and every send.
+ */
+static void transport_quickack(struct transport *t)
+{
+	int one = 1;
+
+	setsockopt(t->up_fd, IPPROTO_TCP, TCP_QUICKACK, &one, sizeof(one));
+}
+
 static int transport_flush_to_broker(struct transport *t)
 {
 	struct transport_buf *b = &t->to_broker;
 	char err[200] = "";
+	bool sent = false;
 
 	while (b->len) {
 		short want = 0;
@@ -68,8 +87,11 @@ static int transport_flush_to_broker(struct transport *t)
 		}
 		b->head = (b->head + (size_t)r) % TRANSPORT_BUF;
 		b->len -= (size_t)r;
+		sent = true;
 	}
 	b->head = 0;
+	if (sent)
+		transport_quickack(t);
 	return 0;
 }
 
@@ -126,6 +148,7 @@ static int transport_read_broker(struct transport *t)
 				 sizeof(err));
 		if (r == -EAGAIN) {
 			t->up_want = want == POLLIN ? 0 : want;
+			transport_quickack(t);
 			return 0;
 		}
 		if (r < 0) {

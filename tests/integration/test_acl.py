@@ -294,6 +294,27 @@ class AclTest(unittest.TestCase):
                        and cid.encode() in m["payload"]]
             self.assertEqual(bool(got), ok, topic)
 
+    def test_cli_as_node_red(self):
+        """`zerobmc send` and `list` with the example ACL: the probe on
+        zerobmc/_reply/<user>/<client id>, the answer to a plain payload on
+        reply/<id>/<client id>."""
+        pw = os.path.join(self.tmp, "nodered.pw")
+        with open(pw, "w") as f:
+            f.write(USERS["nodered"] + "\n")
+        os.chmod(pw, 0o600)  # the client refuses a secret others can read
+        uri = f"tcp://127.0.0.1:{self.broker.port}"
+        for args in (("send", "bravo", "type", "z"),
+                     ("send", "--group", "nogroup", "key", "{}"),
+                     ("list",)):
+            p = subprocess.run([zbtest.ZEROBMC, args[0], "-b", uri, "-u",
+                                "nodered", "-P", pw, "-t", "10"]
+                               + list(args[1:]), capture_output=True,
+                               text=True, timeout=30)
+            want = 2 if "--group" in args else 0
+            self.assertEqual(p.returncode, want, f"{args}: {p.stdout} "
+                             f"{p.stderr}")
+        self.assertIn("bravo", p.stdout)
+
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)

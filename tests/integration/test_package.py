@@ -31,6 +31,7 @@ EXPECTED = [
     "./usr/share/doc/zerobmc/examples/mosquitto.conf",
     "./usr/share/doc/zerobmc/examples/node-red-flow.json",
     "./usr/share/doc/zerobmc/examples/home-assistant/dashboard-card.yaml",
+    "./usr/share/bash-completion/completions/zerobmc",
 ]
 
 

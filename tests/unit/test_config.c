@@ -80,6 +80,24 @@ static void test_defaults_and_ports(void **state)
 	assert_int_equal(c.mqtt.port, 99);
 }
 
+static void test_several_uris(void **state)
+{
+	struct config c;
+	struct config_error e;
+
+	assert_int_equal(load("[agent]\nid = a\n[mqtt]\nuri = tcp://a:1 "
+			      " mqtt://[::1]:2\ttcp://c\n",
+			      &c, &e),
+			 0);
+	assert_int_equal(c.mqtt.n_brokers, 3);
+	assert_string_equal(c.mqtt.host, "a");
+	assert_int_equal(c.mqtt.port, 1);
+	assert_string_equal(c.mqtt.brokers[1].host, "::1");
+	assert_int_equal(c.mqtt.brokers[1].port, 2);
+	assert_string_equal(c.mqtt.brokers[2].host, "c");
+	assert_int_equal(c.mqtt.brokers[2].port, 1883);
+}
+
 static void test_errors(void **state)
 {
 	static const struct {
@@ -101,6 +119,14 @@ static void test_errors(void **state)
 		  "vendor_id", "16-bit" },
 		{ "[agent]\nid = a\n[mqtt]\nuri = ftp://x\n", 0, "uri",
 		  "tcp://" },
+		{ "[agent]\nid = a\n[mqtt]\nuri = tcp://a mqtts://b\n", 0,
+		  "uri", "mixes" },
+		{ "[agent]\nid = a\n[mqtt]\nuri = tcp://a tcp://b tcp://c "
+		  "tcp://d tcp://e\n",
+		  0, "uri", "more than 4" },
+		{ "[agent]\nid = a\n[mqtt]\nuri = tcp://a ftp://b\n", 0, "uri",
+		  "tcp://" },
+		{ "[agent]\nid = a\n[mqtt]\nuri =  \n", 0, "uri", "tcp://" },
 		{ "[agent]\nid = a\n[mqtt]\ncert_file = /c.pem\nuri = mqtts://h\n",
 		  0, "key_file", "together" },
 		{ "[agent]\nbase_topic = a/#\nid = a\n", 0, "base_topic", "+ #" },
@@ -153,6 +179,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_full),
 		cmocka_unit_test(test_defaults_and_ports),
+		cmocka_unit_test(test_several_uris),
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_id),
 		cmocka_unit_test(test_backoff),

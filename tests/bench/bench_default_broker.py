@@ -1,0 +1,74 @@
+#!/usr/bin/python3
+"""Command latency against a default mosquitto (set_tcp_nodelay off).
+
+Method: as bench_core.py (a real mosquitto on a free loopback port, the
+real zerobmc, a pty as its keyboard; N sequential `key a` commands, JSON
+with an id, QoS 1, each timed from just before publish to the first
+8-byte report read from the pty and to its result), but the broker runs
+with `set_tcp_nodelay false`, mosquitto's default, as most users run it.
+Also prints the agent's RSS, connected and idle, after IDLE seconds.
+
+Usage: tests/bench/bench_default_broker.py [N] [IDLE] [NODELAY]
+       (defaults 500, 5, false; NODELAY true gives the comparison with a
+       broker tuned as README used to advise)
+"""
+import json
+import os
+import select
+import sys
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "integration"))
+import zbtest  # noqa: E402
+from bench_core import pct, rss_kib  # noqa: E402
+
+
+def main():
+    n = int(sys.argv[1]) if len(sys.argv) > 1 else 500
+    idle = float(sys.argv[2]) if len(sys.argv) > 2 else 5.0
+    nodelay = sys.argv[3] if len(sys.argv) > 3 else "false"
+    # The later line wins in mosquitto's configuration.
+    env = zbtest.Env("bench", sections={"agent": {"log_level": "warn"}},
+                     broker_conf=f"set_tcp_nodelay {nodelay}\n")
+    try:
+        env.wait_online()
+        kb = env.agent.keyboard
+        c = env.client
+        to_report, to_result = [], []
+        for i in range(n):
+            cid = f"b{i}"
+            kb.buf = b""
+            c.clear()
+            t0 = time.perf_counter()
+            c.c.publish("zerobmc/bench/cmd/key",
+                        json.dumps({"id": cid, "keys": "a"}), qos=1)
+            r, _, _ = select.select([kb.fd], [], [], 5)
+            if not r:
+                raise RuntimeError(f"no report for command {i}")
+            t1 = time.perf_counter()
+            c.wait(zbtest.result_for("bench", cid), 5)
+            t2 = time.perf_counter()
+            to_report.append((t1 - t0) * 1000)
+            to_result.append((t2 - t0) * 1000)
+            while kb.read_some(0):
+                pass
+        print(f"broker: mosquitto, set_tcp_nodelay {nodelay} "
+              f"(false is its default)")
+        print(f"commands: {n} sequential `key a` commands, QoS 1, loopback")
+        print(f"publish -> first HID report: p50 {pct(to_report, 50):.2f} ms, "
+              f"p99 {pct(to_report, 99):.2f} ms (goal p99 <= 5 ms)")
+        slow = sorted(x for x in to_report if x > 5)
+        print(f"  over 5 ms: {len(slow)} of {n}: "
+              f"{', '.join('%.1f' % x for x in slow[-10:])}")
+        print(f"publish -> result received:  p50 {pct(to_result, 50):.2f} ms, "
+              f"p99 {pct(to_result, 99):.2f} ms")
+        time.sleep(idle)
+        print(f"RSS connected, idle {idle:.0f} s: "
+              f"{rss_kib(env.agent.proc.pid)} KiB (goal <= 4096)")
+    finally:
+        env.close()
+        env.broker.stop()
+
+
+if __name__ == "__main__":
+    main()
