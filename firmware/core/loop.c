@@ -264,10 +264,17 @@ int loop_run(struct loop *l)
 
 			if (!pfd[i].revents)
 				continue;
-			f = loop_fd_find(l, pfd[i].fd);
+			/*
+			 * By registration, not by number: entries stay in
+			 * place during dispatch (removal only marks, new ones
+			 * go at the end), so a number closed and reused this
+			 * round does not get the old descriptor's events.
+			 */
+			f = &l->fds[i];
+			if (f->dead)
+				continue;
 			loop_lag(l, polled_us);
-			if (f)
-				f->cb(f->fd, pfd[i].revents, f->data);
+			f->cb(f->fd, pfd[i].revents, f->data);
 		}
 		l->in_dispatch = false;
 		loop_compact(l);
