@@ -102,6 +102,9 @@ static cJSON *agent_state_json(void *data)
 					(double)outbox_dropped(a->outbox));
 	if (mqtt_held(a->mqtt))
 		cJSON_AddNumberToObject(mq, "held", (double)mqtt_held(a->mqtt));
+	/* How late the loop has served anything since start (issue 17). */
+	cJSON_AddNumberToObject(cJSON_AddObjectToObject(o, "loop"),
+				"max_lag_ms", (double)loop_max_lag_ms(a->loop));
 	return o;
 }
 

@@ -1,0 +1,93 @@
+"""Issue 17, hardening: bounded inbound memory, the loop's own lag in
+state, and the will kept when `offline` was not confirmed. One broker and
+one agent for the suite; each test leaves the agent answering."""
+import json
+import os
+import signal
+import sys
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(__file__))
+import zbtest  # noqa: E402
+
+AID = "hard1"
+
+
+def vm_kib(pid, field):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    raise KeyError(field)
+
+
+class Hardening(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.env = zbtest.Env(AID)
+        cls.env.wait_online()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.env.close()
+
+    def assert_answers(self):
+        r = self.env.cmd("key", {"keys": "a"}, timeout=10)
+        self.assertEqual(r["status"], "ok", r)
+        self.assertTrue(self.env.agent.alive())
+
+    def test_state_shows_loop_lag(self):
+        self.assert_answers()
+        m = self.env.client.wait(zbtest.topic_is(f"zerobmc/{AID}/state"), 5)
+        st = json.loads(m["payload"])
+        self.assertIsInstance(st["loop"]["max_lag_ms"], (int, float))
+        self.assertGreaterEqual(st["loop"]["max_lag_ms"], 0)
+
+    def test_oversized_command_never_reaches_the_agent(self):
+        # CONNECT announces a Maximum Packet Size from max_payload (64 KiB
+        # here), so the broker drops a 1 MiB command instead of sending
+        # it: the agent never holds a copy, and never answers it.
+        cid = f"big-{time.monotonic_ns()}"
+        big = json.dumps({"keys": "a", "pad": "x" * (1 << 20), "id": cid})
+        self.env.client.publish(f"zerobmc/{AID}/cmd/key", big)
+        self.assert_answers()
+        time.sleep(0.3)
+        self.assertFalse(any(zbtest.result_for(AID, cid)(m)
+                             for m in list(self.env.client.msgs)),
+                         "the agent received a command larger than "
+                         "its Maximum Packet Size")
+        self.assertFalse("too large" in self.env.agent.log_text(),
+                         "the agent read a command over max_payload")
+
+    def test_backlog_is_bounded(self):
+        # Stopped, the agent cannot read: 400 commands of 60 KiB (24 MiB)
+        # wait for it. Resumed, it takes them with bounded queues, so its
+        # peak RSS grows by far less than the backlog.
+        self.assert_answers()
+        pid = self.env.agent.proc.pid
+        hwm0 = vm_kib(pid, "VmHWM")
+        n = 400
+        pad = "x" * (60 * 1024)
+        os.kill(pid, signal.SIGSTOP)
+        try:
+            infos = []
+            for i in range(n):
+                p = json.dumps({"keys": "a", "pad": pad, "id": f"bl{i}"})
+                infos.append(self.env.client.c.publish(
+                    f"zerobmc/{AID}/cmd/key", p, qos=1))
+            for info in infos:
+                info.wait_for_publish(30)
+        finally:
+            os.kill(pid, signal.SIGCONT)
+        self.env.client.wait(zbtest.result_for(AID, f"bl{n - 1}"), 60,
+                             "the last backlog result")
+        grown = vm_kib(pid, "VmHWM") - hwm0
+        print(f"backlog {n} x 60 KiB: peak RSS grew {grown} KiB",
+              file=sys.stderr)
+        self.assertLess(grown, 12 * 1024)
+        self.assert_answers()
+
+
+if __name__ == "__main__":
+    unittest.main()
