@@ -166,6 +166,14 @@ static void agent_command(struct agent *a, struct mqtt_msg *m, const char *name)
 	req->correlation_len = m->correlation_len;
 	m->response_topic = NULL;
 	m->correlation = NULL;
+	if (m->refused) {
+		snprintf(req->p.id, sizeof(req->p.id), "%s", m->refused_id);
+		agent_reply(a, req, RESULT_BUSY,
+			    "the agent's inbound queue stayed full: this "
+			    "command was not read; send it again",
+			    NULL);
+		return;
+	}
 	if (payload_parse(m->payload, m->len, a->cfg->agent.max_payload,
 			  &req->p, err, sizeof(err))) {
 		agent_reply(a, req, RESULT_ERROR, err, NULL);
@@ -226,7 +234,8 @@ void agent_on_message(void *data, struct mqtt_msg *m)
 		}
 	} else if (r == 0) {
 		agent_command(a, m, name);
-	} else {
+	} else if (!m->refused) {
+		/* A refused message has no payload to give (see mqtt.h). */
 		for (size_t i = 0; i < commands_n_caps; i++)
 			if (a->self[i] && commands_caps[i]->message &&
 			    commands_caps[i]->message(a->self[i], m->topic,

@@ -76,6 +76,9 @@ static void mqtt_connect(struct mqtt *m)
 	MQTTAsync_connectOptions o3 = MQTTAsync_connectOptions_initializer;
 	MQTTAsync_connectOptions *o = m->version == MQTTVERSION_5 ? &o5 : &o3;
 	MQTTAsync_willOptions will = MQTTAsync_willOptions_initializer;
+	MQTTProperties props = MQTTProperties_initializer;
+	MQTTProperty mps = {.identifier =
+				    MQTTPROPERTY_CODE_MAXIMUM_PACKET_SIZE};
 	int rc;
 
 	if (m->stopping || m->connecting)
@@ -89,6 +92,12 @@ static void mqtt_connect(struct mqtt *m)
 		o->cleanstart = 1;
 		o->onSuccess5 = mqtt_on_connect5;
 		o->onFailure5 = mqtt_on_connect_fail5;
+		/* The broker drops what is larger instead of sending it, so
+		 * no copy of an oversized message is ever made here. */
+		mps.value.integer4 =
+			m->cfg->agent.max_payload + MQTT_PACKET_SLACK;
+		if (MQTTProperties_add(&props, &mps) == 0)
+			o->connectProperties = &props;
 	} else {
 		o->cleansession = 1;
 		o->onSuccess = mqtt_on_connect;
@@ -106,6 +115,7 @@ static void mqtt_connect(struct mqtt *m)
 	will.qos = 1;
 	o->will = &will;
 	rc = MQTTAsync_connect(m->client, o);
+	MQTTProperties_free(&props);
 	if (rc != MQTTASYNC_SUCCESS) {
 		mqtt_schedule_retry(m);
 		return;
@@ -214,6 +224,7 @@ void mqtt_handle(struct mqtt *m, struct mqtt_ev *ev)
 		mqtt_schedule_retry(m);
 		break;
 	case EV_MESSAGE:
+		mqtt_in_release(m, ev->msg->refused, ev->msg->len);
 		m->cbs.message(m->cb_data, ev->msg);
 		ev->msg = NULL;
 		break;
@@ -277,6 +288,10 @@ int mqtt_new(struct loop *l, const struct config *c, const char *uri,
 	snprintf(m->will_topic, sizeof(m->will_topic), "%s", will->topic);
 	snprintf(m->will_payload, sizeof(m->will_payload), "%s", will->payload);
 	pthread_mutex_init(&m->lock, NULL);
+	m->in_bytes_max =
+		2 * ((size_t)c->agent.max_payload + MQTT_PACKET_SLACK);
+	if (m->in_bytes_max < MQTT_IN_BYTES_MIN)
+		m->in_bytes_max = MQTT_IN_BYTES_MIN;
 	m->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (m->efd < 0) {
 		r = -errno;
@@ -389,6 +404,14 @@ int mqtt_stop(struct mqtt *m, void (*done)(void *data), void *data)
 bool mqtt_window_full(const struct mqtt *m)
 {
 	return m->inflight >= m->window;
+}
+
+void mqtt_inbound(const struct mqtt *m, uint64_t *refused, uint64_t *dropped)
+{
+	pthread_mutex_lock((pthread_mutex_t *)&m->lock);
+	*refused = m->refused;
+	*dropped = m->dropped;
+	pthread_mutex_unlock((pthread_mutex_t *)&m->lock);
 }
 
 bool mqtt_is_online(const struct mqtt *m)

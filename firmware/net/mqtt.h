@@ -8,9 +8,11 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "firmware/core/config.h"
 #include "firmware/core/loop.h"
+#include "topics/payload.h"
 
 struct mqtt;
 
@@ -23,6 +25,14 @@ struct mqtt_msg {
 	char *response_topic; /* MQTT 5, or NULL */
 	void *correlation;
 	size_t correlation_len;
+	/*
+	 * Not kept: the loop was full when it came (see mqtt_priv.h), so
+	 * only the topic, the properties and the command's "id" were
+	 * (payload is ""). A command is answered busy; anything else is
+	 * only counted.
+	 */
+	bool refused;
+	char refused_id[PAYLOAD_ID_MAX + 1];
 };
 
 struct mqtt_cbs {
@@ -68,6 +78,12 @@ bool mqtt_window_full(const struct mqtt *m);
 void mqtt_resume(struct mqtt *m);
 /* Messages held back now. */
 size_t mqtt_held(const struct mqtt *m);
+/*
+ * Inbound messages refused (topic and id kept, answered busy) and
+ * dropped (more than MQTT_IN_REFUSED_MAX refused waiting) since start,
+ * because the loop was full.
+ */
+void mqtt_inbound(const struct mqtt *m, uint64_t *refused, uint64_t *dropped);
 
 bool mqtt_is_online(const struct mqtt *m);
 int mqtt_version(const struct mqtt *m);

@@ -17,6 +17,27 @@
 #define MQTT_PASSWORD_MAX 256
 /* MQTT's Receive Maximum when the broker names none. */
 #define MQTT_WINDOW_DEFAULT 65535
+/*
+ * Inbound messages not yet taken by the consumer (queued for the loop or
+ * held), at most. Beyond either bound a message is refused: only its
+ * topic, properties and command id are kept, and the command is answered
+ * busy. Waiting in Paho's callback instead would block the loop (Paho
+ * holds its mutex around the callback, and every publish takes it), and
+ * a small Receive Maximum bounds nothing (Paho acknowledges on arrival).
+ * Past MQTT_IN_REFUSED_MAX refused ones waiting, messages are dropped
+ * and counted.
+ */
+#define MQTT_IN_ENTRIES_MAX 64
+#define MQTT_IN_BYTES_MIN (1u << 20)
+#define MQTT_IN_REFUSED_MAX 1024
+/* Topic, properties and headers around a payload of max_payload. */
+#define MQTT_PACKET_SLACK 8192
+
+enum mqtt_room {
+	MQTT_ROOM,
+	MQTT_REFUSE,
+	MQTT_DROP
+};
 
 enum mqtt_ev_type {
 	EV_CONNECTED,
@@ -75,6 +96,10 @@ struct mqtt {
 	pthread_mutex_t lock;
 	struct mqtt_ev *head, *tail;
 	int efd;
+
+	/* Inbound messages not yet given to the consumer, under lock. */
+	size_t in_count, in_bytes, in_bytes_max, in_refused;
+	uint64_t refused, dropped;
 };
 
 /* mqtt_paho.c: run on Paho's threads, they copy and enqueue only. */
@@ -105,6 +130,8 @@ void mqtt_on_disc_fail(void *ctx, MQTTAsync_failureData *r);
 /* mqtt_held.c: the loop's side of the queue, and the held messages. */
 void mqtt_on_wake(int fd, short revents, void *data);
 void mqtt_ev_free(struct mqtt_ev *ev);
+/* A message leaves the inbound bound (given to the consumer). */
+void mqtt_in_release(struct mqtt *m, bool refused, size_t len);
 
 /* mqtt.c: one event, on the loop. */
 void mqtt_handle(struct mqtt *m, struct mqtt_ev *ev);

@@ -83,10 +83,29 @@ class Hardening(unittest.TestCase):
         self.env.client.wait(zbtest.result_for(AID, f"bl{n - 1}"), 60,
                              "the last backlog result")
         grown = vm_kib(pid, "VmHWM") - hwm0
-        print(f"backlog {n} x 60 KiB: peak RSS grew {grown} KiB",
-              file=sys.stderr)
+        # Each command is answered exactly once: run (here an error for
+        # the unknown field) or refused busy, naming why.
+        seen = {}
+        for m in list(self.env.client.msgs):
+            if m["topic"] == f"zerobmc/{AID}/result":
+                r = json.loads(m["payload"])
+                if r.get("id", "").startswith("bl"):
+                    seen.setdefault(r["id"], []).append(r)
+        self.assertEqual(sorted(seen), sorted(f"bl{i}" for i in range(n)))
+        self.assertTrue(all(len(v) == 1 for v in seen.values()))
+        busy = [v[0] for v in seen.values() if v[0]["status"] == "busy"]
+        for r in busy:
+            self.assertIn("inbound queue", r["error"])
+        print(f"backlog {n} x 60 KiB: peak RSS grew {grown} KiB, "
+              f"{len(busy)} refused busy", file=sys.stderr)
         self.assertLess(grown, 12 * 1024)
         self.assert_answers()
+        if busy:
+            st = self.env.client.wait(
+                lambda m: m["topic"] == f"zerobmc/{AID}/state"
+                and b'"refused"' in m["payload"], 5, "state with refused")
+            self.assertGreaterEqual(
+                json.loads(st["payload"])["mqtt"]["refused"], len(busy))
 
 
 if __name__ == "__main__":
