@@ -50,6 +50,7 @@ static int mqtt_create_client(struct mqtt *m)
 }
 
 static void mqtt_connect(struct mqtt *m);
+static void mqtt_disconnect(struct mqtt *m);
 
 static void mqtt_retry_cb(void *data)
 {
@@ -174,6 +175,7 @@ void mqtt_handle(struct mqtt *m, struct mqtt_ev *ev)
 		m->connecting = false;
 		/* A new session: what the last one had in flight is gone. */
 		m->inflight = 0;
+		m->will_sent = MQTT_WILL_NONE;
 		m->window = ev->code > 0 ? (unsigned int)ev->code
 					 : MQTT_WINDOW_DEFAULT;
 		mqtt_subscribe_all(m);
@@ -227,6 +229,13 @@ void mqtt_handle(struct mqtt *m, struct mqtt_ev *ev)
 		mqtt_in_release(m, ev->msg->refused, ev->msg->len);
 		m->cbs.message(m->cb_data, ev->msg);
 		ev->msg = NULL;
+		break;
+	case EV_WILL_DONE:
+		if (m->will_sent == MQTT_WILL_PENDING)
+			m->will_sent =
+				ev->code ? MQTT_WILL_CONFIRMED : MQTT_WILL_NONE;
+		if (m->stop_waiting)
+			mqtt_disconnect(m);
 		break;
 	case EV_DISCONNECTED:
 		m->online = false;
@@ -331,6 +340,8 @@ void mqtt_free(struct mqtt *m)
 		return;
 	if (m->retry_timer)
 		loop_timer_cancel(m->loop, m->retry_timer);
+	if (m->stop_timer)
+		loop_timer_cancel(m->loop, m->stop_timer);
 	if (m->client)
 		MQTTAsync_destroy(&m->client);
 	loop_fd_del(m->loop, m->efd);
@@ -367,7 +378,7 @@ int mqtt_start(struct mqtt *m)
 	return 0;
 }
 
-int mqtt_stop(struct mqtt *m, void (*done)(void *data), void *data)
+static void mqtt_disconnect(struct mqtt *m)
 {
 	MQTTAsync_disconnectOptions d5 =
 		MQTTAsync_disconnectOptions_initializer5;
@@ -376,6 +387,42 @@ int mqtt_stop(struct mqtt *m, void (*done)(void *data), void *data)
 	MQTTAsync_disconnectOptions *d =
 		m->version == MQTTVERSION_5 ? &d5 : &d3;
 
+	/* After waiting for the will's message, in-flight ones had their
+	 * time: Paho need not wait for them again. */
+	d->timeout = m->stop_waiting ? 0 : 1000;
+	m->stop_waiting = false;
+	if (m->stop_timer) {
+		loop_timer_cancel(m->loop, m->stop_timer);
+		m->stop_timer = 0;
+	}
+	d->context = m;
+	if (m->version == MQTTVERSION_5) {
+		d->onSuccess5 = mqtt_on_disc5;
+		d->onFailure5 = mqtt_on_disc_fail5;
+		/* MQTT 3.1.1 has no such code: its DISCONNECT always
+		 * discards the will. */
+		if (m->will_sent != MQTT_WILL_CONFIRMED)
+			d->reasonCode =
+				MQTTREASONCODE_DISCONNECT_WITH_WILL_MESSAGE;
+	} else {
+		d->onSuccess = mqtt_on_disc;
+		d->onFailure = mqtt_on_disc_fail;
+	}
+	if (MQTTAsync_disconnect(m->client, d) != MQTTASYNC_SUCCESS)
+		mqtt_push_simple(m, EV_DISCONNECTED, 0, 0, NULL);
+}
+
+static void mqtt_stop_wait_cb(void *data)
+{
+	struct mqtt *m = data;
+
+	m->stop_timer = 0;
+	if (m->stop_waiting)
+		mqtt_disconnect(m);
+}
+
+int mqtt_stop(struct mqtt *m, void (*done)(void *data), void *data)
+{
 	m->stopping = true;
 	if (m->retry_timer) {
 		loop_timer_cancel(m->loop, m->retry_timer);
@@ -383,21 +430,15 @@ int mqtt_stop(struct mqtt *m, void (*done)(void *data), void *data)
 	}
 	if (!MQTTAsync_isConnected(m->client))
 		return -ENOTCONN;
-	d->timeout = 1000;
-	d->context = m;
-	if (m->version == MQTTVERSION_5) {
-		d->onSuccess5 = mqtt_on_disc5;
-		d->onFailure5 = mqtt_on_disc_fail5;
-	} else {
-		d->onSuccess = mqtt_on_disc;
-		d->onFailure = mqtt_on_disc_fail;
-	}
 	m->stop_done = done;
 	m->stop_data = data;
-	if (MQTTAsync_disconnect(m->client, d) != MQTTASYNC_SUCCESS) {
-		m->stop_done = NULL;
-		return -EIO;
+	if (m->will_sent == MQTT_WILL_PENDING) {
+		m->stop_waiting = true;
+		return loop_timer_rearm(m->loop, &m->stop_timer,
+					MQTT_STOP_WAIT_MS, mqtt_stop_wait_cb,
+					m);
 	}
+	mqtt_disconnect(m);
 	return 0;
 }
 
@@ -424,6 +465,15 @@ int mqtt_version(const struct mqtt *m)
 	return m->version == MQTTVERSION_5 ? 5 : 4;
 }
 
+/* Our own publish of what the will says, on the will's topic. */
+static bool mqtt_is_will(const struct mqtt *m, const char *topic,
+			 const void *payload, size_t len)
+{
+	return !strcmp(topic, m->will_topic) &&
+	       len == strlen(m->will_payload) &&
+	       !memcmp(payload, m->will_payload, len);
+}
+
 int mqtt_publish(struct mqtt *m, const char *topic, const void *payload,
 		 size_t len, int qos, bool retain, const void *correlation,
 		 size_t correlation_len)
@@ -439,7 +489,11 @@ int mqtt_publish(struct mqtt *m, const char *topic, const void *payload,
 		return -E2BIG;
 	if (qos > 0) {
 		ro.context = m;
-		if (m->version == MQTTVERSION_5) {
+		if (m->version == MQTTVERSION_5 &&
+		    mqtt_is_will(m, topic, payload, len)) {
+			ro.onSuccess5 = mqtt_on_will_acked5;
+			ro.onFailure5 = mqtt_on_will_failed5;
+		} else if (m->version == MQTTVERSION_5) {
 			ro.onSuccess5 = mqtt_on_delivered5;
 			ro.onFailure5 = mqtt_on_undelivered5;
 		} else {
@@ -459,6 +513,8 @@ int mqtt_publish(struct mqtt *m, const char *topic, const void *payload,
 	}
 	rc = MQTTAsync_sendMessage(m->client, topic, &msg, &ro);
 	MQTTProperties_free(&msg.properties);
+	if (rc == MQTTASYNC_SUCCESS && ro.onSuccess5 == mqtt_on_will_acked5)
+		m->will_sent = MQTT_WILL_PENDING;
 	if (rc == MQTTASYNC_SUCCESS && qos > 0)
 		m->inflight++;
 	if (rc == MQTTASYNC_DISCONNECTED)

@@ -250,6 +250,18 @@ void mqtt_on_undelivered5(void *ctx, MQTTAsync_failureData5 *r)
 	mqtt_push_simple(ctx, EV_DELIVERED, 0, 0, NULL);
 }
 
+void mqtt_on_will_acked5(void *ctx, MQTTAsync_successData5 *r)
+{
+	mqtt_push_simple(ctx, EV_DELIVERED, 0, 0, NULL);
+	mqtt_push_simple(ctx, EV_WILL_DONE, 1, 0, NULL);
+}
+
+void mqtt_on_will_failed5(void *ctx, MQTTAsync_failureData5 *r)
+{
+	mqtt_push_simple(ctx, EV_DELIVERED, 0, 0, NULL);
+	mqtt_push_simple(ctx, EV_WILL_DONE, 0, 0, NULL);
+}
+
 void mqtt_on_delivered(void *ctx, MQTTAsync_successData *r)
 {
 	mqtt_push_simple(ctx, EV_DELIVERED, 0, 0, NULL);

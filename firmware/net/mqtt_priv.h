@@ -30,6 +30,7 @@
 #define MQTT_IN_ENTRIES_MAX 64
 #define MQTT_IN_BYTES_MIN (1u << 20)
 #define MQTT_IN_REFUSED_MAX 1024
+#define MQTT_STOP_WAIT_MS 1000
 /* Topic, properties and headers around a payload of max_payload. */
 #define MQTT_PACKET_SLACK 8192
 
@@ -48,6 +49,7 @@ enum mqtt_ev_type {
 	EV_MESSAGE,
 	EV_DISCONNECTED,
 	EV_DELIVERED, /* a QoS 1 publish acknowledged, or failed */
+	EV_WILL_DONE, /* the will's own message: code 1 acknowledged, 0 not */
 };
 
 struct mqtt_ev {
@@ -86,6 +88,20 @@ struct mqtt {
 	int n_subs;
 	void (*stop_done)(void *);
 	void *stop_data;
+	/*
+	 * The will's payload published by us (e.g. "offline" at shutdown):
+	 * pending until the broker acknowledges it. The DISCONNECT waits
+	 * for that (at most MQTT_STOP_WAIT_MS) and keeps the will unless it
+	 * was confirmed: a clean DISCONNECT would discard the will, and
+	 * subscribers would never learn the agent is gone.
+	 */
+	enum {
+		MQTT_WILL_NONE,
+		MQTT_WILL_PENDING,
+		MQTT_WILL_CONFIRMED
+	} will_sent;
+	bool stop_waiting;
+	int stop_timer;
 
 	/* Messages held back while the consumer cannot take them; the
 	 * loop's own, in arrival order. */
@@ -122,6 +138,8 @@ void mqtt_on_delivered5(void *ctx, MQTTAsync_successData5 *r);
 void mqtt_on_undelivered5(void *ctx, MQTTAsync_failureData5 *r);
 void mqtt_on_delivered(void *ctx, MQTTAsync_successData *r);
 void mqtt_on_undelivered(void *ctx, MQTTAsync_failureData *r);
+void mqtt_on_will_acked5(void *ctx, MQTTAsync_successData5 *r);
+void mqtt_on_will_failed5(void *ctx, MQTTAsync_failureData5 *r);
 void mqtt_on_disc5(void *ctx, MQTTAsync_successData5 *r);
 void mqtt_on_disc_fail5(void *ctx, MQTTAsync_failureData5 *r);
 void mqtt_on_disc(void *ctx, MQTTAsync_successData *r);

@@ -9,6 +9,7 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
+import mqttproxy  # noqa: E402
 import zbtest  # noqa: E402
 
 AID = "hard1"
@@ -106,6 +107,33 @@ class Hardening(unittest.TestCase):
                 and b'"refused"' in m["payload"], 5, "state with refused")
             self.assertGreaterEqual(
                 json.loads(st["payload"])["mqtt"]["refused"], len(busy))
+
+
+class Will(unittest.TestCase):
+    """The `offline` publish at shutdown fails (the proxy drops it and
+    answers a refusing PUBACK): the DISCONNECT must keep the will, so
+    subscribers still learn that the agent is gone."""
+
+    def test_will_kept_when_offline_unconfirmed(self):
+        tmp = zbtest.tempfile.mkdtemp(prefix="zbtest-")
+        broker = zbtest.Broker(tmp).start()
+        self.addCleanup(broker.stop)
+        proxy = mqttproxy.Proxy(
+            broker.port,
+            drop=lambda p: mqttproxy.puback_refusal(p)
+            if mqttproxy.publish_payload(p) == b"offline" else None)
+        self.addCleanup(proxy.close)
+        client = zbtest.Client(broker.port)
+        self.addCleanup(client.close)
+        client.subscribe("zerobmc/will1/status")
+        agent = zbtest.Agent(tmp, proxy.port, "will1").start()
+        self.addCleanup(agent.stop)
+        client.wait(lambda m: m["payload"] == b"online", 10, "online")
+        client.clear()
+        self.assertEqual(agent.stop(), 0)
+        self.assertEqual(proxy.dropped, 1)
+        client.wait(lambda m: m["payload"] == b"offline", 5,
+                    "the will after a lost offline")
 
 
 if __name__ == "__main__":
