@@ -522,7 +522,8 @@ static const char *const console_fields[] = {"data", "enter", "history", NULL};
 static void cmd_console_history(struct console *c, struct cmd_req *req, long n)
 {
 	cJSON *extra = cJSON_CreateObject();
-	cJSON *lines = console_history_json(&c->hist, (size_t)n);
+	size_t omitted;
+	cJSON *lines = console_history_json(&c->hist, (size_t)n, &omitted);
 
 	if (!extra || !lines) {
 		cJSON_Delete(extra);
@@ -531,6 +532,8 @@ static void cmd_console_history(struct console *c, struct cmd_req *req, long n)
 		return;
 	}
 	cJSON_AddItemToObject(extra, "lines", lines);
+	if (omitted)
+		cJSON_AddNumberToObject(extra, "omitted", (double)omitted);
 	cap_reply(c->cap, req, RESULT_OK, NULL, extra);
 }
 
