@@ -94,6 +94,15 @@ struct ha_set {
 	size_t n, cap;
 };
 
+/*
+ * What a retained discovery payload can make us keep: a set holds at
+ * most HA_SET_MAX entities, and a device payload over
+ * HA_DEVICE_CONFIG_MAX bytes is not parsed. Our own payloads stay far
+ * below both; anything larger was put there by someone else.
+ */
+#define HA_SET_MAX 4096
+#define HA_DEVICE_CONFIG_MAX (1u << 20)
+
 const char *ha_platform_name(enum ha_platform p);
 /* 0, or -EINVAL for a platform this table does not use. */
 int ha_platform_parse(const char *name, enum ha_platform *p);
