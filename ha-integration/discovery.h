@@ -127,8 +127,9 @@ void ha_set_del(struct ha_set *s, const char *key);
 /*
  * Read a device-based payload (a retained one found on the broker) and
  * add its components to into; removal markers (a platform alone) are
- * not entities and are skipped. 0, -EINVAL (not such a payload) or
- * -ENOMEM.
+ * not entities and are skipped. Linear in the payload. 0, -EINVAL (not
+ * such a payload), -E2BIG (over HA_DEVICE_CONFIG_MAX bytes, not parsed;
+ * or more than HA_SET_MAX entities, the first ones kept) or -ENOMEM.
  */
 int ha_device_config_parse(const char *payload, size_t len,
 			   struct ha_set *into);
