@@ -76,6 +76,20 @@ static int agent_publish_event(void *data, const char *topic,
 			      0);
 }
 
+static int agent_publish_tracked(void *data, const char *topic,
+				 const void *payload, size_t len,
+				 void (*acked)(void *data, uint64_t tag,
+					       bool ok),
+				 void *acked_data, uint64_t tag)
+{
+	struct agent *a = data;
+
+	if (!a->mqtt)
+		return -ENOTCONN;
+	return mqtt_publish_tracked(a->mqtt, topic, payload, len, acked,
+				    acked_data, tag);
+}
+
 static bool agent_online(void *data)
 {
 	struct agent *a = data;
@@ -95,6 +109,7 @@ const struct cap_ops agent_cap_ops = {
 	.state_dirty = agent_state_dirty_op,
 	.publish = agent_publish_op,
 	.publish_event = agent_publish_event,
+	.publish_tracked = agent_publish_tracked,
 	.online = agent_online,
 	.subscribe = agent_subscribe,
 };

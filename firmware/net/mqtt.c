@@ -176,6 +176,7 @@ void mqtt_handle(struct mqtt *m, struct mqtt_ev *ev)
 		/* A new session: what the last one had in flight is gone. */
 		m->inflight = 0;
 		m->will_sent = MQTT_WILL_NONE;
+		m->session++;
 		m->window = ev->code > 0 ? (unsigned int)ev->code
 					 : MQTT_WINDOW_DEFAULT;
 		mqtt_subscribe_all(m);
@@ -230,6 +231,19 @@ void mqtt_handle(struct mqtt *m, struct mqtt_ev *ev)
 		m->cbs.message(m->cb_data, ev->msg);
 		ev->msg = NULL;
 		break;
+	case EV_TRACKED: {
+		struct mqtt_track *t = ev->track;
+
+		if (t->session == m->session) {
+			if (m->inflight)
+				m->inflight--;
+			if (!m->stopping)
+				t->fn(t->data, t->tag, ev->code);
+			if (m->inflight + 1 == m->window && m->cbs.writable)
+				m->cbs.writable(m->cb_data);
+		}
+		break;
+	}
 	case EV_WILL_DONE:
 		if (m->will_sent == MQTT_WILL_PENDING)
 			m->will_sent =
@@ -523,4 +537,45 @@ int mqtt_publish(struct mqtt *m, const char *topic, const void *payload,
 	    rc == MQTTASYNC_MAX_MESSAGES_INFLIGHT)
 		return -EAGAIN;
 	return rc == MQTTASYNC_SUCCESS ? 0 : -EIO;
+}
+
+int mqtt_publish_tracked(struct mqtt *m, const char *topic, const void *payload,
+			 size_t len, mqtt_acked_fn fn, void *data, uint64_t tag)
+{
+	MQTTAsync_message msg = MQTTAsync_message_initializer;
+	MQTTAsync_responseOptions ro = MQTTAsync_responseOptions_initializer;
+	struct mqtt_track *t;
+	int rc;
+
+	if (!m->online)
+		return -ENOTCONN;
+	if (len > INT32_MAX)
+		return -E2BIG;
+	t = calloc(1, sizeof(*t));
+	if (!t)
+		return -ENOMEM;
+	*t = (struct mqtt_track){m, fn, data, tag, m->session};
+	ro.context = t;
+	if (m->version == MQTTVERSION_5) {
+		ro.onSuccess5 = mqtt_on_tracked5;
+		ro.onFailure5 = mqtt_on_untracked5;
+	} else {
+		ro.onSuccess = mqtt_on_tracked;
+		ro.onFailure = mqtt_on_untracked;
+	}
+	msg.payload = (void *)payload;
+	msg.payloadlen = (int)len;
+	msg.qos = 1;
+	rc = MQTTAsync_sendMessage(m->client, topic, &msg, &ro);
+	if (rc == MQTTASYNC_SUCCESS) {
+		m->inflight++;
+		return 0;
+	}
+	free(t);
+	if (rc == MQTTASYNC_DISCONNECTED)
+		return -ENOTCONN;
+	if (rc == MQTTASYNC_MAX_BUFFERED_MESSAGES ||
+	    rc == MQTTASYNC_MAX_MESSAGES_INFLIGHT)
+		return -EAGAIN;
+	return -EIO;
 }

@@ -85,6 +85,17 @@ size_t mqtt_held(const struct mqtt *m);
  */
 void mqtt_inbound(const struct mqtt *m, uint64_t *refused, uint64_t *dropped);
 
+/*
+ * A QoS 1 publish whose acknowledgement is told: fn(data, tag, true) on
+ * the loop once the broker has it, fn(data, tag, false) if it failed.
+ * Nothing is told for a session that ended meanwhile (the caller sends
+ * again when online) or once mqtt_stop() was called.
+ */
+typedef void (*mqtt_acked_fn)(void *data, uint64_t tag, bool ok);
+int mqtt_publish_tracked(struct mqtt *m, const char *topic, const void *payload,
+			 size_t len, mqtt_acked_fn fn, void *data,
+			 uint64_t tag);
+
 bool mqtt_is_online(const struct mqtt *m);
 int mqtt_version(const struct mqtt *m);
 

@@ -23,6 +23,7 @@ void mqtt_in_release(struct mqtt *m, bool refused, size_t len)
 void mqtt_ev_free(struct mqtt_ev *ev)
 {
 	mqtt_msg_free(ev->msg);
+	free(ev->track);
 	free(ev);
 }
 

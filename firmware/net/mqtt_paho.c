@@ -262,6 +262,42 @@ void mqtt_on_will_failed5(void *ctx, MQTTAsync_failureData5 *r)
 	mqtt_push_simple(ctx, EV_WILL_DONE, 0, 0, NULL);
 }
 
+static void mqtt_push_track(struct mqtt_track *t, int ok)
+{
+	struct mqtt_ev *ev = calloc(1, sizeof(*ev));
+
+	if (!ev) {
+		/* The loop never hears of it: the window slot stays taken
+		 * until the next session, the line is sent again then. */
+		free(t);
+		return;
+	}
+	ev->type = EV_TRACKED;
+	ev->code = ok;
+	ev->track = t;
+	mqtt_push(t->m, ev);
+}
+
+void mqtt_on_tracked5(void *ctx, MQTTAsync_successData5 *r)
+{
+	mqtt_push_track(ctx, 1);
+}
+
+void mqtt_on_untracked5(void *ctx, MQTTAsync_failureData5 *r)
+{
+	mqtt_push_track(ctx, 0);
+}
+
+void mqtt_on_tracked(void *ctx, MQTTAsync_successData *r)
+{
+	mqtt_push_track(ctx, 1);
+}
+
+void mqtt_on_untracked(void *ctx, MQTTAsync_failureData *r)
+{
+	mqtt_push_track(ctx, 0);
+}
+
 void mqtt_on_delivered(void *ctx, MQTTAsync_successData *r)
 {
 	mqtt_push_simple(ctx, EV_DELIVERED, 0, 0, NULL);

@@ -50,6 +50,16 @@ enum mqtt_ev_type {
 	EV_DISCONNECTED,
 	EV_DELIVERED, /* a QoS 1 publish acknowledged, or failed */
 	EV_WILL_DONE, /* the will's own message: code 1 acknowledged, 0 not */
+	EV_TRACKED,   /* a tracked publish: code 1 acknowledged, 0 not */
+};
+
+/* One tracked publish, Paho's context until it answers. */
+struct mqtt_track {
+	struct mqtt *m;
+	mqtt_acked_fn fn;
+	void *data;
+	uint64_t tag;
+	unsigned int session;
 };
 
 struct mqtt_ev {
@@ -58,6 +68,7 @@ struct mqtt_ev {
 	int code, reason;
 	char why[128];
 	struct mqtt_msg *msg;
+	struct mqtt_track *track;
 };
 
 struct mqtt {
@@ -82,6 +93,7 @@ struct mqtt {
 	 * to clear instead, which cbs.writable tells them.
 	 */
 	unsigned int inflight, window;
+	unsigned int session; /* counts connections, for tracked publishes */
 	unsigned int failures;
 	int retry_timer;
 	char *subs[MQTT_SUBS_MAX];
@@ -140,6 +152,10 @@ void mqtt_on_delivered(void *ctx, MQTTAsync_successData *r);
 void mqtt_on_undelivered(void *ctx, MQTTAsync_failureData *r);
 void mqtt_on_will_acked5(void *ctx, MQTTAsync_successData5 *r);
 void mqtt_on_will_failed5(void *ctx, MQTTAsync_failureData5 *r);
+void mqtt_on_tracked5(void *ctx, MQTTAsync_successData5 *r);
+void mqtt_on_untracked5(void *ctx, MQTTAsync_failureData5 *r);
+void mqtt_on_tracked(void *ctx, MQTTAsync_successData *r);
+void mqtt_on_untracked(void *ctx, MQTTAsync_failureData *r);
 void mqtt_on_disc5(void *ctx, MQTTAsync_successData5 *r);
 void mqtt_on_disc_fail5(void *ctx, MQTTAsync_failureData5 *r);
 void mqtt_on_disc(void *ctx, MQTTAsync_successData *r);
