@@ -86,8 +86,8 @@ static int agent_publish_tracked(void *data, const char *topic,
 
 	if (!a->mqtt)
 		return -ENOTCONN;
-	return mqtt_publish_tracked(a->mqtt, topic, payload, len, acked,
-				    acked_data, tag);
+	return mqtt_publish_tracked(a->mqtt, topic, payload, len, false, NULL,
+				    0, acked, acked_data, tag);
 }
 
 static bool agent_online(void *data)

@@ -539,12 +539,20 @@ int mqtt_publish(struct mqtt *m, const char *topic, const void *payload,
 	return rc == MQTTASYNC_SUCCESS ? 0 : -EIO;
 }
 
+unsigned int mqtt_session(const struct mqtt *m)
+{
+	return m->session;
+}
+
 int mqtt_publish_tracked(struct mqtt *m, const char *topic, const void *payload,
-			 size_t len, mqtt_acked_fn fn, void *data, uint64_t tag)
+			 size_t len, bool retain, const void *correlation,
+			 size_t correlation_len, mqtt_acked_fn fn, void *data,
+			 uint64_t tag)
 {
 	MQTTAsync_message msg = MQTTAsync_message_initializer;
 	MQTTAsync_responseOptions ro = MQTTAsync_responseOptions_initializer;
 	struct mqtt_track *t;
+	MQTTProperty prop;
 	int rc;
 
 	if (!m->online)
@@ -566,7 +574,15 @@ int mqtt_publish_tracked(struct mqtt *m, const char *topic, const void *payload,
 	msg.payload = (void *)payload;
 	msg.payloadlen = (int)len;
 	msg.qos = 1;
+	msg.retained = retain;
+	if (correlation && correlation_len && m->version == MQTTVERSION_5) {
+		prop.identifier = MQTTPROPERTY_CODE_CORRELATION_DATA;
+		prop.value.data.data = (char *)correlation;
+		prop.value.data.len = (int)correlation_len;
+		MQTTProperties_add(&msg.properties, &prop);
+	}
 	rc = MQTTAsync_sendMessage(m->client, topic, &msg, &ro);
+	MQTTProperties_free(&msg.properties);
 	if (rc == MQTTASYNC_SUCCESS) {
 		m->inflight++;
 		return 0;

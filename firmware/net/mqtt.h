@@ -93,8 +93,11 @@ void mqtt_inbound(const struct mqtt *m, uint64_t *refused, uint64_t *dropped);
  */
 typedef void (*mqtt_acked_fn)(void *data, uint64_t tag, bool ok);
 int mqtt_publish_tracked(struct mqtt *m, const char *topic, const void *payload,
-			 size_t len, mqtt_acked_fn fn, void *data,
+			 size_t len, bool retain, const void *correlation,
+			 size_t correlation_len, mqtt_acked_fn fn, void *data,
 			 uint64_t tag);
+/* Counts sessions: what was sent in an earlier one must go again. */
+unsigned int mqtt_session(const struct mqtt *m);
 
 bool mqtt_is_online(const struct mqtt *m);
 int mqtt_version(const struct mqtt *m);
