@@ -224,6 +224,7 @@ static void test_result_kept_until_acknowledged(void **state)
 	acks.hold = true;
 	put(o, 1, 1);
 	put(o, 2, 0);
+	outbox_flush(o);
 	assert_int_equal(fake.n_sent, 2);
 	assert_int_equal(outbox_pending(o), 1);
 	/* The link drops; a new session begins: r1 goes again. */
