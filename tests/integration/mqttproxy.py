@@ -76,8 +76,9 @@ def puback_refusal(packet, reason=0x80):
 
 
 class Proxy:
-    def __init__(self, upstream_port, drop=None):
+    def __init__(self, upstream_port, drop=None, raw=False):
         self.upstream = ("127.0.0.1", upstream_port)
+        self.raw = raw  # bytes as they come (TLS): no MQTT framing
         # f(packet bytes) -> None (forward), True (drop) or bytes (drop
         # and answer the client with these), for client packets.
         self.drop = drop
@@ -115,8 +116,8 @@ class Proxy:
             with self.lock:
                 self.conns.append((c, u))
                 self.accepted += 1
-            threading.Thread(target=self._up, args=(c, u),
-                             daemon=True).start()
+            threading.Thread(target=self._down if self.raw else self._up,
+                             args=(c, u), daemon=True).start()
             threading.Thread(target=self._down, args=(u, c),
                              daemon=True).start()
 
