@@ -99,7 +99,9 @@ class Hardening(unittest.TestCase):
             self.assertIn("inbound queue", r["error"])
         print(f"backlog {n} x 60 KiB: peak RSS grew {grown} KiB, "
               f"{len(busy)} refused busy", file=sys.stderr)
-        self.assertLess(grown, 12 * 1024)
+        # AddressSanitizer keeps freed memory in quarantine: no bound there.
+        if "ASAN_OPTIONS" not in os.environ:
+            self.assertLess(grown, 12 * 1024)
         self.assert_answers()
         if busy:
             def counted(m):
