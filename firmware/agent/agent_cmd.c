@@ -184,7 +184,7 @@ static void agent_command(struct agent *a, struct mqtt_msg *m, const char *name)
 	if (m->refused) {
 		snprintf(req->p.id, sizeof(req->p.id), "%s", m->refused_id);
 		agent_reply(a, req, RESULT_BUSY,
-			    "the agent's inbound queue stayed full: this "
+			    "the agent's inbound queue was full: this "
 			    "command was not read; send it again",
 			    NULL);
 		return;
