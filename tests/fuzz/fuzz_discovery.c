@@ -27,6 +27,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (set.n > HA_SET_MAX)
 		abort();
 	ha_set_free(&set);
+	/* The input as the components themselves, so the fuzzer need not
+	 * find the outer object to reach the component loop. */
+	topic = malloc(size + 16);
+	if (!topic)
+		return 0;
+	memcpy(topic, "{\"cmps\":{", 9);
+	memcpy(topic + 9, data, size);
+	memcpy(topic + 9 + size, "}}", 2);
+	ha_device_config_parse(topic, size + 11, &set);
+	if (set.n > HA_SET_MAX)
+		abort();
+	ha_set_free(&set);
+	free(topic);
 	topic = malloc(size + 1);
 	if (!topic)
 		return 0;
