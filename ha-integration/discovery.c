@@ -547,6 +547,8 @@ int ha_set_add(struct ha_set *s, const char *key, enum ha_platform p)
 		return -ENAMETOOLONG;
 	if (ha_set_has(s, key))
 		return 0;
+	if (s->n >= HA_SET_MAX)
+		return -ENOSPC;
 	e = ha_set_push(s);
 	if (!e)
 		return -ENOMEM;
@@ -567,30 +569,79 @@ void ha_set_del(struct ha_set *s, const char *key)
 		}
 }
 
+/*
+ * The keys already in a set, hashed: open addressing over twice
+ * HA_SET_MAX slots holding index + 1, so adding n keys takes linear time
+ * where ha_set_has() would take quadratic.
+ */
+#define HA_INDEX_SLOTS (2 * HA_SET_MAX)
+
+static bool ha_index_put(uint32_t *slots, const struct ha_set *s, size_t i)
+{
+	size_t h = (size_t)(ha_hash(0xcbf29ce484222325ull, s->v[i].key) %
+			    HA_INDEX_SLOTS);
+
+	for (; slots[h]; h = (h + 1) % HA_INDEX_SLOTS)
+		if (!strcmp(s->v[slots[h] - 1].key, s->v[i].key))
+			return false;
+	slots[h] = (uint32_t)i + 1;
+	return true;
+}
+
+static int ha_device_config_add(struct ha_set *into, uint32_t *slots,
+				const char *key, enum ha_platform pf)
+{
+	struct ha_entity *e;
+
+	if (into->n >= HA_SET_MAX)
+		return -E2BIG;
+	e = ha_set_push(into);
+	if (!e)
+		return -ENOMEM;
+	e->def = -1;
+	e->platform = pf;
+	snprintf(e->key, sizeof(e->key), "%s", key);
+	if (!ha_index_put(slots, into, into->n - 1))
+		into->n--; /* already there */
+	return 0;
+}
+
 int ha_device_config_parse(const char *payload, size_t len, struct ha_set *into)
 {
-	cJSON *o = cJSON_ParseWithLength(payload, len);
-	cJSON *cmps = cJSON_GetObjectItemCaseSensitive(o, "cmps");
-	cJSON *c;
+	cJSON *o = NULL, *cmps, *c;
+	uint32_t *slots = NULL;
 	int r = 0;
 
+	if (len > HA_DEVICE_CONFIG_MAX)
+		return -E2BIG;
+	o = cJSON_ParseWithLength(payload, len);
+	cmps = cJSON_GetObjectItemCaseSensitive(o, "cmps");
 	if (!cJSON_IsObject(cmps)) {
-		cJSON_Delete(o);
-		return -EINVAL;
+		r = -EINVAL;
+		goto out;
 	}
+	slots = calloc(HA_INDEX_SLOTS, sizeof(*slots));
+	if (!slots) {
+		r = -ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < into->n; i++)
+		ha_index_put(slots, into, i);
 	cJSON_ArrayForEach(c, cmps)
 	{
 		cJSON *p = cJSON_GetObjectItemCaseSensitive(c, "p");
 		enum ha_platform pf;
 
-		if (!cJSON_IsString(p) || cJSON_GetArraySize(c) < 2 ||
+		if (!cJSON_IsString(p) || !c->child || !c->child->next ||
 		    ha_platform_parse(p->valuestring, &pf) ||
 		    !ha_id_ok(c->string, HA_KEY_MAX - 1))
 			continue;
-		r = ha_set_add(into, c->string, pf);
+		r = ha_device_config_add(into, slots, c->string, pf);
 		if (r)
 			break;
 	}
+out:
+	free(slots);
 	cJSON_Delete(o);
 	return r;
 }
@@ -689,10 +740,9 @@ static bool ha_add_options(cJSON *o, const struct ha_input *in,
 
 	if (opts == HA_OPT_NONE)
 		return true;
-	arr = cJSON_AddArrayToObject(o, opts == HA_OPT_RESULT ||
-						       opts == HA_OPT_EVENT ?
-					       "evt_typ" :
-					       "ops");
+	arr = cJSON_AddArrayToObject(
+		o, opts == HA_OPT_RESULT || opts == HA_OPT_EVENT ? "evt_typ"
+								 : "ops");
 	if (!arr)
 		return false;
 	switch (opts) {
@@ -722,13 +772,14 @@ static bool ha_add_options(cJSON *o, const struct ha_input *in,
 		break;
 	case HA_OPT_PHASE:
 		for (size_t i = 0;
-		     i < sizeof(ha_phase_names) / sizeof(ha_phase_names[0]); i++)
-			cJSON_AddItemToArray(arr,
-					     cJSON_CreateString(ha_phase_names[i]));
+		     i < sizeof(ha_phase_names) / sizeof(ha_phase_names[0]);
+		     i++)
+			cJSON_AddItemToArray(
+				arr, cJSON_CreateString(ha_phase_names[i]));
 		break;
 	case HA_OPT_EVENT:
-		for (size_t i = 0; i < sizeof(ha_event_sources) /
-					       sizeof(ha_event_sources[0]);
+		for (size_t i = 0;
+		     i < sizeof(ha_event_sources) / sizeof(ha_event_sources[0]);
 		     i++)
 			cJSON_AddItemToArray(
 				arr, cJSON_CreateString(ha_event_sources[i]));

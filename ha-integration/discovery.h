@@ -96,6 +96,15 @@ struct ha_set {
 	size_t n, cap;
 };
 
+/*
+ * What a retained discovery payload can make us keep: a set holds at
+ * most HA_SET_MAX entities, and a device payload over
+ * HA_DEVICE_CONFIG_MAX bytes is not parsed. Our own payloads stay far
+ * below both; anything larger was put there by someone else.
+ */
+#define HA_SET_MAX 4096
+#define HA_DEVICE_CONFIG_MAX (1u << 20)
+
 const char *ha_platform_name(enum ha_platform p);
 /* 0, or -EINVAL for a platform this table does not use. */
 int ha_platform_parse(const char *name, enum ha_platform *p);
@@ -120,8 +129,9 @@ void ha_set_del(struct ha_set *s, const char *key);
 /*
  * Read a device-based payload (a retained one found on the broker) and
  * add its components to into; removal markers (a platform alone) are
- * not entities and are skipped. 0, -EINVAL (not such a payload) or
- * -ENOMEM.
+ * not entities and are skipped. Linear in the payload. 0, -EINVAL (not
+ * such a payload), -E2BIG (over HA_DEVICE_CONFIG_MAX bytes, not parsed;
+ * or more than HA_SET_MAX entities, the first ones kept) or -ENOMEM.
  */
 int ha_device_config_parse(const char *payload, size_t len,
 			   struct ha_set *into);

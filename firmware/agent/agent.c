@@ -77,6 +77,7 @@ static cJSON *agent_state_json(void *data)
 {
 	struct agent *a = data;
 	cJSON *o = cJSON_CreateObject();
+	uint64_t refused, dropped;
 	cJSON *mq;
 
 	cJSON_AddStringToObject(o, "version", ZB_VERSION);
@@ -120,6 +121,14 @@ static cJSON *agent_state_json(void *data)
 					(double)outbox_dropped(a->outbox));
 	if (mqtt_held(a->mqtt))
 		cJSON_AddNumberToObject(mq, "held", (double)mqtt_held(a->mqtt));
+	mqtt_inbound(a->mqtt, &refused, &dropped);
+	if (refused)
+		cJSON_AddNumberToObject(mq, "refused", (double)refused);
+	if (dropped)
+		cJSON_AddNumberToObject(mq, "inbound_dropped", (double)dropped);
+	/* How late the loop has served anything since start (issue 17). */
+	cJSON_AddNumberToObject(cJSON_AddObjectToObject(o, "loop"),
+				"max_lag_ms", (double)loop_max_lag_ms(a->loop));
 	return o;
 }
 

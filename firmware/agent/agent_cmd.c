@@ -126,6 +126,20 @@ static int agent_publish_event(void *data, const char *topic,
 			      0);
 }
 
+static int agent_publish_tracked(void *data, const char *topic,
+				 const void *payload, size_t len,
+				 void (*acked)(void *data, uint64_t tag,
+					       bool ok),
+				 void *acked_data, uint64_t tag)
+{
+	struct agent *a = data;
+
+	if (!a->mqtt)
+		return -ENOTCONN;
+	return mqtt_publish_tracked(a->mqtt, topic, payload, len, false, NULL,
+				    0, acked, acked_data, tag);
+}
+
 static bool agent_online(void *data)
 {
 	struct agent *a = data;
@@ -145,6 +159,7 @@ const struct cap_ops agent_cap_ops = {
 	.state_dirty = agent_state_dirty_op,
 	.publish = agent_publish_op,
 	.publish_event = agent_publish_event,
+	.publish_tracked = agent_publish_tracked,
 	.online = agent_online,
 	.subscribe = agent_subscribe,
 };
@@ -218,6 +233,14 @@ static void agent_command(struct agent *a, struct mqtt_msg *m, const char *name)
 	m->response_topic = NULL;
 	m->correlation = NULL;
 	m->topic = NULL;
+	if (m->refused) {
+		snprintf(req->p.id, sizeof(req->p.id), "%s", m->refused_id);
+		agent_reply(a, req, RESULT_BUSY,
+			    "the agent's inbound queue was full: this "
+			    "command was not read; send it again",
+			    NULL);
+		return;
+	}
 	if (payload_parse(m->payload, m->len, a->cfg->agent.max_payload,
 			  &req->p, err, sizeof(err))) {
 		agent_reply(a, req, RESULT_ERROR, err, NULL);
@@ -293,7 +316,8 @@ void agent_on_message(void *data, struct mqtt_msg *m)
 		}
 	} else if (r == 0) {
 		agent_command(a, m, name);
-	} else {
+	} else if (!m->refused) {
+		/* A refused message has no payload to give (see mqtt.h). */
 		for (size_t i = 0; i < commands_n_caps; i++)
 			if (a->self[i] && commands_caps[i]->message &&
 			    commands_caps[i]->message(a->self[i], m->topic,

@@ -54,6 +54,15 @@ struct cap_ops {
 	/* Queue a QoS 0 message that outlives a full queue (the outbox). */
 	int (*publish_event)(void *agent, const char *topic,
 			     const char *payload, size_t len);
+	/*
+	 * Publish at QoS 1 and be told, on the loop, when the broker has it
+	 * (acked(data, tag, true)) or it failed; not told for a session that
+	 * ended meanwhile. -ENOTCONN offline, -EAGAIN while full.
+	 */
+	int (*publish_tracked)(void *agent, const char *topic,
+			       const void *payload, size_t len,
+			       void (*acked)(void *data, uint64_t tag, bool ok),
+			       void *data, uint64_t tag);
 	/* The broker session is up. */
 	bool (*online)(void *agent);
 	/* Subscribe to a filter now and after every reconnect. */
@@ -117,6 +126,16 @@ static inline int cap_publish_event(const struct cap *c, const char *topic,
 				    const char *payload, size_t len)
 {
 	return c->ops->publish_event(c->agent, topic, payload, len);
+}
+
+static inline int cap_publish_tracked(const struct cap *c, const char *topic,
+				      const void *payload, size_t len,
+				      void (*acked)(void *data, uint64_t tag,
+						    bool ok),
+				      void *data, uint64_t tag)
+{
+	return c->ops->publish_tracked(c->agent, topic, payload, len, acked,
+				       data, tag);
 }
 
 static inline bool cap_online(const struct cap *c)

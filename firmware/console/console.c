@@ -37,6 +37,15 @@
  */
 #define CONSOLE_PAUSE_HIGH(cap) ((cap) / 4 * 3)
 #define CONSOLE_PAUSE_LOW(cap) ((cap) / 2)
+/*
+ * Lines go out at QoS 1 and stay in the ring until the broker has them
+ * (issue 17: a broker restart must not lose them uncounted); at most this
+ * many wait for acknowledgement, so results keep room in the broker's
+ * window (20 on a default mosquitto).
+ */
+#define CONSOLE_INFLIGHT_MAX 8
+/* The tag of the lost-lines marker; lines are tagged by sequence. */
+#define CONSOLE_MARKER_TAG UINT64_MAX
 
 struct console {
 	const struct cap *cap;
@@ -52,6 +61,7 @@ struct console {
 	struct console_history hist;
 	struct console_out out;
 	uint64_t nlines, lost, lost_pending;
+	uint64_t marker_out; /* the count the marker in flight says */
 	char last[CONSOLE_LAST_MAX];
 	char error[CONFIG_PATH_MAX + 64];
 	char raw_topic[TOPICS_MAX + 8];
@@ -147,17 +157,40 @@ static void console_pump_cb(void *data)
 	console_pump(c);
 }
 
+static void console_acked(void *data, uint64_t tag, bool ok)
+{
+	struct console *c = data;
+
+	if (tag == CONSOLE_MARKER_TAG) {
+		if (ok)
+			c->lost_pending -= c->marker_out < c->lost_pending
+						   ? c->marker_out
+						   : c->lost_pending;
+		c->marker_out = 0;
+		if (!ok)
+			return; /* sent again with the next line or session */
+	} else if (ok) {
+		console_ring_acked(&c->ring, tag);
+	}
+	/* Not confirmed (the session is failing): the line stays, and goes
+	 * again after the reconnect unless a later one's confirmation
+	 * takes it first. */
+	console_pump(c);
+}
+
 /*
- * Publish the marker of lost lines, then the ring's lines, oldest first,
- * until Paho pushes back (try again soon) or the session is down (the
- * online callback starts again).
+ * Publish the marker of lost lines, then the ring's lines not yet sent,
+ * oldest first, until Paho pushes back (try again soon), enough wait for
+ * acknowledgement (console_acked pumps again) or the session is down
+ * (the online callback starts again).
  */
 static void console_pump(struct console *c)
 {
 	bool offline = false;
 
-	while (c->lost_pending || c->ring.count) {
-		bool marker = c->lost_pending > 0;
+	for (;;) {
+		bool marker = c->lost_pending && !c->marker_out;
+		uint64_t tag = CONSOLE_MARKER_TAG;
 		ssize_t n;
 		int r;
 
@@ -165,12 +198,16 @@ static void console_pump(struct console *c)
 			n = snprintf(c->pub, sizeof(c->pub),
 				     "[zerobmc: %llu lines lost]",
 				     (unsigned long long)c->lost_pending);
+		else if (c->ring.sent < CONSOLE_INFLIGHT_MAX)
+			n = console_ring_next(&c->ring, c->pub, sizeof(c->pub),
+					      &tag);
 		else
-			n = console_ring_peek(&c->ring, c->pub, sizeof(c->pub));
+			break;
 		if (n < 0)
 			break;
-		r = cap_publish(c->cap, c->cap->topics->pub[TOPIC_CONSOLE],
-				c->pub, (size_t)n, 0, false);
+		r = cap_publish_tracked(
+			c->cap, c->cap->topics->pub[TOPIC_CONSOLE], c->pub,
+			(size_t)n, console_acked, c, tag);
 		if (r == -EAGAIN) {
 			if (!c->pump_timer)
 				loop_timer_rearm(c->loop, &c->pump_timer,
@@ -182,18 +219,21 @@ static void console_pump(struct console *c)
 			offline = true;
 			break;
 		}
-		if (r && !marker) {
-			/* Paho refuses this line for good: losing it beats
-			 * holding back every line behind it. */
+		if (marker) {
+			c->marker_out = r ? 0 : c->lost_pending;
+			if (r)
+				break; /* tried again on the next pump */
+		} else if (r) {
+			/* Paho refuses this line for good. */
 			c->lost++;
+			console_ring_mark_sent(&c->ring);
+			console_ring_acked(&c->ring, tag);
 			console_state_soon(c);
+		} else {
+			console_ring_mark_sent(&c->ring);
 		}
-		if (marker)
-			c->lost_pending = 0;
-		else
-			console_ring_pop(&c->ring);
 	}
-	if (c->ring.count) {
+	if (c->ring.count > c->ring.sent) {
 		c->backlog = true;
 	} else if (c->backlog) {
 		/* The ring is empty again: say so once Paho has room, as
@@ -221,16 +261,13 @@ static void console_on_line(void *data, const char *line, size_t len)
 	if (strspn(last, " ") < n)
 		memcpy(c->last, last, n + 1);
 	console_state_soon(c);
-	/* Nothing older waits: straight to Paho, else behind the others. */
-	if (!c->ring.count && !c->lost_pending &&
-	    cap_publish(c->cap, c->cap->topics->pub[TOPIC_CONSOLE], line, len,
-			0, false) == 0)
-		return;
+	/* Every line waits in the ring until the broker has it. */
 	if (console_ring_push(&c->ring, line, len, &dropped)) {
 		dropped++; /* larger than the whole ring */
 	}
 	c->lost += dropped;
 	c->lost_pending += dropped;
+	console_pump(c);
 }
 
 /*
@@ -520,7 +557,8 @@ static const char *const console_fields[] = {"data", "enter", "history", NULL};
 static void cmd_console_history(struct console *c, struct cmd_req *req, long n)
 {
 	cJSON *extra = cJSON_CreateObject();
-	cJSON *lines = console_history_json(&c->hist, (size_t)n);
+	size_t omitted;
+	cJSON *lines = console_history_json(&c->hist, (size_t)n, &omitted);
 
 	if (!extra || !lines) {
 		cJSON_Delete(extra);
@@ -529,6 +567,8 @@ static void cmd_console_history(struct console *c, struct cmd_req *req, long n)
 		return;
 	}
 	cJSON_AddItemToObject(extra, "lines", lines);
+	if (omitted)
+		cJSON_AddNumberToObject(extra, "omitted", (double)omitted);
 	cap_reply(c->cap, req, RESULT_OK, NULL, extra);
 }
 
@@ -620,10 +660,15 @@ static void console_cmd(void *self, struct cmd_req *req)
 
 /* ---- life cycle ---- */
 
-/* The broker session is up: publish what waits, in order. */
+/* The broker session is up: publish what waits, in order, again from
+ * the oldest line the last session did not confirm. */
 static void console_on_online(void *self)
 {
-	console_pump(self);
+	struct console *c = self;
+
+	console_ring_rewind(&c->ring);
+	c->marker_out = 0;
+	console_pump(c);
 }
 
 int console_listen(struct console *c, console_listener_fn fn, void *data)

@@ -45,14 +45,36 @@ void console_history_add(struct console_history *h, const char *line,
 		h->n++;
 }
 
-cJSON *console_history_json(const struct console_history *h, size_t n)
+static const char *console_history_at(const struct console_history *h,
+				      size_t from_end)
+{
+	const char *s = h->line[(h->next + h->cap - 1 - from_end) % h->cap];
+
+	return s ? s : "";
+}
+
+cJSON *console_history_json(const struct console_history *h, size_t n,
+			    size_t *omitted)
 {
 	cJSON *arr = cJSON_CreateArray();
+	size_t bytes = 0, fit = 0;
 
+	*omitted = 0;
 	if (!arr)
 		return NULL;
 	if (n > h->n)
 		n = h->n;
+	/* Newest first, so the cut falls on the oldest lines. */
+	while (fit < n) {
+		size_t len = strlen(console_history_at(h, fit));
+
+		if (bytes + len > CONSOLE_HISTORY_REPLY_MAX)
+			break;
+		bytes += len;
+		fit++;
+	}
+	*omitted = n - fit;
+	n = fit;
 	for (size_t i = 0; i < n; i++) {
 		size_t slot = (h->next + h->cap - n + i) % h->cap;
 		const char *s = h->line[slot] ? h->line[slot] : "";

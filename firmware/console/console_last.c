@@ -47,6 +47,11 @@ size_t console_last_text(const char *line, size_t len, bool strip_ansi,
 		unsigned char c = s[i];
 		size_t n = 1;
 
+		/* The text is a C string: a NUL would end it early. */
+		if (c == '\0') {
+			i++;
+			continue;
+		}
 		if (strip_ansi && c == ESC) {
 			i += console_ansi_len(line + i, len - i);
 			continue;

@@ -57,8 +57,13 @@ void console_ring_pop(struct console_ring *r)
 	r->head = (r->head + rec) % r->cap;
 	r->used -= rec;
 	r->count--;
+	r->head_seq++;
+	if (r->sent)
+		r->sent--;
+	else
+		r->send_off = r->head;
 	if (!r->count)
-		r->head = r->used = 0;
+		r->head = r->used = r->send_off = 0;
 }
 
 int console_ring_push(struct console_ring *r, const void *data, size_t len,
@@ -93,4 +98,49 @@ ssize_t console_ring_peek(const struct console_ring *r, void *out, size_t cap)
 		return -ENOBUFS;
 	console_ring_read(r, (r->head + sizeof(len)) % r->cap, out, len);
 	return len;
+}
+
+static uint32_t console_ring_len_at(const struct console_ring *r, size_t off)
+{
+	uint32_t len;
+
+	console_ring_read(r, off, &len, sizeof(len));
+	return len;
+}
+
+ssize_t console_ring_next(const struct console_ring *r, void *out, size_t cap,
+			  uint64_t *seq)
+{
+	uint32_t len;
+
+	if (r->sent >= r->count)
+		return -ENOENT;
+	len = console_ring_len_at(r, r->send_off);
+	if (len > cap)
+		return -ENOBUFS;
+	console_ring_read(r, (r->send_off + sizeof(len)) % r->cap, out, len);
+	*seq = r->head_seq + r->sent;
+	return len;
+}
+
+void console_ring_mark_sent(struct console_ring *r)
+{
+	if (r->sent >= r->count)
+		return;
+	r->send_off = (r->send_off +
+		       CONSOLE_RING_RECORD(console_ring_len_at(r, r->send_off))) %
+		      r->cap;
+	r->sent++;
+}
+
+void console_ring_acked(struct console_ring *r, uint64_t seq)
+{
+	while (r->count && r->sent && r->head_seq <= seq)
+		console_ring_pop(r);
+}
+
+void console_ring_rewind(struct console_ring *r)
+{
+	r->sent = 0;
+	r->send_off = r->head;
 }

@@ -29,6 +29,7 @@ struct loop {
 	int next_timer_id;
 	bool quit;
 	bool in_dispatch;
+	uint64_t max_lag_us;
 };
 
 uint64_t loop_now_us(void)
@@ -171,6 +172,19 @@ void loop_quit(struct loop *l)
 	l->quit = true;
 }
 
+uint64_t loop_max_lag_ms(const struct loop *l)
+{
+	return l->max_lag_us / 1000u;
+}
+
+static void loop_lag(struct loop *l, uint64_t since_us)
+{
+	uint64_t now = loop_now_us();
+
+	if (now > since_us && now - since_us > l->max_lag_us)
+		l->max_lag_us = now - since_us;
+}
+
 static int loop_timeout(struct loop *l, uint64_t now)
 {
 	uint64_t min = UINT64_MAX;
@@ -203,6 +217,7 @@ static void loop_run_timers(struct loop *l)
 		struct loop_timer t = l->timers[best];
 
 		l->timers[best] = l->timers[--l->n_timers];
+		loop_lag(l, t.due_ms * 1000u);
 		t.cb(t.data);
 		if (l->quit)
 			return;
@@ -234,6 +249,7 @@ int loop_run(struct loop *l)
 			pfd[i].revents = 0;
 		}
 		int pr = poll(pfd, n, loop_timeout(l, loop_now_ms()));
+		uint64_t polled_us = loop_now_us();
 
 		if (pr < 0 && errno != EINTR) {
 			r = -errno;
@@ -248,9 +264,17 @@ int loop_run(struct loop *l)
 
 			if (!pfd[i].revents)
 				continue;
-			f = loop_fd_find(l, pfd[i].fd);
-			if (f)
-				f->cb(f->fd, pfd[i].revents, f->data);
+			/*
+			 * By registration, not by number: entries stay in
+			 * place during dispatch (removal only marks, new ones
+			 * go at the end), so a number closed and reused this
+			 * round does not get the old descriptor's events.
+			 */
+			f = &l->fds[i];
+			if (f->dead)
+				continue;
+			loop_lag(l, polled_us);
+			f->cb(f->fd, pfd[i].revents, f->data);
 		}
 		l->in_dispatch = false;
 		loop_compact(l);

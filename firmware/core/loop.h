@@ -34,6 +34,13 @@ int loop_timer_rearm(struct loop *l, int *id, uint64_t after_ms,
 int loop_run(struct loop *l);
 void loop_quit(struct loop *l);
 
+/*
+ * The most the loop has been late since it was made, in ms: a timer
+ * served after its due time, or an fd served after poll() reported it
+ * (the time the callbacks before it took).
+ */
+uint64_t loop_max_lag_ms(const struct loop *l);
+
 uint64_t loop_now_ms(void);
 uint64_t loop_now_us(void);
 

@@ -55,6 +55,31 @@ static void keyboard_cmd_start(struct keyboard_cap *k, struct cmd_req *req,
 	cap_state_dirty(k->c);
 }
 
+/*
+ * Release without a plan, when none could be allocated: the keyboard
+ * writes its own all-up report. Answers ok only if the keys are up.
+ */
+static void keyboard_cmd_release_now(struct keyboard_cap *k,
+				     struct cmd_req *req)
+{
+	if (keyboard_busy(k->kb) || k->claim) {
+		cap_reply(k->c, req, RESULT_BUSY,
+			  k->claim ? k->claim
+				   : "another keyboard job is running",
+			  NULL);
+		return;
+	}
+	keyboard_release(k->kb);
+	cap_state_dirty(k->c);
+	if (keyboard_keys_down(k->kb))
+		cap_reply(k->c, req, RESULT_ERROR,
+			  "out of memory: the release is pending, keys may "
+			  "still be down",
+			  NULL);
+	else
+		cap_reply(k->c, req, RESULT_OK, NULL, NULL);
+}
+
 /* The profile of a command: its JSON "profile", else the configured one. */
 static int keyboard_cmd_profile(struct keyboard_cap *k, struct cmd_req *req,
 				enum typing_profile *prof)
@@ -119,8 +144,11 @@ void keyboard_cmd_key(void *self, struct cmd_req *req)
 		struct hid_report zero;
 
 		hid_report_clear(&zero);
-		typing_plan_report(&plan, &zero, 0);
-		keyboard_cmd_start(k, req, &plan, 0);
+		if (typing_plan_report(&plan, &zero, 0) == 0) {
+			keyboard_cmd_start(k, req, &plan, 0);
+			return;
+		}
+		keyboard_cmd_release_now(k, req);
 		return;
 	}
 	keys = payload_str(&req->p, "keys", true, &bad);

@@ -55,7 +55,7 @@ static int mqtt_create_client(struct mqtt *m)
 }
 
 static void mqtt_connect(struct mqtt *m);
-static void mqtt_disconnect_gone(struct mqtt *m);
+static void mqtt_disconnect(struct mqtt *m);
 
 static void mqtt_retry_cb(void *data)
 {
@@ -82,6 +82,9 @@ static void mqtt_connect(struct mqtt *m)
 	MQTTAsync_connectOptions o3 = MQTTAsync_connectOptions_initializer;
 	MQTTAsync_connectOptions *o = m->version == MQTTVERSION_5 ? &o5 : &o3;
 	MQTTAsync_willOptions will = MQTTAsync_willOptions_initializer;
+	MQTTProperties props = MQTTProperties_initializer;
+	MQTTProperty mps = {.identifier =
+				    MQTTPROPERTY_CODE_MAXIMUM_PACKET_SIZE};
 	int rc;
 
 	if (m->stopping || m->connecting)
@@ -95,6 +98,12 @@ static void mqtt_connect(struct mqtt *m)
 		o->cleanstart = 1;
 		o->onSuccess5 = mqtt_on_connect5;
 		o->onFailure5 = mqtt_on_connect_fail5;
+		/* The broker drops what is larger instead of sending it, so
+		 * no copy of an oversized message is ever made here. */
+		mps.value.integer4 =
+			m->cfg->agent.max_payload + MQTT_PACKET_SLACK;
+		if (MQTTProperties_add(&props, &mps) == 0)
+			o->connectProperties = &props;
 	} else {
 		o->cleansession = 1;
 		o->onSuccess = mqtt_on_connect;
@@ -113,6 +122,7 @@ static void mqtt_connect(struct mqtt *m)
 	o->will = &will;
 	m->connect_ms = loop_now_ms();
 	rc = MQTTAsync_connect(m->client, o);
+	MQTTProperties_free(&props);
 	if (rc != MQTTASYNC_SUCCESS) {
 		mqtt_schedule_retry(m);
 		return;
@@ -172,6 +182,8 @@ void mqtt_handle(struct mqtt *m, struct mqtt_ev *ev)
 		m->connecting = false;
 		/* A new session: what the last one had in flight is gone. */
 		m->inflight = 0;
+		m->will_sent = MQTT_WILL_NONE;
+		m->session++;
 		m->window = ev->code > 0 ? (unsigned int)ev->code
 					 : MQTT_WINDOW_DEFAULT;
 		mqtt_subscribe_all(m);
@@ -179,8 +191,8 @@ void mqtt_handle(struct mqtt *m, struct mqtt_ev *ev)
 	case EV_DELIVERED:
 		if (m->inflight)
 			m->inflight--;
-		if (m->stop_timer && !m->inflight)
-			mqtt_disconnect_gone(m);
+		if (m->stop_waiting && mqtt_stop_ready(m))
+			mqtt_disconnect(m);
 		if (m->inflight + 1 == m->window && m->cbs.writable)
 			m->cbs.writable(m->cb_data);
 		break;
@@ -241,8 +253,33 @@ void mqtt_handle(struct mqtt *m, struct mqtt_ev *ev)
 		mqtt_schedule_retry(m);
 		break;
 	case EV_MESSAGE:
+		mqtt_in_release(m, ev->msg->refused, ev->msg->len);
 		m->cbs.message(m->cb_data, ev->msg);
 		ev->msg = NULL;
+		break;
+	case EV_TRACKED: {
+		struct mqtt_track *t = ev->track;
+
+		if (t->session == m->session) {
+			if (m->inflight)
+				m->inflight--;
+			if (!m->stopping)
+				t->fn(t->data, t->tag, ev->code);
+			if (m->stop_waiting && mqtt_stop_ready(m))
+				mqtt_disconnect(m);
+			if (m->inflight + 1 == m->window && m->cbs.writable)
+				m->cbs.writable(m->cb_data);
+		}
+		break;
+	}
+	case EV_WILL_DONE:
+		if (m->inflight)
+			m->inflight--;
+		if (m->will_sent == MQTT_WILL_PENDING)
+			m->will_sent =
+				ev->code ? MQTT_WILL_CONFIRMED : MQTT_WILL_NONE;
+		if (m->stop_waiting && mqtt_stop_ready(m))
+			mqtt_disconnect(m);
 		break;
 	case EV_DISCONNECTED:
 		m->online = false;
@@ -287,6 +324,10 @@ int mqtt_new(struct loop *l, const struct config *c, const char *uri,
 	snprintf(m->will_topic, sizeof(m->will_topic), "%s", will->topic);
 	snprintf(m->will_payload, sizeof(m->will_payload), "%s", will->payload);
 	pthread_mutex_init(&m->lock, NULL);
+	m->in_bytes_max =
+		2 * ((size_t)c->agent.max_payload + MQTT_PACKET_SLACK);
+	if (m->in_bytes_max < MQTT_IN_BYTES_MIN)
+		m->in_bytes_max = MQTT_IN_BYTES_MIN;
 	m->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (m->efd < 0) {
 		r = -errno;
@@ -367,11 +408,12 @@ int mqtt_start(struct mqtt *m)
 /*
  * Paho 1.3.12 ends a disconnect that finds QoS 1 messages in flight only
  * from its timeout sweep, which runs every 3 s: an agent stopping right
- * after its "offline" would wait that long. So the disconnect waits here
- * until the broker has acknowledged everything (or the deadline passes),
- * and then leaves Paho nothing to wait for.
+ * after its "offline" would wait that long. So mqtt_stop() waits here
+ * until the broker has acknowledged everything, our "offline" last (or
+ * MQTT_STOP_WAIT_MS passed), and the disconnect leaves Paho nothing to
+ * wait for.
  */
-static int mqtt_disconnect_now(struct mqtt *m)
+static void mqtt_disconnect(struct mqtt *m)
 {
 	MQTTAsync_disconnectOptions d5 =
 		MQTTAsync_disconnectOptions_initializer5;
@@ -379,6 +421,8 @@ static int mqtt_disconnect_now(struct mqtt *m)
 		MQTTAsync_disconnectOptions_initializer;
 	MQTTAsync_disconnectOptions *d =
 		m->version == MQTTVERSION_5 ? &d5 : &d3;
+
+	m->stop_waiting = false;
 	if (m->stop_timer) {
 		loop_timer_cancel(m->loop, m->stop_timer);
 		m->stop_timer = 0;
@@ -388,32 +432,32 @@ static int mqtt_disconnect_now(struct mqtt *m)
 	if (m->version == MQTTVERSION_5) {
 		d->onSuccess5 = mqtt_on_disc5;
 		d->onFailure5 = mqtt_on_disc_fail5;
+		/* MQTT 3.1.1 has no such code: its DISCONNECT always
+		 * discards the will. */
+		if (m->will_sent != MQTT_WILL_CONFIRMED)
+			d->reasonCode =
+				MQTTREASONCODE_DISCONNECT_WITH_WILL_MESSAGE;
 	} else {
 		d->onSuccess = mqtt_on_disc;
 		d->onFailure = mqtt_on_disc_fail;
 	}
 	if (MQTTAsync_disconnect(m->client, d) != MQTTASYNC_SUCCESS)
-		return -EIO;
-	return 0;
+		mqtt_push_simple(m, EV_DISCONNECTED, 0, 0, NULL);
 }
 
-/* The session is over without Paho's word: say so anyway. */
-static void mqtt_disconnect_gone(struct mqtt *m)
+/* A stop waits until nothing is in flight and our will is answered. */
+static bool mqtt_stop_ready(const struct mqtt *m)
 {
-	void (*done)(void *) = m->stop_done;
-
-	if (mqtt_disconnect_now(m) == 0 || !done)
-		return;
-	m->stop_done = NULL;
-	done(m->stop_data);
+	return !m->inflight && m->will_sent != MQTT_WILL_PENDING;
 }
 
-static void mqtt_stop_deadline(void *data)
+static void mqtt_stop_wait_cb(void *data)
 {
 	struct mqtt *m = data;
 
 	m->stop_timer = 0;
-	mqtt_disconnect_gone(m);
+	if (m->stop_waiting)
+		mqtt_disconnect(m);
 }
 
 int mqtt_stop(struct mqtt *m, void (*done)(void *data), void *data)
@@ -427,19 +471,26 @@ int mqtt_stop(struct mqtt *m, void (*done)(void *data), void *data)
 		return -ENOTCONN;
 	m->stop_done = done;
 	m->stop_data = data;
-	if (!m->inflight && mqtt_disconnect_now(m)) {
-		m->stop_done = NULL;
-		return -EIO;
-	}
-	if (!m->inflight)
+	if (mqtt_stop_ready(m)) {
+		mqtt_disconnect(m);
 		return 0;
-	return loop_timer_rearm(m->loop, &m->stop_timer, 1000,
-				mqtt_stop_deadline, m);
+	}
+	m->stop_waiting = true;
+	return loop_timer_rearm(m->loop, &m->stop_timer, MQTT_STOP_WAIT_MS,
+				mqtt_stop_wait_cb, m);
 }
 
 bool mqtt_window_full(const struct mqtt *m)
 {
 	return m->inflight >= m->window;
+}
+
+void mqtt_inbound(const struct mqtt *m, uint64_t *refused, uint64_t *dropped)
+{
+	pthread_mutex_lock((pthread_mutex_t *)&m->lock);
+	*refused = m->refused;
+	*dropped = m->dropped;
+	pthread_mutex_unlock((pthread_mutex_t *)&m->lock);
 }
 
 bool mqtt_is_online(const struct mqtt *m)
@@ -450,6 +501,15 @@ bool mqtt_is_online(const struct mqtt *m)
 int mqtt_version(const struct mqtt *m)
 {
 	return m->version == MQTTVERSION_5 ? 5 : 4;
+}
+
+/* Our own publish of what the will says, on the will's topic. */
+static bool mqtt_is_will(const struct mqtt *m, const char *topic,
+			 const void *payload, size_t len)
+{
+	return !strcmp(topic, m->will_topic) &&
+	       len == strlen(m->will_payload) &&
+	       !memcmp(payload, m->will_payload, len);
 }
 
 int mqtt_publish(struct mqtt *m, const char *topic, const void *payload,
@@ -467,7 +527,11 @@ int mqtt_publish(struct mqtt *m, const char *topic, const void *payload,
 		return -E2BIG;
 	if (qos > 0) {
 		ro.context = m;
-		if (m->version == MQTTVERSION_5) {
+		if (m->version == MQTTVERSION_5 &&
+		    mqtt_is_will(m, topic, payload, len)) {
+			ro.onSuccess5 = mqtt_on_will_acked5;
+			ro.onFailure5 = mqtt_on_will_failed5;
+		} else if (m->version == MQTTVERSION_5) {
 			ro.onSuccess5 = mqtt_on_delivered5;
 			ro.onFailure5 = mqtt_on_undelivered5;
 		} else {
@@ -487,6 +551,8 @@ int mqtt_publish(struct mqtt *m, const char *topic, const void *payload,
 	}
 	rc = MQTTAsync_sendMessage(m->client, topic, &msg, &ro);
 	MQTTProperties_free(&msg.properties);
+	if (rc == MQTTASYNC_SUCCESS && ro.onSuccess5 == mqtt_on_will_acked5)
+		m->will_sent = MQTT_WILL_PENDING;
 	if (rc == MQTTASYNC_SUCCESS && qos > 0)
 		m->inflight++;
 	if (rc == MQTTASYNC_DISCONNECTED)
@@ -495,4 +561,61 @@ int mqtt_publish(struct mqtt *m, const char *topic, const void *payload,
 	    rc == MQTTASYNC_MAX_MESSAGES_INFLIGHT)
 		return -EAGAIN;
 	return rc == MQTTASYNC_SUCCESS ? 0 : -EIO;
+}
+
+unsigned int mqtt_session(const struct mqtt *m)
+{
+	return m->session;
+}
+
+int mqtt_publish_tracked(struct mqtt *m, const char *topic, const void *payload,
+			 size_t len, bool retain, const void *correlation,
+			 size_t correlation_len, mqtt_acked_fn fn, void *data,
+			 uint64_t tag)
+{
+	MQTTAsync_message msg = MQTTAsync_message_initializer;
+	MQTTAsync_responseOptions ro = MQTTAsync_responseOptions_initializer;
+	struct mqtt_track *t;
+	MQTTProperty prop;
+	int rc;
+
+	if (!m->online)
+		return -ENOTCONN;
+	if (len > INT32_MAX)
+		return -E2BIG;
+	t = calloc(1, sizeof(*t));
+	if (!t)
+		return -ENOMEM;
+	*t = (struct mqtt_track){m, fn, data, tag, m->session};
+	ro.context = t;
+	if (m->version == MQTTVERSION_5) {
+		ro.onSuccess5 = mqtt_on_tracked5;
+		ro.onFailure5 = mqtt_on_untracked5;
+	} else {
+		ro.onSuccess = mqtt_on_tracked;
+		ro.onFailure = mqtt_on_untracked;
+	}
+	msg.payload = (void *)payload;
+	msg.payloadlen = (int)len;
+	msg.qos = 1;
+	msg.retained = retain;
+	if (correlation && correlation_len && m->version == MQTTVERSION_5) {
+		prop.identifier = MQTTPROPERTY_CODE_CORRELATION_DATA;
+		prop.value.data.data = (char *)correlation;
+		prop.value.data.len = (int)correlation_len;
+		MQTTProperties_add(&msg.properties, &prop);
+	}
+	rc = MQTTAsync_sendMessage(m->client, topic, &msg, &ro);
+	MQTTProperties_free(&msg.properties);
+	if (rc == MQTTASYNC_SUCCESS) {
+		m->inflight++;
+		return 0;
+	}
+	free(t);
+	if (rc == MQTTASYNC_DISCONNECTED)
+		return -ENOTCONN;
+	if (rc == MQTTASYNC_MAX_BUFFERED_MESSAGES ||
+	    rc == MQTTASYNC_MAX_MESSAGES_INFLIGHT)
+		return -EAGAIN;
+	return -EIO;
 }

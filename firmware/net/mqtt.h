@@ -8,9 +8,11 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "firmware/core/config.h"
 #include "firmware/core/loop.h"
+#include "topics/payload.h"
 
 struct mqtt;
 
@@ -23,6 +25,14 @@ struct mqtt_msg {
 	char *response_topic; /* MQTT 5, or NULL */
 	void *correlation;
 	size_t correlation_len;
+	/*
+	 * Not kept: the loop was full when it came (see mqtt_priv.h), so
+	 * only the topic, the properties and the command's "id" were
+	 * (payload is ""). A command is answered busy; anything else is
+	 * only counted.
+	 */
+	bool refused;
+	char refused_id[PAYLOAD_ID_MAX + 1];
 };
 
 struct mqtt_cbs {
@@ -68,6 +78,26 @@ bool mqtt_window_full(const struct mqtt *m);
 void mqtt_resume(struct mqtt *m);
 /* Messages held back now. */
 size_t mqtt_held(const struct mqtt *m);
+/*
+ * Inbound messages refused (topic and id kept, answered busy) and
+ * dropped (more than MQTT_IN_REFUSED_MAX refused waiting) since start,
+ * because the loop was full.
+ */
+void mqtt_inbound(const struct mqtt *m, uint64_t *refused, uint64_t *dropped);
+
+/*
+ * A QoS 1 publish whose acknowledgement is told: fn(data, tag, true) on
+ * the loop once the broker has it, fn(data, tag, false) if it failed.
+ * Nothing is told for a session that ended meanwhile (the caller sends
+ * again when online) or once mqtt_stop() was called.
+ */
+typedef void (*mqtt_acked_fn)(void *data, uint64_t tag, bool ok);
+int mqtt_publish_tracked(struct mqtt *m, const char *topic, const void *payload,
+			 size_t len, bool retain, const void *correlation,
+			 size_t correlation_len, mqtt_acked_fn fn, void *data,
+			 uint64_t tag);
+/* Counts sessions: what was sent in an earlier one must go again. */
+unsigned int mqtt_session(const struct mqtt *m);
 
 bool mqtt_is_online(const struct mqtt *m);
 int mqtt_version(const struct mqtt *m);

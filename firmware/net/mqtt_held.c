@@ -8,9 +8,22 @@
 
 #include "firmware/net/mqtt_priv.h"
 
+void mqtt_in_release(struct mqtt *m, bool refused, size_t len)
+{
+	pthread_mutex_lock(&m->lock);
+	if (refused) {
+		m->in_refused--;
+	} else {
+		m->in_count--;
+		m->in_bytes -= len;
+	}
+	pthread_mutex_unlock(&m->lock);
+}
+
 void mqtt_ev_free(struct mqtt_ev *ev)
 {
 	mqtt_msg_free(ev->msg);
+	free(ev->track);
 	free(ev);
 }
 

@@ -61,25 +61,82 @@ void mqtt_msg_free(struct mqtt_msg *msg)
 	free(msg);
 }
 
+/*
+ * Take room for a message of len bytes: one always fits when nothing is
+ * queued. Nothing waits here: Paho holds its own mutex around this
+ * callback, and the loop's next MQTTAsync_sendMessage would block on it
+ * (seen in gdb), so a full loop refuses the message instead.
+ */
+static enum mqtt_room mqtt_take_room(struct mqtt *m, size_t len)
+{
+	enum mqtt_room room = MQTT_ROOM;
+
+	pthread_mutex_lock(&m->lock);
+	if (m->in_count && (m->in_count >= MQTT_IN_ENTRIES_MAX ||
+			    m->in_bytes + len > m->in_bytes_max))
+		room = m->in_refused < MQTT_IN_REFUSED_MAX ? MQTT_REFUSE
+							   : MQTT_DROP;
+	if (room == MQTT_ROOM) {
+		m->in_count++;
+		m->in_bytes += len;
+	} else if (room == MQTT_REFUSE) {
+		m->in_refused++;
+		m->refused++;
+	} else {
+		m->dropped++;
+	}
+	pthread_mutex_unlock(&m->lock);
+	return room;
+}
+
+/* What a refused message keeps: its command id, for the busy answer. */
+static int mqtt_refuse(struct mqtt_msg *msg, const MQTTAsync_message *pm)
+{
+	struct payload p = {0};
+	char err[64];
+
+	payload_parse(pm->payload, (size_t)pm->payloadlen, SIZE_MAX, &p, err,
+		      sizeof(err));
+	snprintf(msg->refused_id, sizeof(msg->refused_id), "%s", p.id);
+	payload_free(&p);
+	msg->refused = true;
+	msg->payload = strdup("");
+	return msg->payload ? 0 : -ENOMEM;
+}
+
 int mqtt_on_message(void *ctx, char *topic, int topic_len,
 		    MQTTAsync_message *pm)
 {
 	struct mqtt *m = ctx;
-	struct mqtt_ev *ev = calloc(1, sizeof(*ev));
-	struct mqtt_msg *msg = calloc(1, sizeof(*msg));
+	struct mqtt_ev *ev = NULL;
+	struct mqtt_msg *msg = NULL;
 	size_t tl = topic_len > 0 ? (size_t)topic_len : strlen(topic);
 
+	enum mqtt_room room = mqtt_take_room(m, (size_t)pm->payloadlen);
+
+	if (room == MQTT_DROP)
+		goto done;
+
+	ev = calloc(1, sizeof(*ev));
+	msg = calloc(1, sizeof(*msg));
 	if (!ev || !msg)
 		goto oom;
 	msg->topic = malloc(tl + 1);
-	msg->payload = malloc((size_t)pm->payloadlen + 1);
-	if (!msg->topic || !msg->payload)
+	if (!msg->topic)
 		goto oom;
 	memcpy(msg->topic, topic, tl);
 	msg->topic[tl] = '\0';
-	memcpy(msg->payload, pm->payload, (size_t)pm->payloadlen);
-	msg->payload[pm->payloadlen] = '\0';
-	msg->len = (size_t)pm->payloadlen;
+	if (room == MQTT_REFUSE) {
+		if (mqtt_refuse(msg, pm))
+			goto oom;
+	} else {
+		msg->payload = malloc((size_t)pm->payloadlen + 1);
+		if (!msg->payload)
+			goto oom;
+		memcpy(msg->payload, pm->payload, (size_t)pm->payloadlen);
+		msg->payload[pm->payloadlen] = '\0';
+		msg->len = (size_t)pm->payloadlen;
+	}
 	msg->qos = pm->qos;
 	msg->retained = pm->retained;
 	for (int i = 0; i < pm->properties.count; i++) {
@@ -104,11 +161,13 @@ int mqtt_on_message(void *ctx, char *topic, int topic_len,
 	ev->type = EV_MESSAGE;
 	ev->msg = msg;
 	mqtt_push(m, ev);
+done:
 	MQTTAsync_freeMessage(&pm);
 	MQTTAsync_free(topic);
 	return 1;
 oom:
 	/* Returning 0 makes Paho offer the message again later. */
+	mqtt_in_release(m, room == MQTT_REFUSE, (size_t)pm->payloadlen);
 	mqtt_msg_free(msg);
 	free(ev);
 	return 0;
@@ -189,6 +248,54 @@ void mqtt_on_delivered5(void *ctx, MQTTAsync_successData5 *r)
 void mqtt_on_undelivered5(void *ctx, MQTTAsync_failureData5 *r)
 {
 	mqtt_push_simple(ctx, EV_DELIVERED, 0, 0, NULL);
+}
+
+void mqtt_on_will_acked5(void *ctx, MQTTAsync_successData5 *r)
+{
+	mqtt_push_simple(ctx, EV_DELIVERED, 0, 0, NULL);
+	mqtt_push_simple(ctx, EV_WILL_DONE, 1, 0, NULL);
+}
+
+void mqtt_on_will_failed5(void *ctx, MQTTAsync_failureData5 *r)
+{
+	mqtt_push_simple(ctx, EV_DELIVERED, 0, 0, NULL);
+	mqtt_push_simple(ctx, EV_WILL_DONE, 0, 0, NULL);
+}
+
+static void mqtt_push_track(struct mqtt_track *t, int ok)
+{
+	struct mqtt_ev *ev = calloc(1, sizeof(*ev));
+
+	if (!ev) {
+		/* The loop never hears of it: the window slot stays taken
+		 * until the next session, the line is sent again then. */
+		free(t);
+		return;
+	}
+	ev->type = EV_TRACKED;
+	ev->code = ok;
+	ev->track = t;
+	mqtt_push(t->m, ev);
+}
+
+void mqtt_on_tracked5(void *ctx, MQTTAsync_successData5 *r)
+{
+	mqtt_push_track(ctx, 1);
+}
+
+void mqtt_on_untracked5(void *ctx, MQTTAsync_failureData5 *r)
+{
+	mqtt_push_track(ctx, 0);
+}
+
+void mqtt_on_tracked(void *ctx, MQTTAsync_successData *r)
+{
+	mqtt_push_track(ctx, 1);
+}
+
+void mqtt_on_untracked(void *ctx, MQTTAsync_failureData *r)
+{
+	mqtt_push_track(ctx, 0);
 }
 
 void mqtt_on_delivered(void *ctx, MQTTAsync_successData *r)

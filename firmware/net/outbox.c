@@ -19,6 +19,14 @@ struct outbox_msg {
 	size_t corr_len;
 	int qos;
 	bool retain;
+	/*
+	 * A QoS 1 message stays until the broker acknowledges it (done), so
+	 * a link cut after Paho took it does not lose it: sent in session
+	 * `session` under `tag`, it goes again in a later session.
+	 */
+	bool sent, done;
+	uint64_t tag;
+	unsigned int session;
 };
 
 struct outbox {
@@ -27,6 +35,8 @@ struct outbox {
 	struct outbox_msg q[OUTBOX_MAX];
 	size_t head, n;
 	uint64_t dropped;
+	uint64_t next_tag;
+	bool flushing;
 	int timer;
 	void (*space_fn)(void *data);
 	void *space_data;
@@ -122,14 +132,70 @@ static void outbox_timer_cb(void *data)
 	outbox_flush(o);
 }
 
+/* What is done leaves from the front, keeping the order of the rest. */
+static void outbox_compact(struct outbox *o)
+{
+	while (o->n && outbox_at(o, 0)->done)
+		outbox_pop(o);
+}
+
+static void outbox_acked(void *data, uint64_t tag, bool ok)
+{
+	struct outbox *o = data;
+
+	for (size_t i = 0; i < o->n; i++) {
+		struct outbox_msg *m = outbox_at(o, i);
+
+		if (m->sent && m->tag == tag) {
+			/* Not confirmed: sent again (the session is ending,
+			 * or the broker refused it once). */
+			if (ok)
+				m->done = true;
+			else
+				m->sent = false;
+			break;
+		}
+	}
+	if (!o->flushing)
+		outbox_flush(o);
+}
+
+/* Send m; 0, or -EAGAIN / -ENOTCONN (stop for now), or another error. */
+static int outbox_send(struct outbox *o, struct outbox_msg *m,
+		       unsigned int session)
+{
+	int r;
+
+	if (!m->qos) {
+		r = mqtt_publish(o->mqtt, m->topic, m->payload, m->len, 0,
+				 m->retain, m->corr, m->corr_len);
+		m->done = r == 0;
+		return r;
+	}
+	/* Marked first: the acknowledgement may come before the return. */
+	m->tag = ++o->next_tag;
+	m->session = session;
+	m->sent = true;
+	r = mqtt_publish_tracked(o->mqtt, m->topic, m->payload, m->len,
+				 m->retain, m->corr, m->corr_len, outbox_acked,
+				 o, m->tag);
+	if (r)
+		m->sent = false;
+	return r;
+}
+
 void outbox_flush(struct outbox *o)
 {
 	bool was_busy = outbox_busy(o);
+	unsigned int session = mqtt_session(o->mqtt);
 
-	while (o->n) {
-		struct outbox_msg *m = outbox_at(o, 0);
+	o->flushing = true;
+	for (size_t i = 0; i < o->n; i++) {
+		struct outbox_msg *m = outbox_at(o, i);
 		int r;
 
+		if (m->done || (m->sent && m->session == session))
+			continue;
 		/* The broker's acknowledgement calls outbox_flush() again;
 		 * the timer is only a safety net. */
 		if (outbox_must_wait(o, m->qos)) {
@@ -138,8 +204,7 @@ void outbox_flush(struct outbox *o)
 					 outbox_timer_cb, o);
 			break;
 		}
-		r = mqtt_publish(o->mqtt, m->topic, m->payload, m->len, m->qos,
-				 m->retain, m->corr, m->corr_len);
+		r = outbox_send(o, m, session);
 		if (r == -EAGAIN) {
 			loop_timer_rearm(o->loop, &o->timer, OUTBOX_RETRY_MS,
 					 outbox_timer_cb, o);
@@ -147,8 +212,14 @@ void outbox_flush(struct outbox *o)
 		}
 		if (r == -ENOTCONN)
 			break; /* flushed again when online */
-		outbox_pop(o);
+		if (r) {
+			/* Paho refuses it for good: counted, not retried. */
+			m->done = true;
+			o->dropped++;
+		}
 	}
+	o->flushing = false;
+	outbox_compact(o);
 	if (was_busy && !outbox_busy(o) && o->space_fn)
 		o->space_fn(o->space_data);
 }
@@ -158,8 +229,11 @@ int outbox_publish(struct outbox *o, const char *topic, const char *payload,
 		   size_t corr_len)
 {
 	struct outbox_msg *m;
+	bool first = !o->n;
 
-	if (!o->n && !outbox_must_wait(o, qos)) {
+	/* QoS 0 straight out when nothing waits; QoS 1 is kept until the
+	 * broker has it. */
+	if (first && !qos) {
 		int r = mqtt_publish(o->mqtt, topic, payload, len, qos, retain,
 				     corr, corr_len);
 		if (r != -EAGAIN && r != -ENOTCONN)
@@ -182,7 +256,12 @@ int outbox_publish(struct outbox *o, const char *topic, const char *payload,
 	m->corr_len = corr_len;
 	m->qos = qos;
 	m->retain = retain;
+	m->sent = m->done = false;
 	o->n++;
+	if (first && qos) {
+		outbox_flush(o);
+		return 0;
+	}
 	if (!o->timer)
 		loop_timer_rearm(o->loop, &o->timer, OUTBOX_RETRY_MS,
 				 outbox_timer_cb, o);
@@ -196,5 +275,9 @@ uint64_t outbox_dropped(const struct outbox *o)
 
 size_t outbox_pending(const struct outbox *o)
 {
-	return o->n;
+	size_t n = 0;
+
+	for (size_t i = 0; i < o->n; i++)
+		n += !o->q[(o->head + i) % OUTBOX_MAX].done;
+	return n;
 }

@@ -222,6 +222,20 @@ static void test_last_text(void **state)
 	free(big);
 }
 
+/* Found by fuzz_console_last: a NUL in the line (serial noise) must not
+ * cut the sensor text short, with or without stripping. */
+static void test_last_text_nul(void **state)
+{
+	char out[CONSOLE_LAST_MAX];
+	size_t n;
+
+	for (int strip = 0; strip < 2; strip++) {
+		n = console_last_text("\x02\x00" "ab", 4, strip, out);
+		assert_int_equal(strlen(out), n);
+		assert_string_equal(out + n - 2, "ab");
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -234,6 +248,7 @@ int main(void)
 		cmocka_unit_test(test_tail),
 		cmocka_unit_test(test_lines_repaired),
 		cmocka_unit_test(test_last_text),
+		cmocka_unit_test(test_last_text_nul),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

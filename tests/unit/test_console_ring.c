@@ -78,23 +78,24 @@ static void test_overflow_drops_oldest(void **state)
 static void test_history(void **state)
 {
 	struct console_history h;
+	size_t omitted;
 	cJSON *arr;
 	char *s;
 
 	assert_int_equal(console_history_init(&h, 3), 0);
-	arr = console_history_json(&h, 10);
+	arr = console_history_json(&h, 10, &omitted);
 	assert_int_equal(cJSON_GetArraySize(arr), 0);
 	cJSON_Delete(arr);
 	console_history_add(&h, "one", 3);
 	console_history_add(&h, "two", 3);
 	console_history_add(&h, "three", 5);
 	console_history_add(&h, "four", 4);
-	arr = console_history_json(&h, 10);
+	arr = console_history_json(&h, 10, &omitted);
 	s = cJSON_PrintUnformatted(arr);
 	assert_string_equal(s, "[\"two\",\"three\",\"four\"]");
 	cJSON_free(s);
 	cJSON_Delete(arr);
-	arr = console_history_json(&h, 2);
+	arr = console_history_json(&h, 2, &omitted);
 	s = cJSON_PrintUnformatted(arr);
 	assert_string_equal(s, "[\"three\",\"four\"]");
 	cJSON_free(s);
@@ -103,8 +104,38 @@ static void test_history(void **state)
 	/* No history kept at all. */
 	assert_int_equal(console_history_init(&h, 0), 0);
 	console_history_add(&h, "x", 1);
-	arr = console_history_json(&h, 5);
+	arr = console_history_json(&h, 5, &omitted);
 	assert_int_equal(cJSON_GetArraySize(arr), 0);
+	cJSON_Delete(arr);
+	console_history_free(&h);
+}
+
+/* A reply carries at most CONSOLE_HISTORY_REPLY_MAX bytes of lines: the
+ * newest, and the count of those left out. */
+static void test_history_capped_by_bytes(void **state)
+{
+	struct console_history h;
+	char line[1000];
+	size_t omitted, bytes = 0;
+	cJSON *arr, *last;
+	int n;
+
+	memset(line, 'x', sizeof(line));
+	assert_int_equal(console_history_init(&h, 1000), 0);
+	for (int i = 0; i < 1000; i++) {
+		snprintf(line, sizeof(line), "%04d", i);
+		line[4] = 'x';
+		console_history_add(&h, line, sizeof(line));
+	}
+	arr = console_history_json(&h, 1000, &omitted);
+	n = cJSON_GetArraySize(arr);
+	for (int i = 0; i < n; i++)
+		bytes += strlen(cJSON_GetArrayItem(arr, i)->valuestring);
+	assert_true(bytes <= CONSOLE_HISTORY_REPLY_MAX);
+	assert_int_equal((size_t)n + omitted, 1000);
+	assert_true(omitted > 0);
+	last = cJSON_GetArrayItem(arr, n - 1);
+	assert_memory_equal(last->valuestring, "0999", 4);
 	cJSON_Delete(arr);
 	console_history_free(&h);
 }
@@ -181,6 +212,7 @@ int main(void)
 		cmocka_unit_test(test_fifo_and_wrap),
 		cmocka_unit_test(test_overflow_drops_oldest),
 		cmocka_unit_test(test_history),
+		cmocka_unit_test(test_history_capped_by_bytes),
 		cmocka_unit_test(test_out_deadline),
 		cmocka_unit_test(test_out_write),
 	};

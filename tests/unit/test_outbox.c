@@ -47,6 +47,41 @@ bool mqtt_window_full(const struct mqtt *m)
 	return fake.window_full;
 }
 
+/* QoS 1 goes this way: acknowledged at once, or held for the test. */
+static struct {
+	bool hold;
+	mqtt_acked_fn fn;
+	void *data;
+	uint64_t tag[SENT_MAX];
+	int n;
+	unsigned int session;
+} acks;
+
+int mqtt_publish_tracked(struct mqtt *m, const char *topic, const void *payload,
+			 size_t len, bool retain, const void *correlation,
+			 size_t correlation_len, mqtt_acked_fn fn, void *data,
+			 uint64_t tag)
+{
+	int r = mqtt_publish(m, topic, payload, len, 1, retain, correlation,
+			     correlation_len);
+
+	if (r)
+		return r;
+	if (!acks.hold) {
+		fn(data, tag, true);
+		return 0;
+	}
+	acks.fn = fn;
+	acks.data = data;
+	acks.tag[acks.n++] = tag;
+	return 0;
+}
+
+unsigned int mqtt_session(const struct mqtt *m)
+{
+	return acks.session;
+}
+
 static void on_space(void *data)
 {
 	fake.space_calls++;
@@ -60,6 +95,7 @@ static int setup(void **state)
 	struct outbox *o;
 
 	memset(&fake, 0, sizeof(fake));
+	memset(&acks, 0, sizeof(acks));
 	loop = loop_new();
 	if (!loop || outbox_new(loop, NULL, &o))
 		return -1;
@@ -179,6 +215,30 @@ static void test_waits_for_window(void **state)
 	assert_string_equal(fake.sent[1], "e2");
 }
 
+/* A result stays until the broker acknowledges it, and goes again in a
+ * new session if the old one ended first (a cut link must not lose it). */
+static void test_result_kept_until_acknowledged(void **state)
+{
+	struct outbox *o = *state;
+
+	acks.hold = true;
+	put(o, 1, 1);
+	put(o, 2, 0);
+	outbox_flush(o);
+	assert_int_equal(fake.n_sent, 2);
+	assert_int_equal(outbox_pending(o), 1);
+	/* The link drops; a new session begins: r1 goes again. */
+	acks.session++;
+	acks.n = 0;
+	outbox_flush(o);
+	assert_int_equal(fake.n_sent, 3);
+	assert_string_equal(fake.sent[2], "r1");
+	assert_int_equal(outbox_pending(o), 1);
+	acks.fn(acks.data, acks.tag[0], true);
+	assert_int_equal(outbox_pending(o), 0);
+	assert_int_equal(outbox_dropped(o), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -190,6 +250,8 @@ int main(void)
 			test_full_drops_events_before_results, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_waits_for_window, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(
+			test_result_kept_until_acknowledged, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
