@@ -127,9 +127,10 @@ void console_ring_mark_sent(struct console_ring *r)
 {
 	if (r->sent >= r->count)
 		return;
-	r->send_off = (r->send_off +
-		       CONSOLE_RING_RECORD(console_ring_len_at(r, r->send_off))) %
-		      r->cap;
+	r->send_off =
+		(r->send_off +
+		 CONSOLE_RING_RECORD(console_ring_len_at(r, r->send_off))) %
+		r->cap;
 	r->sent++;
 }
 

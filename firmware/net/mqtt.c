@@ -56,6 +56,7 @@ static int mqtt_create_client(struct mqtt *m)
 
 static void mqtt_connect(struct mqtt *m);
 static void mqtt_disconnect(struct mqtt *m);
+static bool mqtt_stop_ready(const struct mqtt *m);
 
 static void mqtt_retry_cb(void *data)
 {

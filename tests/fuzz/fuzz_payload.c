@@ -11,7 +11,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static const char *const known[] = { "keys", "text", "mode", NULL };
+	static const char *const known[] = {"keys", "text", "mode", NULL};
 	struct payload p;
 	struct topics t;
 	char err[256];

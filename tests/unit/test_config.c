@@ -69,13 +69,12 @@ static void test_defaults_and_ports(void **state)
 	assert_int_equal(c.mqtt.port, 1883);
 	assert_false(c.mqtt.tls);
 	assert_string_equal(c.agent.base_topic, "zerobmc");
-	assert_int_equal(load("[agent]\nid = a\n[mqtt]\nuri = mqtts://h\n", &c,
-			      &e),
-			 0);
+	assert_int_equal(
+		load("[agent]\nid = a\n[mqtt]\nuri = mqtts://h\n", &c, &e), 0);
 	assert_int_equal(c.mqtt.port, 8883);
-	assert_int_equal(load("[agent]\nid = a\n[mqtt]\nuri = tcp://[::1]:99\n",
-			      &c, &e),
-			 0);
+	assert_int_equal(
+		load("[agent]\nid = a\n[mqtt]\nuri = tcp://[::1]:99\n", &c, &e),
+		0);
 	assert_string_equal(c.mqtt.host, "::1");
 	assert_int_equal(c.mqtt.port, 99);
 }
@@ -106,32 +105,33 @@ static void test_errors(void **state)
 		const char *key;
 		const char *msg;
 	} cases[] = {
-		{ "[agent]\nid = a b\n", 2, "id", "A-Za-z0-9" },
-		{ "[agent]\nid = a\nid = b\n", 3, "id", "twice" },
-		{ "[agent]\nid = a\nnope = 1\n", 3, "nope", "unknown key" },
-		{ "[bogus]\nx = 1\n", 2, "", "unknown section" },
-		{ "[agent]\nid = a\ngroups = a/b\n", 3, "groups", "group" },
-		{ "[agent]\nid = a\nmax_payload = 1G\n", 3, "max_payload",
-		  "size" },
-		{ "[agent]\nid = a\n[mqtt]\nkeepalive = 1\n", 4, "keepalive",
-		  "from 5" },
-		{ "[agent]\nid = a\n[gadget]\nvendor_id = 0x10000\n", 4,
-		  "vendor_id", "16-bit" },
-		{ "[agent]\nid = a\n[mqtt]\nuri = ftp://x\n", 0, "uri",
-		  "tcp://" },
-		{ "[agent]\nid = a\n[mqtt]\nuri = tcp://a mqtts://b\n", 0,
-		  "uri", "mixes" },
-		{ "[agent]\nid = a\n[mqtt]\nuri = tcp://a tcp://b tcp://c "
-		  "tcp://d tcp://e\n",
-		  0, "uri", "more than 4" },
-		{ "[agent]\nid = a\n[mqtt]\nuri = tcp://a ftp://b\n", 0, "uri",
-		  "tcp://" },
-		{ "[agent]\nid = a\n[mqtt]\nuri =  \n", 0, "uri", "tcp://" },
-		{ "[agent]\nid = a\n[mqtt]\ncert_file = /c.pem\nuri = mqtts://h\n",
-		  0, "key_file", "together" },
-		{ "[agent]\nbase_topic = a/#\nid = a\n", 0, "base_topic", "+ #" },
-		{ "[agent]\nid = a\n[agent]\nlog_level = loud\n", 4, "log_level",
-		  "error, warn" },
+		{"[agent]\nid = a b\n", 2, "id", "A-Za-z0-9"},
+		{"[agent]\nid = a\nid = b\n", 3, "id", "twice"},
+		{"[agent]\nid = a\nnope = 1\n", 3, "nope", "unknown key"},
+		{"[bogus]\nx = 1\n", 2, "", "unknown section"},
+		{"[agent]\nid = a\ngroups = a/b\n", 3, "groups", "group"},
+		{"[agent]\nid = a\nmax_payload = 1G\n", 3, "max_payload",
+		 "size"},
+		{"[agent]\nid = a\n[mqtt]\nkeepalive = 1\n", 4, "keepalive",
+		 "from 5"},
+		{"[agent]\nid = a\n[gadget]\nvendor_id = 0x10000\n", 4,
+		 "vendor_id", "16-bit"},
+		{"[agent]\nid = a\n[mqtt]\nuri = ftp://x\n", 0, "uri",
+		 "tcp://"},
+		{"[agent]\nid = a\n[mqtt]\nuri = tcp://a mqtts://b\n", 0, "uri",
+		 "mixes"},
+		{"[agent]\nid = a\n[mqtt]\nuri = tcp://a tcp://b tcp://c "
+		 "tcp://d tcp://e\n",
+		 0, "uri", "more than 4"},
+		{"[agent]\nid = a\n[mqtt]\nuri = tcp://a ftp://b\n", 0, "uri",
+		 "tcp://"},
+		{"[agent]\nid = a\n[mqtt]\nuri =  \n", 0, "uri", "tcp://"},
+		{"[agent]\nid = a\n[mqtt]\ncert_file = /c.pem\nuri = "
+		 "mqtts://h\n",
+		 0, "key_file", "together"},
+		{"[agent]\nbase_topic = a/#\nid = a\n", 0, "base_topic", "+ #"},
+		{"[agent]\nid = a\n[agent]\nlog_level = loud\n", 4, "log_level",
+		 "error, warn"},
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {

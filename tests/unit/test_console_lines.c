@@ -230,7 +230,9 @@ static void test_last_text_nul(void **state)
 	size_t n;
 
 	for (int strip = 0; strip < 2; strip++) {
-		n = console_last_text("\x02\x00" "ab", 4, strip, out);
+		n = console_last_text("\x02\x00"
+				      "ab",
+				      4, strip, out);
 		assert_int_equal(strlen(out), n);
 		assert_string_equal(out + n - 2, "ab");
 	}
