@@ -554,7 +554,7 @@ static void console_out_done(void *data, void *vreq, int err, size_t written,
 
 static const char *const console_fields[] = {"data", "enter", "history", NULL};
 
-static void cmd_console_history(struct console *c, struct cmd_req *req, long n)
+static void console_cmd_history(struct console *c, struct cmd_req *req, long n)
 {
 	cJSON *extra = cJSON_CreateObject();
 	size_t omitted;
@@ -614,7 +614,7 @@ static void console_cmd(void *self, struct cmd_req *req)
 		return;
 	}
 	if (history) {
-		cmd_console_history(c, req, history);
+		console_cmd_history(c, req, history);
 		return;
 	}
 	if (!data) {

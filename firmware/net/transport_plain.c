@@ -7,21 +7,21 @@
 
 #include "firmware/net/transport.h"
 
-static int plain_create(const struct config *c, void **ctx, char *err,
-			size_t errlen)
+static int transport_plain_create(const struct config *c, void **ctx, char *err,
+				  size_t errlen)
 {
 	*ctx = NULL;
 	return 0;
 }
 
-static int plain_handshake(void *ctx, int fd, short *want, char *err,
-			   size_t errlen)
+static int transport_plain_handshake(void *ctx, int fd, short *want, char *err,
+				     size_t errlen)
 {
 	return 0;
 }
 
-static ssize_t plain_recv(void *ctx, int fd, void *buf, size_t n, short *want,
-			  char *err, size_t errlen)
+static ssize_t transport_plain_recv(void *ctx, int fd, void *buf, size_t n,
+				    short *want, char *err, size_t errlen)
 {
 	ssize_t r = recv(fd, buf, n, 0);
 
@@ -35,8 +35,9 @@ static ssize_t plain_recv(void *ctx, int fd, void *buf, size_t n, short *want,
 	return -errno;
 }
 
-static ssize_t plain_send(void *ctx, int fd, const void *buf, size_t n,
-			  short *want, char *err, size_t errlen)
+static ssize_t transport_plain_send(void *ctx, int fd, const void *buf,
+				    size_t n, short *want, char *err,
+				    size_t errlen)
 {
 	ssize_t r = send(fd, buf, n, MSG_NOSIGNAL);
 
@@ -50,21 +51,21 @@ static ssize_t plain_send(void *ctx, int fd, const void *buf, size_t n,
 	return -errno;
 }
 
-static size_t plain_pending(void *ctx)
+static size_t transport_plain_pending(void *ctx)
 {
 	return 0;
 }
 
-static void plain_destroy(void *ctx)
+static void transport_plain_destroy(void *ctx)
 {
 }
 
 const struct transport_stream_ops transport_plain_ops = {
 	.name = "tcp",
-	.create = plain_create,
-	.handshake = plain_handshake,
-	.recv = plain_recv,
-	.send = plain_send,
-	.pending = plain_pending,
-	.destroy = plain_destroy,
+	.create = transport_plain_create,
+	.handshake = transport_plain_handshake,
+	.recv = transport_plain_recv,
+	.send = transport_plain_send,
+	.pending = transport_plain_pending,
+	.destroy = transport_plain_destroy,
 };

@@ -29,7 +29,7 @@ void gadget_cli_spec(const struct config *cfg, struct gadget_spec *spec)
 	spec->luns = cfg->gadget.luns;
 }
 
-static void print_lun(int i, const char *lun)
+static void gadget_cli_print_lun(int i, const char *lun)
 {
 	char file[GADGET_PATH_MAX], ro[8] = "", cdrom[8] = "";
 
@@ -49,7 +49,7 @@ static void print_lun(int i, const char *lun)
 		       ro[0] == '1' ? "read-only" : "writable");
 }
 
-static void print_info(const struct gadget_info *info)
+static void gadget_cli_print_info(const struct gadget_info *info)
 {
 	enum udc_state st = UDC_STATE_UNKNOWN;
 	int fd, i;
@@ -57,7 +57,7 @@ static void print_info(const struct gadget_info *info)
 	printf("  keyboard  %s\n", info->hid_dev[0] ? info->hid_dev : "-");
 	printf("  console   %s\n", info->acm_tty[0] ? info->acm_tty : "-");
 	for (i = 0; i < info->nluns; i++)
-		print_lun(i, info->lun[i]);
+		gadget_cli_print_lun(i, info->lun[i]);
 	if (!info->udc[0]) {
 		printf("  udc       none\n");
 		return;
@@ -159,7 +159,8 @@ int gadget_cli_before_drop(struct config *cfg, char *err, size_t errlen)
 	return 0;
 }
 
-static int cli_up(const struct gadget_spec *spec, const struct config *cfg)
+static int gadget_cli_up(const struct gadget_spec *spec,
+			 const struct config *cfg)
 {
 	const char *user;
 	struct gadget_info info;
@@ -191,11 +192,12 @@ static int cli_up(const struct gadget_spec *spec, const struct config *cfg)
 		       info.name, info.udc);
 	else
 		printf("gadget %s: reused, bound to %s\n", info.name, info.udc);
-	print_info(&info);
+	gadget_cli_print_info(&info);
 	return 0;
 }
 
-static int cli_down(const struct gadget_spec *spec, const struct config *cfg)
+static int gadget_cli_down(const struct gadget_spec *spec,
+			   const struct config *cfg)
 {
 	char err[512];
 	int ret;
@@ -215,7 +217,8 @@ static int cli_down(const struct gadget_spec *spec, const struct config *cfg)
 	return 0;
 }
 
-static int cli_status(const struct gadget_spec *spec, const struct config *cfg)
+static int gadget_cli_status(const struct gadget_spec *spec,
+			     const struct config *cfg)
 {
 	struct gadget_info info;
 	char err[512];
@@ -238,7 +241,7 @@ static int cli_status(const struct gadget_spec *spec, const struct config *cfg)
 		printf("  layout    differs from the configuration (%s): "
 		       "`zerobmc gadget up` rebuilds it\n",
 		       info.mismatch);
-	print_info(&info);
+	gadget_cli_print_info(&info);
 	return bound && info.matches ? 0 : 1;
 }
 
@@ -246,9 +249,9 @@ static const struct {
 	const char *name;
 	int (*fn)(const struct gadget_spec *spec, const struct config *cfg);
 } gadget_cli_actions[] = {
-	{"up", cli_up},
-	{"down", cli_down},
-	{"status", cli_status},
+	{"up", gadget_cli_up},
+	{"down", gadget_cli_down},
+	{"status", gadget_cli_status},
 };
 
 int gadget_cli_main(int argc, char **argv, const struct config *cfg)
