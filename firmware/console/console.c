@@ -1,4 +1,5 @@
-#include "firmware/console/console.h"
+/* The console capability: the device, its lines to the broker, its life. */
+#include "firmware/console/console_priv.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -10,64 +11,8 @@
 #include <termios.h>
 #include <unistd.h>
 
-#include "firmware/console/console_history.h"
-#include "firmware/console/console_last.h"
-#include "firmware/console/console_lines.h"
-#include "firmware/console/console_out.h"
-#include "firmware/console/console_ring.h"
 #include "firmware/core/backoff.h"
-#include "firmware/core/listeners.h"
 #include "firmware/host/hostwatch.h"
-
-/* Paho's queue is full: try again this soon. */
-#define CONSOLE_RETRY_MS 1
-/* The device is missing or went away without a hostwatch to tell. */
-#define CONSOLE_REOPEN_MS 1000
-#define CONSOLE_REOPEN_MAX_MS 30000
-/* The state's line count and last line are republished at most this often. */
-#define CONSOLE_STATE_MS 250
-/* Reads per wakeup, so that a flood leaves the loop room for the rest. */
-#define CONSOLE_READS_MAX 8
-#define CONSOLE_READ_SIZE 16384
-/*
- * While the broker is there but slow, a ring this full stops reading the
- * device: the host waits (serial flow control) instead of losing lines.
- * Reading resumes below the low mark. Offline, reading never stops: the
- * host must not hang, so the oldest lines go instead.
- */
-#define CONSOLE_PAUSE_HIGH(cap) ((cap) / 4 * 3)
-#define CONSOLE_PAUSE_LOW(cap) ((cap) / 2)
-/*
- * Lines go out at QoS 1 and stay in the ring until the broker has them
- * (issue 17: a broker restart must not lose them uncounted); at most this
- * many wait for acknowledgement, so results keep room in the broker's
- * window (20 on a default mosquitto).
- */
-#define CONSOLE_INFLIGHT_MAX 8
-/* The tag of the lost-lines marker; lines are tagged by sequence. */
-#define CONSOLE_MARKER_TAG UINT64_MAX
-
-struct console {
-	const struct cap *cap;
-	struct loop *loop;
-	const struct config *cfg;
-	int fd;
-	bool paused;
-	bool backlog; /* lines waited in the ring since the last state */
-	int idle_timer, pump_timer, reopen_timer, deadline_timer, state_timer;
-	uint32_t reopen_ms; /* grows while the device stays away */
-	struct console_lines lines;
-	struct console_ring ring;
-	struct console_history hist;
-	struct console_out out;
-	uint64_t nlines, lost, lost_pending;
-	uint64_t marker_out; /* the count the marker in flight says */
-	char last[CONSOLE_LAST_MAX];
-	char error[CONFIG_PATH_MAX + 64];
-	char raw_topic[TOPICS_MAX + 8];
-	char pub[CONSOLE_LINE_OUT_MAX];
-	struct listeners listeners;
-};
 
 static void console_pump(struct console *c);
 static void console_try_open(struct console *c);
@@ -423,7 +368,7 @@ static void console_arm_deadline(struct console *c)
 			 console_deadline_cb, c);
 }
 
-static void console_write(struct console *c)
+void console_write(struct console *c)
 {
 	int r;
 
@@ -515,147 +460,6 @@ static void console_on_host(void *data, enum udc_state old, enum udc_state now)
 
 	if (now == UDC_STATE_CONFIGURED)
 		console_try_open(c);
-}
-
-/* ---- the command ---- */
-
-static void console_out_done(void *data, void *vreq, int err, size_t written,
-			     size_t total)
-{
-	struct console *c = data;
-	struct cmd_req *req = vreq;
-	cJSON *extra = cJSON_CreateObject();
-	char msg[256];
-
-	cJSON_AddNumberToObject(extra, "written", (double)written);
-	if (!err) {
-		cap_reply(c->cap, req, RESULT_OK, NULL, extra);
-		return;
-	}
-	cJSON_AddNumberToObject(extra, "total", (double)total);
-	if (err == -ETIMEDOUT)
-		snprintf(msg, sizeof(msg),
-			 "the host did not read the console within %d ms: "
-			 "%zu of %zu bytes written",
-			 c->cfg->console.write_timeout_ms, written, total);
-	else if (err == -ECANCELED)
-		snprintf(msg, sizeof(msg),
-			 "the agent stopped: %zu of %zu bytes written", written,
-			 total);
-	else
-		snprintf(msg, sizeof(msg),
-			 "the console device closed (%s): %zu of %zu bytes "
-			 "written",
-			 strerror(-err), written, total);
-	cap_reply(c->cap, req,
-		  err == -ECANCELED ? RESULT_CANCELLED : RESULT_ERROR, msg,
-		  extra);
-}
-
-static const char *const console_fields[] = {"data", "enter", "history", NULL};
-
-static void console_cmd_history(struct console *c, struct cmd_req *req, long n)
-{
-	cJSON *extra = cJSON_CreateObject();
-	size_t omitted;
-	cJSON *lines = console_history_json(&c->hist, (size_t)n, &omitted);
-
-	if (!extra || !lines) {
-		cJSON_Delete(extra);
-		cJSON_Delete(lines);
-		cap_reply(c->cap, req, RESULT_ERROR, "out of memory", NULL);
-		return;
-	}
-	cJSON_AddItemToObject(extra, "lines", lines);
-	if (omitted)
-		cJSON_AddNumberToObject(extra, "omitted", (double)omitted);
-	cap_reply(c->cap, req, RESULT_OK, NULL, extra);
-}
-
-static void console_cmd(void *self, struct cmd_req *req)
-{
-	struct console *c = self;
-	const char *data;
-	bool enter = true, bad;
-	long history = 0;
-	char msg[200];
-	char *bytes;
-	size_t len;
-	int r;
-
-	if (payload_check_fields(&req->p, console_fields, msg, sizeof(msg))) {
-		cap_reply(c->cap, req, RESULT_ERROR, msg, NULL);
-		return;
-	}
-	r = payload_int(&req->p, "history", 1, 1000000, &history);
-	if (r == -EINVAL) {
-		cap_reply(c->cap, req, RESULT_ERROR,
-			  "\"history\" must be a whole number of lines, "
-			  "at least 1",
-			  NULL);
-		return;
-	}
-	if (payload_bool(&req->p, "enter", &enter) == -EINVAL) {
-		cap_reply(c->cap, req, RESULT_ERROR,
-			  "\"enter\" must be true or false", NULL);
-		return;
-	}
-	data = payload_str(&req->p, "data", true, &bad);
-	if (bad) {
-		cap_reply(c->cap, req, RESULT_ERROR,
-			  "\"data\" must be a string", NULL);
-		return;
-	}
-	if (history && data) {
-		cap_reply(c->cap, req, RESULT_ERROR,
-			  "give \"data\" (to write) or \"history\" (to "
-			  "read), not both",
-			  NULL);
-		return;
-	}
-	if (history) {
-		console_cmd_history(c, req, history);
-		return;
-	}
-	if (!data) {
-		cap_reply(c->cap, req, RESULT_ERROR,
-			  "nothing to do: give \"data\" to write or "
-			  "\"history\" to read the last lines",
-			  NULL);
-		return;
-	}
-	if (c->fd < 0) {
-		snprintf(msg, sizeof(msg),
-			 "the console device is not open (%s)",
-			 c->error[0] ? c->error : c->cfg->console.device);
-		cap_reply(c->cap, req, RESULT_ERROR, msg, NULL);
-		return;
-	}
-	len = strlen(data);
-	bytes = malloc(len + 1);
-	if (!bytes) {
-		cap_reply(c->cap, req, RESULT_ERROR, "out of memory", NULL);
-		return;
-	}
-	memcpy(bytes, data, len);
-	if (enter)
-		bytes[len++] = '\r';
-	r = console_out_add(&c->out, req, bytes, len,
-			    loop_now_ms() +
-				    (uint64_t)c->cfg->console.write_timeout_ms);
-	free(bytes);
-	if (r == -ENOSPC) {
-		cap_reply(c->cap, req, RESULT_BUSY,
-			  "console input is backed up: the host is not "
-			  "reading",
-			  NULL);
-		return;
-	}
-	if (r) {
-		cap_reply(c->cap, req, RESULT_ERROR, strerror(-r), NULL);
-		return;
-	}
-	console_write(c);
 }
 
 /* ---- life cycle ---- */
