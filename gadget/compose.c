@@ -300,9 +300,15 @@ out:
 	return ret;
 }
 
-/* The spec's gadget, which must exist. */
-static int compose_existing(struct compose_op *op, usbg_gadget **g)
+/* Open the configfs view and find the spec's gadget, which must exist. */
+static int compose_existing(struct compose_op *op,
+			    const struct gadget_spec *spec, usbg_gadget **g,
+			    char *err, size_t errlen)
 {
+	int ret = compose_op_open(op, spec, err, errlen);
+
+	if (ret < 0)
+		return ret;
 	*g = usbg_get_gadget(op->s, op->name);
 	if (!*g)
 		return compose_fail(op, -ENOENT,
@@ -317,10 +323,7 @@ int gadget_down(const struct gadget_spec *spec, char *err, size_t errlen)
 	struct compose_op op;
 	int ret;
 
-	ret = compose_op_open(&op, spec, err, errlen);
-	if (ret < 0)
-		goto out;
-	ret = compose_existing(&op, &g);
+	ret = compose_existing(&op, spec, &g, err, errlen);
 	if (ret < 0)
 		goto out;
 	if (usbg_get_gadget_udc(g)) {
@@ -346,10 +349,7 @@ int gadget_status(const struct gadget_spec *spec, struct gadget_info *out,
 
 	memset(out, 0, sizeof(*out));
 	*bound = false;
-	ret = compose_op_open(&op, spec, err, errlen);
-	if (ret < 0)
-		goto out;
-	ret = compose_existing(&op, &g);
+	ret = compose_existing(&op, spec, &g, err, errlen);
 	if (ret < 0)
 		goto out;
 	udc = usbg_get_gadget_udc(g);
