@@ -174,14 +174,18 @@ const char *payload_str(const struct payload *p, const char *field, bool main,
 	return v->valuestring;
 }
 
+/* A member of a JSON payload, or NULL (absent, or a plain payload). */
+static const cJSON *payload_field(const struct payload *p, const char *field)
+{
+	return p->json ? cJSON_GetObjectItemCaseSensitive(p->json, field)
+		       : NULL;
+}
+
 int payload_int(const struct payload *p, const char *field, long lo, long hi,
 		long *out)
 {
-	const cJSON *v;
+	const cJSON *v = payload_field(p, field);
 
-	if (!p->json)
-		return -ENOENT;
-	v = cJSON_GetObjectItemCaseSensitive(p->json, field);
 	if (!v)
 		return -ENOENT;
 	if (!cJSON_IsNumber(v) || v->valuedouble < (double)lo ||
@@ -194,11 +198,8 @@ int payload_int(const struct payload *p, const char *field, long lo, long hi,
 
 int payload_bool(const struct payload *p, const char *field, bool *out)
 {
-	const cJSON *v;
+	const cJSON *v = payload_field(p, field);
 
-	if (!p->json)
-		return -ENOENT;
-	v = cJSON_GetObjectItemCaseSensitive(p->json, field);
 	if (!v)
 		return -ENOENT;
 	if (!cJSON_IsBool(v))
