@@ -78,20 +78,10 @@ static const char *ha_image_at(void *data, size_t i)
 static const char *ha_macro_at(void *data, size_t i)
 {
 	struct ha *h = data;
-	const struct macro_builtin *b = macro_builtins();
 
-	if (i < h->n_macro_files)
-		return h->macro_files[i];
-	i -= h->n_macro_files;
-	for (; b->name; b++) {
-		bool file = false;
-
-		for (size_t j = 0; j < h->n_macro_files && !file; j++)
-			file = !strcmp(h->macro_files[j], b->name);
-		if (!file && i-- == 0)
-			return b->name;
-	}
-	return NULL;
+	return macro_available_at((const char(*)[MACRO_NAME_MAX + 1])
+					  h->macro_files,
+				  h->n_macro_files, i);
 }
 
 static void ha_macro_files(struct ha *h)

@@ -61,16 +61,11 @@ static cJSON *macros_state_json(void *data)
 		cJSON_AddNumberToObject(o, "total", (double)m->cur->s.runs);
 	}
 	cJSON_AddNumberToObject(o, "queued", (double)m->nq);
-	for (size_t i = 0; i < m->n_names; i++)
-		all[n++] = m->names[i];
-	for (const struct macro_builtin *b = macro_builtins(); b->name; b++) {
-		bool file = false;
-
-		for (size_t i = 0; i < m->n_names && !file; i++)
-			file = !strcmp(m->names[i], b->name);
-		if (!file && n < sizeof(all) / sizeof(all[0]))
-			all[n++] = b->name;
-	}
+	while (n < sizeof(all) / sizeof(all[0]) &&
+	       (all[n] = macro_available_at((const char(*)[MACRO_NAME_MAX + 1])
+						    m->names,
+					    m->n_names, n)))
+		n++;
 	qsort(all, n, sizeof(all[0]), macros_name_cmp);
 	list = cJSON_AddArrayToObject(o, "available");
 	for (size_t i = 0; i < n; i++)

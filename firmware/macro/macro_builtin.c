@@ -3,6 +3,7 @@
  * folder replaces one: copy it there and change the keys or times to
  * suit a particular machine.
  */
+#include <stdbool.h>
 #include <string.h>
 
 #include "firmware/macro/macro_store.h"
@@ -56,5 +57,22 @@ const struct macro_builtin *macro_builtin_find(const char *name)
 	for (const struct macro_builtin *b = builtins; b->name; b++)
 		if (!strcmp(b->name, name))
 			return b;
+	return NULL;
+}
+
+const char *macro_available_at(const char (*files)[MACRO_NAME_MAX + 1],
+			       size_t n, size_t i)
+{
+	if (i < n)
+		return files[i];
+	i -= n;
+	for (const struct macro_builtin *b = builtins; b->name; b++) {
+		bool file = false;
+
+		for (size_t j = 0; j < n && !file; j++)
+			file = !strcmp(files[j], b->name);
+		if (!file && i-- == 0)
+			return b->name;
+	}
 	return NULL;
 }

@@ -42,5 +42,11 @@ int macro_store_list(const char *dir, char (*names)[MACRO_NAME_MAX + 1],
 /* The built-in macros, NULL-terminated by name. */
 const struct macro_builtin *macro_builtins(void);
 const struct macro_builtin *macro_builtin_find(const char *name);
+/*
+ * The i-th macro as cmd/macro finds them: the folder's files (n of them),
+ * then the built-ins no file overrides. NULL past the end.
+ */
+const char *macro_available_at(const char (*files)[MACRO_NAME_MAX + 1],
+			       size_t n, size_t i);
 
 #endif

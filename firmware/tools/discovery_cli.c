@@ -29,20 +29,9 @@ struct discovery_lists {
 static const char *discovery_macro_at(void *data, size_t i)
 {
 	struct discovery_lists *l = data;
-	const struct macro_builtin *b = macro_builtins();
 
-	if (i < l->n_macros)
-		return l->macros[i];
-	i -= l->n_macros;
-	for (; b->name; b++) {
-		bool file = false;
-
-		for (size_t j = 0; j < l->n_macros && !file; j++)
-			file = !strcmp(l->macros[j], b->name);
-		if (!file && i-- == 0)
-			return b->name;
-	}
-	return NULL;
+	return macro_available_at((const char(*)[MACRO_NAME_MAX + 1]) l->macros,
+				  l->n_macros, i);
 }
 
 static const char *discovery_image_at(void *data, size_t i)
