@@ -519,7 +519,6 @@ int mqtt_publish(struct mqtt *m, const char *topic, const void *payload,
 {
 	MQTTAsync_message msg = MQTTAsync_message_initializer;
 	MQTTAsync_responseOptions ro = MQTTAsync_responseOptions_initializer;
-	MQTTProperty prop;
 	int rc;
 
 	if (!m->online && !m->stopping)
@@ -544,24 +543,42 @@ int mqtt_publish(struct mqtt *m, const char *topic, const void *payload,
 	msg.payloadlen = (int)len;
 	msg.qos = qos;
 	msg.retained = retain;
-	if (correlation && correlation_len && m->version == MQTTVERSION_5) {
-		prop.identifier = MQTTPROPERTY_CODE_CORRELATION_DATA;
-		prop.value.data.data = (char *)correlation;
-		prop.value.data.len = (int)correlation_len;
-		MQTTProperties_add(&msg.properties, &prop);
-	}
+	if (correlation && correlation_len && m->version == MQTTVERSION_5)
+		mqtt_prop_add(&msg.properties,
+			      MQTTPROPERTY_CODE_CORRELATION_DATA, correlation,
+			      correlation_len);
 	rc = MQTTAsync_sendMessage(m->client, topic, &msg, &ro);
 	MQTTProperties_free(&msg.properties);
 	if (rc == MQTTASYNC_SUCCESS && ro.onSuccess5 == mqtt_on_will_acked5)
 		m->will_sent = MQTT_WILL_PENDING;
 	if (rc == MQTTASYNC_SUCCESS && qos > 0)
 		m->inflight++;
-	if (rc == MQTTASYNC_DISCONNECTED)
+	return mqtt_send_errno(rc);
+}
+
+void mqtt_prop_add(MQTTProperties *props, enum MQTTPropertyCodes id,
+		   const void *data, size_t len)
+{
+	MQTTProperty prop = {.identifier = id};
+
+	prop.value.data.data = (char *)data;
+	prop.value.data.len = (int)len;
+	MQTTProperties_add(props, &prop);
+}
+
+int mqtt_send_errno(int rc)
+{
+	switch (rc) {
+	case MQTTASYNC_SUCCESS:
+		return 0;
+	case MQTTASYNC_DISCONNECTED:
 		return -ENOTCONN;
-	if (rc == MQTTASYNC_MAX_BUFFERED_MESSAGES ||
-	    rc == MQTTASYNC_MAX_MESSAGES_INFLIGHT)
+	case MQTTASYNC_MAX_BUFFERED_MESSAGES:
+	case MQTTASYNC_MAX_MESSAGES_INFLIGHT:
 		return -EAGAIN;
-	return rc == MQTTASYNC_SUCCESS ? 0 : -EIO;
+	default:
+		return -EIO;
+	}
 }
 
 unsigned int mqtt_session(const struct mqtt *m)
@@ -577,7 +594,6 @@ int mqtt_publish_tracked(struct mqtt *m, const char *topic, const void *payload,
 	MQTTAsync_message msg = MQTTAsync_message_initializer;
 	MQTTAsync_responseOptions ro = MQTTAsync_responseOptions_initializer;
 	struct mqtt_track *t;
-	MQTTProperty prop;
 	int rc;
 
 	if (!m->online)
@@ -600,12 +616,10 @@ int mqtt_publish_tracked(struct mqtt *m, const char *topic, const void *payload,
 	msg.payloadlen = (int)len;
 	msg.qos = 1;
 	msg.retained = retain;
-	if (correlation && correlation_len && m->version == MQTTVERSION_5) {
-		prop.identifier = MQTTPROPERTY_CODE_CORRELATION_DATA;
-		prop.value.data.data = (char *)correlation;
-		prop.value.data.len = (int)correlation_len;
-		MQTTProperties_add(&msg.properties, &prop);
-	}
+	if (correlation && correlation_len && m->version == MQTTVERSION_5)
+		mqtt_prop_add(&msg.properties,
+			      MQTTPROPERTY_CODE_CORRELATION_DATA, correlation,
+			      correlation_len);
 	rc = MQTTAsync_sendMessage(m->client, topic, &msg, &ro);
 	MQTTProperties_free(&msg.properties);
 	if (rc == MQTTASYNC_SUCCESS) {
@@ -613,10 +627,5 @@ int mqtt_publish_tracked(struct mqtt *m, const char *topic, const void *payload,
 		return 0;
 	}
 	free(t);
-	if (rc == MQTTASYNC_DISCONNECTED)
-		return -ENOTCONN;
-	if (rc == MQTTASYNC_MAX_BUFFERED_MESSAGES ||
-	    rc == MQTTASYNC_MAX_MESSAGES_INFLIGHT)
-		return -EAGAIN;
-	return -EIO;
+	return mqtt_send_errno(rc);
 }

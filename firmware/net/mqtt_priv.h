@@ -171,4 +171,10 @@ void mqtt_in_release(struct mqtt *m, bool refused, size_t len);
 /* mqtt.c: one event, on the loop. */
 void mqtt_handle(struct mqtt *m, struct mqtt_ev *ev);
 
+/* A binary or string property of an outgoing message. */
+void mqtt_prop_add(MQTTProperties *props, enum MQTTPropertyCodes id,
+		   const void *data, size_t len);
+/* What MQTTAsync_sendMessage's answer means for the caller. */
+int mqtt_send_errno(int rc);
+
 #endif

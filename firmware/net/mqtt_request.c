@@ -16,7 +16,6 @@ int mqtt_publish_request(struct mqtt *m, const char *topic, const void *payload,
 {
 	MQTTAsync_message msg = MQTTAsync_message_initializer;
 	MQTTAsync_responseOptions ro = MQTTAsync_responseOptions_initializer;
-	MQTTProperty prop;
 	int rc;
 
 	if (m->version != MQTTVERSION_5)
@@ -33,22 +32,13 @@ int mqtt_publish_request(struct mqtt *m, const char *topic, const void *payload,
 	msg.payload = (void *)payload;
 	msg.payloadlen = (int)len;
 	msg.qos = 1;
-	prop.identifier = MQTTPROPERTY_CODE_RESPONSE_TOPIC;
-	prop.value.data.data = (char *)response_topic;
-	prop.value.data.len = (int)strlen(response_topic);
-	MQTTProperties_add(&msg.properties, &prop);
-	prop.identifier = MQTTPROPERTY_CODE_CORRELATION_DATA;
-	prop.value.data.data = (char *)correlation;
-	prop.value.data.len = (int)correlation_len;
-	MQTTProperties_add(&msg.properties, &prop);
+	mqtt_prop_add(&msg.properties, MQTTPROPERTY_CODE_RESPONSE_TOPIC,
+		      response_topic, strlen(response_topic));
+	mqtt_prop_add(&msg.properties, MQTTPROPERTY_CODE_CORRELATION_DATA,
+		      correlation, correlation_len);
 	rc = MQTTAsync_sendMessage(m->client, topic, &msg, &ro);
 	MQTTProperties_free(&msg.properties);
 	if (rc == MQTTASYNC_SUCCESS)
 		m->inflight++;
-	if (rc == MQTTASYNC_DISCONNECTED)
-		return -ENOTCONN;
-	if (rc == MQTTASYNC_MAX_BUFFERED_MESSAGES ||
-	    rc == MQTTASYNC_MAX_MESSAGES_INFLIGHT)
-		return -EAGAIN;
-	return rc == MQTTASYNC_SUCCESS ? 0 : -EIO;
+	return mqtt_send_errno(rc);
 }
