@@ -275,7 +275,8 @@ class Lab:
             "mqtt": {"uri": "tcp://10.0.2.2:%d" % self.state["broker_port"],
                      "keepalive": "5"},
             "gadget": {"manage": "true"},
-            "media": {"dir": "/lab/images"},
+            # Writable: an installer leaves its done marker on its medium.
+            "media": {"dir": "/lab/images", "allow_writable": "true"},
         }
         for sec, keys in (sections or {}).items():
             conf.setdefault(sec, {}).update(keys)
@@ -411,16 +412,21 @@ class Lab:
 
     # --- the server VM --------------------------------------------------
 
-    def start_server(self, mode="uefi", disk=None, memory=None):
+    def start_server(self, mode="uefi", disk=None, memory=None,
+                     writable=False, keep_vars=False, splash_ms=None):
         """Boots the server VM: OVMF with a fresh variable store, xHCI with
         the Pi's gadget redirected onto it. mode uefi: no disk, the firmware
         ends in its UEFI shell; linux: the lab's Linux image as a disk (its
-        startup.nsh starts the kernel); disk: any FAT/raw image."""
+        startup.nsh starts the kernel); disk: any FAT/raw image. writable:
+        the disk can be written (an installer does); keep_vars: the variable
+        store of the last run stays (boot entries an OS added); splash_ms:
+        a POST window with a boot menu, as a real PC has."""
         if mode == "linux" and not disk:
             disk = self.path("linux.img")
             if not os.path.exists(disk):
                 labbuild.linux_img(disk)
-        shutil.copyfile(OVMF_VARS, self.path("server-vars.fd"))
+        if not (keep_vars and os.path.exists(self.path("server-vars.fd"))):
+            shutil.copyfile(OVMF_VARS, self.path("server-vars.fd"))
         argv = [QEMU, "-accel", "tcg", "-machine", "q35",
                 "-m", str(memory or (512 if disk else 256)), "-smp", "1",
                 "-nodefaults", "-no-user-config", "-display", "none",
@@ -437,9 +443,12 @@ class Lab:
                 "-device", "usb-redir,chardev=redir,bus=xhci.0",
                 "-net", "none"] + QEMU_EXTRA
         if disk:
-            argv += ["-drive", "if=none,id=disk,format=raw,readonly=on,file="
+            argv += ["-drive", "if=none,id=disk,format=raw,%sfile="
+                     % ("" if writable else "readonly=on,")
                      + os.path.abspath(disk),
                      "-device", "virtio-blk-pci,drive=disk"]
+        if splash_ms:
+            argv += ["-boot", "menu=on,splash-time=%d" % splash_ms]
         self.mark()
         self.state["server_mode"] = mode
         self.state["server_disk"] = disk

@@ -75,7 +75,7 @@ def _read(v):
     return v.encode() if isinstance(v, str) else v
 
 
-def _fat(out, files, label, spare_kb=2048):
+def fat_tree(out, files, label, spare_kb=2048):
     datas = {k: _read(v) for k, v in files.items()}
     # FAT overhead: clusters, tables, folders.
     size_kb = sum(len(d) for d in datas.values()) * 11 // 10 // 1024 + spare_kb
@@ -109,7 +109,7 @@ def os_disk(out, name, work=None):
     work = work or os.path.dirname(os.path.abspath(out))
     initrd = labbuild.server_initrd(os.path.join(work, "server-initrd.gz"))
     esp = out + ".esp"
-    _fat(esp, _boot_files("zerobmc lab OS %s" % name,
+    fat_tree(esp, _boot_files("zerobmc lab OS %s" % name,
                           "%s zb.os=%s" % (OS_CMDLINE, name), initrd),
          "ZBOS" + name.upper()[:7])
     esp_bytes = os.path.getsize(esp)
@@ -160,7 +160,7 @@ def installer_img(out, name="B", work=None):
                         % (OS_CMDLINE, name), initrd)
     files["osb.img.gz"] = gz
     files["zbinstall"] = "%s\n" % name
-    _fat(out + ".tmp", files, "ZBINSTALL")
+    fat_tree(out + ".tmp", files, "ZBINSTALL")
     os.unlink(gz)
     os.replace(out + ".tmp", out)
     return out
