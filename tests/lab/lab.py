@@ -664,6 +664,37 @@ class Lab:
         m = self.mqtt().wait(pred, timeout, "result of " + cid)
         return json.loads(m["payload"])
 
+    def console_mark(self):
+        """The number of MQTT messages seen so far: wait_console looks at
+        later ones."""
+        c = self.mqtt()
+        with c.lock:
+            return len(c.msgs)
+
+    def wait_console(self, regex, since, timeout):
+        """Waits for a line on zerobmc/lab/console (the server's ttyACM0
+        through the agent) published after message number `since`;
+        returns the time it was seen."""
+        c = self.mqtt()
+        rx = re.compile(regex)
+        topic = "zerobmc/%s/console" % AGENT_ID
+        end = time.time() + timeout
+        while True:
+            with c.lock:
+                msgs = c.msgs[since:]
+            for m in msgs:
+                if m["topic"] == topic and rx.search(
+                        m["payload"].decode("utf-8", "replace")):
+                    return time.time()
+            if time.time() > end:
+                raise LabError("no /%s/ on %s within %d s; server console:"
+                               "\n%s" % (regex, topic, timeout,
+                                         self.console()[-1500:]))
+            if "server" in self.state["procs"] and not self.running("server"):
+                raise LabError("server VM exited; see "
+                               + self.path("server-qemu.out"))
+            time.sleep(0.2)
+
     def agent_state(self, pred=None, timeout=30):
         """The newest state document (matching pred, if given)."""
         topic = "zerobmc/%s/state" % AGENT_ID

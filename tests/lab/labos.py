@@ -18,19 +18,23 @@ conv=notrunc.
   the kernel), for the agent's [uefi] shell.
 
   labos.py os-disk OUT NAME          GPT disk booting "OS NAME"
-  labos.py installer OUT [NAME]      installer medium writing "OS NAME" (B)
+  labos.py installer OUT [NAME] [media-first]
+                                     installer medium writing "OS NAME" (B)
   labos.py uefi-shell                extract the shell, print its path
 """
 import glob
 import os
+import re
 import shutil
 import subprocess
 import sys
 import tempfile
+import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import labbuild  # noqa: E402
+from lab import LabError  # noqa: E402
 
 SYSTEMD_BOOT = "/usr/lib/systemd/boot/efi/systemd-bootx64.efi"
 OVMF_CODE = "/usr/share/OVMF/OVMF_CODE.fd"
@@ -146,9 +150,11 @@ def installer_initrd(out):
     return c.write(out)
 
 
-def installer_img(out, name="B", work=None):
+def installer_img(out, name="B", work=None, media_first=False):
     """The installer medium: boots by itself (systemd-boot as
-    \\EFI\\BOOT\\BOOTX64.EFI) and writes osb.img.gz ("OS NAME") to /dev/vda."""
+    \\EFI\\BOOT\\BOOTX64.EFI) and writes osb.img.gz ("OS NAME") to /dev/vda.
+    Its boot entry goes first in BootOrder, unless media_first: then the
+    medium it booted from stays first."""
     work = work or os.path.dirname(os.path.abspath(out))
     disk = os_disk(os.path.join(work, "os-%s.img" % name), name, work)
     gz = disk + ".gz"
@@ -156,8 +162,9 @@ def installer_img(out, name="B", work=None):
         subprocess.run(["gzip", "-1", "-n", "-c", disk], stdout=f, check=True)
     os.unlink(disk)
     initrd = installer_initrd(os.path.join(work, "installer-initrd.gz"))
-    files = _boot_files("zerobmc lab installer", "%s zb.install=%s"
-                        % (OS_CMDLINE, name), initrd)
+    files = _boot_files("zerobmc lab installer", "%s zb.install=%s%s"
+                        % (OS_CMDLINE, name,
+                           " zb.mediafirst=1" if media_first else ""), initrd)
     files["osb.img.gz"] = gz
     files["zbinstall"] = "%s\n" % name
     fat_tree(out + ".tmp", files, "ZBINSTALL")
@@ -190,6 +197,62 @@ def uefi_shell():
     return dest
 
 
+# --- a reinstall, driven through the agent ----------------------------------
+
+def read_fat_file(img, name, timeout=0, console=None):
+    """A file the server writes on a medium, read from the image file with
+    mtools (the gadget writes through to it) once it is there with all its
+    bytes: a file seen while the firmware writes it can still be zeros.
+    Raises LabError after `timeout` seconds (console: a function giving
+    the server's console, for the message)."""
+    end = time.time() + timeout
+    while True:
+        r = subprocess.run(["mtype", "-i", img, "::" + name],
+                           capture_output=True)
+        if r.returncode == 0 and r.stdout.strip(b"\0 \r\n") \
+                and b"\0" not in r.stdout:
+            return r.stdout.decode("utf-8", "replace")
+        if time.time() >= end:
+            raise LabError("no %s on %s within %d s%s" % (
+                name, img, timeout,
+                "; server console:\n" + console()[-1500:] if console else ""))
+        time.sleep(0.5)
+
+
+def reinstall(lab, image, name, boot_s=420, install_s=600):
+    """One reinstall through the agent's cmd/media and cmd/reboot: the
+    installer `image` (in the lab's images folder, writing "OS NAME") goes
+    in writable, Ctrl+Alt+Del reboots the server, the firmware boots the
+    medium, the installer's done line arrives on zerobmc/lab/console and
+    ZBDONE on the medium says "OS NAME"; eject, reboot, and the OS's line
+    arrives. Returns the phases' durations in seconds; raises LabError."""
+    t = {"start": time.time()}
+
+    def ok(res):
+        if res.get("status") != "ok":
+            raise LabError("agent: %s" % res)
+
+    ok(lab.cmd("media", {"image": image, "mode": "disk",
+                         "readonly": False}))
+    since = lab.console_mark()
+    ok(lab.cmd("reboot", {"mode": "soft"}, timeout=60))
+    t["installer_done"] = lab.wait_console(re.escape(DONE_LINE), since,
+                                           install_s)
+    img = os.path.join(lab.share, "images", image)
+    marker = read_fat_file(img, DONE_FILE, 30, lab.console)
+    if marker.strip() != "OS " + name:
+        raise LabError("%s on the medium says %r, not 'OS %s'"
+                           % (DONE_FILE, marker, name))
+    ok(lab.cmd("media", {"image": "eject"}))
+    since = lab.console_mark()
+    t["rebooted"] = time.time()
+    ok(lab.cmd("reboot", {"mode": "soft"}, timeout=60))
+    t["os_up"] = lab.wait_console(re.escape(os_line(name)), since, boot_s)
+    return {"install_s": t["installer_done"] - t["start"],
+            "first_boot_s": t["os_up"] - t["rebooted"],
+            "total_s": t["os_up"] - t["start"]}
+
+
 def main(argv):
     if len(argv) < 2 or argv[1] in ("-h", "--help"):
         print(__doc__.strip())
@@ -197,8 +260,9 @@ def main(argv):
     what = argv[1]
     if what == "os-disk" and len(argv) == 4:
         print(os_disk(argv[2], argv[3]))
-    elif what == "installer" and len(argv) in (3, 4):
-        print(installer_img(argv[2], argv[3] if len(argv) > 3 else "B"))
+    elif what == "installer" and len(argv) in (3, 4, 5):
+        print(installer_img(argv[2], argv[3] if len(argv) > 3 else "B",
+                            media_first=argv[4:] == ["media-first"]))
     elif what == "uefi-shell":
         print(uefi_shell())
     else:

@@ -12,7 +12,10 @@ server, the firmware boots the medium (removable media before the disk
 in a fresh variable store: no keys), the installer writes OS B's raw image
 to the disk, adds its boot entry with efibootmgr and says it is done on
 ttyACM0 and with ZBDONE on the medium; the medium is ejected, the server
-rebooted, and OS B's line arrives on zerobmc/lab/console.
+rebooted, and OS B's line arrives on zerobmc/lab/console. Then the
+disk-first case the agent's boot menu strategies face: the installer's
+entry is first in BootOrder, and with the installer inserted again a
+reboot without keys starts OS B from the disk.
 
 test_2_uefi_boot_order: a FAT image with the UEFI shell (extracted from
 OVMF) as \\EFI\\BOOT\\BOOTX64.EFI and a startup.nsh writing the output of
@@ -32,7 +35,6 @@ import os
 import random
 import re
 import shutil
-import subprocess
 import sys
 import time
 import unittest
@@ -46,7 +48,6 @@ import labos  # noqa: E402
 BOOT_S = 420  # reset to an OS's line under TCG: firmware, loader, Linux
 INSTALL_S = 600  # the installer's boot plus 26 MB through usbredir
 SPLASH_MS = 3000
-CONSOLE = "zerobmc/%s/console" % labmod.AGENT_ID
 
 
 class LabReinstall(unittest.TestCase):
@@ -89,32 +90,6 @@ class LabReinstall(unittest.TestCase):
 
     # --- helpers ---------------------------------------------------------
 
-    def console_mark(self):
-        c = self.lab.mqtt()
-        with c.lock:
-            return len(c.msgs)
-
-    def console_line(self, regex, since, timeout):
-        """Waits for a line on zerobmc/lab/console (the server's ttyACM0
-        through the agent) published after message number `since`."""
-        c = self.lab.mqtt()
-        rx = re.compile(regex)
-        end = time.time() + timeout
-        while True:
-            with c.lock:
-                msgs = c.msgs[since:]
-            for m in msgs:
-                if m["topic"] == CONSOLE and rx.search(
-                        m["payload"].decode("utf-8", "replace")):
-                    return time.time()
-            if time.time() > end:
-                raise labmod.LabError(
-                    "no /%s/ on %s within %d s; server console:\n%s"
-                    % (regex, CONSOLE, timeout, self.lab.console()[-1500:]))
-            if not self.lab.running("server"):
-                raise labmod.LabError("server VM exited")
-            time.sleep(0.2)
-
     def fresh_server(self):
         """Power loss and a new server: a fresh copy of OS A's disk and
         of the firmware's variable store, a POST window."""
@@ -139,20 +114,7 @@ class LabReinstall(unittest.TestCase):
         self.assertEqual(res["status"], "ok", res)
 
     def fat_file(self, img, name, timeout):
-        """A file the server wrote on the medium, read from the image file
-        with mtools (the gadget writes through to it), within a deadline."""
-        end = time.time() + timeout
-        while True:
-            r = subprocess.run(["mtype", "-i", img, "::" + name],
-                               capture_output=True)
-            if r.returncode == 0 and r.stdout:
-                return r.stdout.decode("utf-8", "replace")
-            if time.time() > end:
-                raise labmod.LabError("no %s on %s within %d s; server "
-                                      "console:\n%s" % (
-                                          name, img, timeout,
-                                          self.lab.console()[-1500:]))
-            time.sleep(1)
+        return labos.read_fat_file(img, name, timeout, self.lab.console)
 
     def shell_img(self, name, script, reset=False):
         """A UEFI shell medium: the shell as the removable-media loader and
@@ -185,30 +147,33 @@ class LabReinstall(unittest.TestCase):
 
     def test_1_reinstall_media_first(self):
         lab = self.lab
-        since = self.console_mark()
+        since = self.lab.console_mark()
         t0 = time.time()
         self.fresh_server()
         lab.wait_usb("configured", BOOT_S)
-        t_a = self.console_line(r"zerobmc-lab: OS A", since, BOOT_S)
+        t_a = self.lab.wait_console(r"zerobmc-lab: OS A", since, BOOT_S)
 
-        img = os.path.join(lab.share, "images", self.installer)
+        t = labos.reinstall(lab, self.installer, "B", BOOT_S, INSTALL_S)
+        # The installer's entry is first now (efibootmgr -c): the disk-first
+        # case. With the installer inserted again, a reboot without keys
+        # starts OS B from the disk, not the medium: the agent needs the
+        # boot menu (cmd/boot) to reach the medium.
+        self.assertRegex(lab.console(), r'BdsDxe: loading Boot\w+ "zerobmc '
+                         r'lab OS B"')
         self.insert(self.installer)
-        since = self.console_mark()
-        t1 = time.time()
+        since = lab.console_mark()
+        mark = len(lab.console_raw())
         self.reboot()
-        t_done = self.console_line(r"zerobmc-lab: installer done", since,
-                                   INSTALL_S)
-        self.assertEqual(self.fat_file(img, "ZBDONE", 30).strip(), "OS B")
+        lab.wait_console(r"zerobmc-lab: OS B", since, BOOT_S)
+        loaded = re.findall(r'BdsDxe: loading (Boot\w+ "[^"]*")',
+                            labmod.strip_ansi(lab.console_raw()[mark:]))
+        self.assertEqual(len(loaded), 1, loaded)
+        self.assertIn("zerobmc lab OS B", loaded[0])
         self.eject()
-        since = self.console_mark()
-        t2 = time.time()
-        self.reboot()
-        t_b = self.console_line(r"zerobmc-lab: OS B", since, BOOT_S)
-        text = lab.console()
-        self.assertIn("zerobmc lab OS B", text)  # the efibootmgr entry
         print("\nlab reinstall: OS A up %.0f s after power-on; installer "
-              "done %.0f s after reboot; OS B up %.0f s after eject+reboot"
-              % (t_a - t0, t_done - t1, t_b - t2), file=sys.stderr)
+              "done %.0f s after insert+reboot; OS B up %.0f s after "
+              "eject+reboot" % (t_a - t0, t["install_s"], t["first_boot_s"]),
+              file=sys.stderr)
 
     def test_2_uefi_boot_order(self):
         lab = self.lab
@@ -233,7 +198,7 @@ class LabReinstall(unittest.TestCase):
         img = self.shell_img(name, ["bcfg boot mv %d 0" % disk[0][0],
                                     "bcfg boot dump -v"], reset=True)
         self.insert(name)
-        since = self.console_mark()
+        since = self.lab.console_mark()
         t0 = time.time()
         self.reboot()
         self.assertEqual(self.fat_file(img, "ZBDONE", BOOT_S).strip(), "done")
@@ -241,7 +206,7 @@ class LabReinstall(unittest.TestCase):
         self.assertEqual(after[0][1], disk[0][1], after)
         # The shell reset the server; the medium is still inserted, and the
         # disk, now first, boots.
-        t_a = self.console_line(r"zerobmc-lab: OS A", since, BOOT_S)
+        t_a = self.lab.wait_console(r"zerobmc-lab: OS A", since, BOOT_S)
         self.assertIn('loading %s "%s"' % (disk[0][1], disk[0][2]),
                       lab.console())
         print("\nlab uefi: bcfg dump %d options; boot order changed and "
