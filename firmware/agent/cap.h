@@ -65,6 +65,7 @@ struct media_cap;
 struct console;
 struct timeline;
 struct macros;
+struct boot;
 struct ha;
 
 /* The capabilities attached so far; NULL when absent or not yet attached. */
@@ -76,6 +77,7 @@ struct cap_handles {
 	struct console *console;
 	struct timeline *timeline;
 	struct macros *macros;
+	struct boot *boot;
 	struct ha *ha;
 };
 

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "firmware/boot/boot.h"
 #include "firmware/console/console.h"
 #include "firmware/host/host_cap.h"
 #include "firmware/host/timeline.h"
@@ -19,8 +20,8 @@
  * Assistant announces what the others offer.
  */
 const struct cap_def *const commands_caps[] = {
-	&host_cap,    &power_cap,    &keyboard_cap, &media_cap,
-	&console_cap, &timeline_cap, &macros_cap,   &ha_cap,
+	&host_cap,     &power_cap,  &keyboard_cap, &media_cap, &console_cap,
+	&timeline_cap, &macros_cap, &boot_cap,	   &ha_cap,
 };
 const size_t commands_n_caps = sizeof(commands_caps) / sizeof(commands_caps[0]);
 

@@ -99,6 +99,18 @@ struct config {
 		char prefix[CONFIG_STR_MAX];
 		bool per_entity;
 	} homeassistant;
+	struct {
+		char firmware[32]; /* a profile of firmware/boot/ */
+	} server;
+	struct {
+		int timeout_s;	   /* each wait of a cmd/boot attempt */
+		int key_window_ms; /* hotkeys go on this long after USB */
+		int settle_ms;	   /* a menu draws before keys move in it */
+		int positions;	   /* menu positions tried per strategy */
+	} boot;
+	struct {
+		char shell[CONFIG_PATH_MAX]; /* a UEFI shell for cmd/uefi */
+	} uefi;
 };
 
 /* Where a configuration error was found, for the message. */

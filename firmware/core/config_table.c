@@ -115,6 +115,15 @@ const struct config_key config_keys[] = {
 	BOOL("homeassistant", "discovery", homeassistant.discovery),
 	STR("homeassistant", "prefix", homeassistant.prefix),
 	BOOL("homeassistant", "per_entity", homeassistant.per_entity),
+
+	STR("server", "firmware", server.firmware),
+
+	INT("boot", "timeout_s", boot.timeout_s, 1, 3600),
+	INT("boot", "key_window_ms", boot.key_window_ms, 0, 120000),
+	INT("boot", "settle_ms", boot.settle_ms, 0, 60000),
+	INT("boot", "positions", boot.positions, 1, 8),
+
+	PATH("uefi", "shell", uefi.shell),
 };
 
 #define N_KEYS (sizeof(config_keys) / sizeof(config_keys[0]))
@@ -172,4 +181,9 @@ void config_defaults(struct config *c)
 	c->homeassistant.discovery = true;
 	snprintf(c->homeassistant.prefix, sizeof(c->homeassistant.prefix),
 		 "homeassistant");
+	snprintf(c->server.firmware, sizeof(c->server.firmware), "generic");
+	c->boot.timeout_s = 120;
+	c->boot.key_window_ms = 10000;
+	c->boot.settle_ms = 2000;
+	c->boot.positions = 3;
 }

@@ -175,6 +175,11 @@ void keyboard_cap_unclaim(struct keyboard_cap *k)
 	k->claim = NULL;
 }
 
+const char *keyboard_cap_claimed(const struct keyboard_cap *k)
+{
+	return k->claim;
+}
+
 static const struct cap_command keyboard_cap_commands[] = {
 	{"key", keyboard_cmd_key, "tap key chords, or press and release keys"},
 	{"type", keyboard_cmd_type, "type text in a keyboard layout"},

@@ -41,5 +41,7 @@ enum typing_profile keyboard_cap_profile(const struct keyboard_cap *k);
  */
 void keyboard_cap_claim(struct keyboard_cap *k, const char *why);
 void keyboard_cap_unclaim(struct keyboard_cap *k);
+/* Why the keyboard is claimed, or NULL. */
+const char *keyboard_cap_claimed(const struct keyboard_cap *k);
 
 #endif

@@ -357,7 +357,8 @@ static void macros_next_cb(void *data)
 	m->next_timer = 0;
 	if (m->cur || !m->nq)
 		return;
-	if (keyboard_busy(keyboard_cap_device(m->kb))) {
+	if (keyboard_busy(keyboard_cap_device(m->kb)) ||
+	    keyboard_cap_claimed(m->kb)) {
 		/* A key or type job runs; the keyboard does not say when it
 		 * ends to anyone but its command. */
 		loop_timer_rearm(m->loop, &m->next_timer, MACRO_KB_RETRY_MS,
@@ -677,6 +678,12 @@ static void macros_cmd(void *self, struct cmd_req *req)
 	if (r) {
 		macro_error_format(&perr, msg, sizeof(msg));
 		macros_job_refuse(m, job, RESULT_ERROR, perr.line, msg);
+		return;
+	}
+	/* Another capability (cmd/boot) owns the keyboard. */
+	if (!m->cur && keyboard_cap_claimed(m->kb)) {
+		macros_job_refuse(m, job, RESULT_BUSY, 0,
+				  keyboard_cap_claimed(m->kb));
 		return;
 	}
 	if (m->cur || m->nq || keyboard_busy(keyboard_cap_device(m->kb))) {
