@@ -277,6 +277,10 @@ class Lab:
             "gadget": {"manage": "true"},
             # Writable: an installer leaves its done marker on its medium.
             "media": {"dir": "/lab/images", "allow_writable": "true"},
+            # cmd/boot's key profile and cmd/uefi's shell (extracted from
+            # OVMF by labos.uefi_shell, copied to the share by start_pi).
+            "server": {"firmware": "ovmf"},
+            "uefi": {"shell": "/lab/uefi-shell.efi"},
         }
         for sec, keys in (sections or {}).items():
             conf.setdefault(sec, {}).update(keys)
@@ -308,6 +312,9 @@ class Lab:
         if gadget == "agent":
             with open(os.path.join(self.share, "zerobmc.conf"), "w") as f:
                 f.write(self.agent_config(sections))
+            import labos  # it imports this module
+            shutil.copyfile(labos.uefi_shell(),
+                            os.path.join(self.share, "uefi-shell.efi"))
         redir = free_port()
         self.state["redir_port"] = redir
         for log in ("pi-console.log", "share/agent.log",

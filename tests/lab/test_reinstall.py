@@ -31,6 +31,7 @@ a real PC's, kept here so that boot times are honest.
 Run: /usr/bin/python3 tests/lab/test_reinstall.py (ZB_LAB_RUN attaches to
 a running lab, else a private one is booted and stopped at the end).
 """
+import json
 import os
 import random
 import re
@@ -212,6 +213,65 @@ class LabReinstall(unittest.TestCase):
         print("\nlab uefi: bcfg dump %d options; boot order changed and "
               "followed, OS A up %.0f s after the reboot"
               % (len(after), t_a - t0), file=sys.stderr)
+
+    def test_3_cmd_uefi(self):
+        """The agent's cmd/uefi (issue 19, wip-19a): it builds the shell
+        medium, boots it once with proof, reads the output back, ejects;
+        the shell's reset then boots the server normally."""
+        lab = self.lab
+        self.fresh_server()
+        lab.wait_console(r"zerobmc-lab: OS A", 0, BOOT_S)
+        t0 = time.time()
+        res = lab.cmd("uefi", {"script": "bcfg boot dump -v",
+                               "timeout_s": BOOT_S}, timeout=3 * BOOT_S)
+        self.assertEqual(res["status"], "ok", res)
+        opts = self.boot_options(res["output"])
+        disk = [o for o in opts if o[3].startswith("PciRoot")
+                and "USB" not in o[3]]
+        self.assertEqual(len(disk), 1, res["output"])
+        dump_s = time.time() - t0
+
+        since = lab.console_mark()
+        t0 = time.time()
+        res = lab.cmd("uefi", {"script": "bcfg boot mv %d 0\nbcfg boot "
+                               "dump -v" % disk[0][0], "timeout_s": BOOT_S},
+                      timeout=3 * BOOT_S)
+        self.assertEqual(res["status"], "ok", res)
+        after = self.boot_options(res["output"])
+        self.assertEqual(after[0][1], disk[0][1], res["output"])
+        # The boot order is followed: the disk boots, first in the order.
+        t_a = lab.wait_console(r"zerobmc-lab: OS A", since, BOOT_S)
+        self.assertRegex(lab.console(), r'BdsDxe: loading %s "%s"'
+                         % (disk[0][1], re.escape(disk[0][2])))
+        print("\nlab cmd/uefi: dump %.0f s (strategy %s, phases %s); "
+              "bcfg boot mv + dump and the next boot: OS A up %.0f s after "
+              "the command" % (dump_s, res["boot"]["strategy"],
+                               res["phases"], t_a - t0), file=sys.stderr)
+
+    def test_4_cmd_boot_disk_first(self):
+        """The agent's cmd/boot (wip-19a) with the disk first in the boot
+        order (test_3 put it there), a 3 s POST window: the medium (the
+        UEFI shell printing a marker) is reached through the boot menu, and
+        the test sees the marker on the server's serial console, which the
+        agent cannot see."""
+        lab = self.lab
+        if not lab.running("server"):
+            self.skipTest("needs test_3's server")
+        name = "zb-boot-%s.img" % self.tag
+        marker = "zerobmc-boot-%s" % self.tag
+        labos.fat_tree(os.path.join(lab.share, "images", name),
+                       {"startup.nsh": labbuild._nsh(
+                           ["@echo -off", "echo %s" % marker]),
+                        "EFI/BOOT/BOOTX64.EFI": self.shell}, "ZBBOOT")
+        since = lab.mark()
+        res = lab.cmd("boot", {"media": name, "mode": "disk",
+                               "timeout_s": 240}, timeout=1800)
+        print("\nlab cmd/boot disk first: %s" % json.dumps(res),
+              file=sys.stderr)
+        self.assertEqual(res["status"], "ok", res)
+        self.assertNotEqual(res["strategy"], "media-first", res)
+        lab.wait_for(marker, 120, since=since)
+        self.eject()
 
 
 if __name__ == "__main__":
