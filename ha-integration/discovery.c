@@ -148,6 +148,43 @@ static const struct ha_def ha_defs[] = {
 		.options = HA_OPT_IMAGES,
 	},
 	{
+		.key = "boot_once",
+		.platform = HA_SELECT,
+		.needs = HA_F_BOOT | HA_F_MEDIA,
+		.name = "Boot once from",
+		.cmd = "boot",
+		.source = HA_SRC_STATE,
+		.val_tpl = "{{ '" HA_NONE_OPTION "' }}",
+		.cmd_tpl = "{{ 'cancel' if value == '" HA_NONE_OPTION
+			   "' else value }}",
+		.icon = "mdi:disc-player",
+		.options = HA_OPT_IMAGES,
+	},
+	{
+		.key = "reinstall",
+		.platform = HA_SELECT,
+		.needs = HA_F_REINSTALL | HA_F_MEDIA,
+		.name = "Reinstall from",
+		.cmd = "reinstall",
+		.source = HA_SRC_STATE,
+		.val_tpl = "{{ '" HA_NONE_OPTION "' }}",
+		.cmd_tpl = "{{ 'cancel' if value == '" HA_NONE_OPTION
+			   "' else value }}",
+		.icon = "mdi:backup-restore",
+		.options = HA_OPT_IMAGES,
+	},
+	{
+		.key = "reinstall_phase",
+		.platform = HA_SENSOR,
+		.needs = HA_F_BOOT,
+		.name = "Reinstall",
+		.source = HA_SRC_STATE,
+		.val_tpl = "{{ value_json.reinstall.phase if "
+			   "value_json.reinstall is defined and "
+			   "value_json.reinstall.running else 'idle' }}",
+		.icon = "mdi:backup-restore",
+	},
+	{
 		.key = "type_text",
 		.platform = HA_TEXT,
 		.name = "Type text",

@@ -55,6 +55,8 @@ enum ha_feature {
 	HA_F_POWER_OFF = 1u << 5,   /* (on and off are separate on purpose) */
 	HA_F_POWER_RESET = 1u << 6, /* the reset pin is wired */
 	HA_F_POWER_WAKE = 1u << 7,  /* USB remote wakeup or Wake-on-LAN */
+	HA_F_BOOT = 1u << 8,	    /* cmd/boot and cmd/reinstall */
+	HA_F_REINSTALL = 1u << 9,   /* [reinstall] gives both signals */
 };
 
 /* The i-th name of a list, or NULL past its end. */

@@ -115,6 +115,12 @@ static unsigned int ha_features(const struct cap *cap)
 		f |= HA_F_USB;
 	if (h->macros)
 		f |= HA_F_MACROS;
+	if (h->boot)
+		f |= HA_F_BOOT;
+	if (h->boot &&
+	    (c->reinstall.done_console[0] || c->reinstall.done_marker[0]) &&
+	    (c->reinstall.os_console[0] || c->reinstall.os_usb))
+		f |= HA_F_REINSTALL;
 	if (h->power) {
 		if (c->power.gpio_chip[0] && c->power.power_line >= 0)
 			f |= HA_F_POWER_ON | HA_F_POWER_OFF;

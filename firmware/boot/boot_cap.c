@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "firmware/boot/boot_priv.h"
+#include "firmware/console/console.h"
 #include "firmware/host/hostwatch.h"
 #include "firmware/host/timeline.h"
 #include "firmware/keyboard/keyboard.h"
@@ -213,7 +214,7 @@ const char *boot_busy(struct boot *b)
 {
 	const char *claim = keyboard_cap_claimed(b->kb);
 
-	if (b->job || b->uefi)
+	if (b->job || b->uefi || b->reinstall)
 		return claim ? claim : BOOT_BUSY;
 	if (claim)
 		return claim;
@@ -237,8 +238,9 @@ static void boot_cmd(void *self, struct cmd_req *req)
 		cJSON *x = cJSON_CreateObject();
 
 		/* A cmd/uefi's boot is cancelled with cmd/uefi. */
-		cJSON_AddBoolToObject(x, "cancelled", b->job && !b->uefi);
-		if (!b->uefi)
+		cJSON_AddBoolToObject(x, "cancelled",
+				      b->job && !b->uefi && !b->reinstall);
+		if (!b->uefi && !b->reinstall)
 			boot_once_cancel(b, false);
 		cap_reply(b->c, req, RESULT_OK, NULL, x);
 		return;
@@ -286,16 +288,25 @@ static void boot_on_usb(void *data, enum udc_state old, enum udc_state now)
 
 	(void)old;
 	(void)now;
-	if (b->job && b->job->running)
+	if (macro_run_active(&b->run))
 		macro_run_poke(&b->run);
+}
+
+static void boot_on_console(void *data, const char *line, size_t len)
+{
+	struct boot *b = data;
+
+	if (macro_run_active(&b->run))
+		macro_run_console(&b->run, line, len);
 }
 
 static void boot_on_timeline(void *data)
 {
 	struct boot *b = data;
 
-	if (b->job && b->job->running)
+	if (macro_run_active(&b->run))
 		macro_run_poke(&b->run);
+	reinstall_on_timeline(b);
 }
 
 static int boot_attach(const struct cap *c, void **self, char *msg, size_t len)
@@ -328,6 +339,7 @@ static int boot_attach(const struct cap *c, void **self, char *msg, size_t len)
 	b->media = c->h->media;
 	b->power = c->h->power;
 	b->timeline = c->h->timeline;
+	b->console = c->h->console;
 	b->profile = profile;
 	b->key_window_ms = (uint32_t)c->cfg->boot.key_window_ms;
 	b->settle_ms = (uint32_t)c->cfg->boot.settle_ms;
@@ -352,6 +364,9 @@ static int boot_attach(const struct cap *c, void **self, char *msg, size_t len)
 	r = state_provider_add(c->state, "boot", boot_state_json, b);
 	if (!r)
 		r = state_provider_add(c->state, "uefi", uefi_state_json, b);
+	if (!r)
+		r = state_provider_add(c->state, "reinstall",
+				       reinstall_state_json, b);
 	if (r) {
 		boot_worker_free(b->worker);
 		free(b);
@@ -359,6 +374,8 @@ static int boot_attach(const struct cap *c, void **self, char *msg, size_t len)
 	}
 	hostwatch_listen(b->host, boot_on_usb, b);
 	timeline_listen(b->timeline, boot_on_timeline, b);
+	if (b->console)
+		console_listen(b->console, boot_on_console, b);
 	snprintf(msg, len, "boot: firmware profile %s", profile->name);
 	*self = b;
 	return 0;
@@ -371,6 +388,8 @@ static void boot_stop(void *self)
 
 	if (b->uefi)
 		uefi_cancel(b, true);
+	else if (b->reinstall)
+		reinstall_cancel(b, true);
 	else
 		boot_once_cancel(b, true);
 }
@@ -393,6 +412,8 @@ static void boot_detach(void *self)
 static const struct cap_command boot_commands[] = {
 	{"boot", boot_cmd, "boot once from the virtual media, with proof"},
 	{"uefi", uefi_cmd, "run a UEFI shell script and read its output"},
+	{"reinstall", reinstall_cmd,
+	 "boot the installer, wait until done, boot the installed OS"},
 	{NULL, NULL, NULL},
 };
 

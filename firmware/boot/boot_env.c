@@ -1,7 +1,8 @@
 /*
  * The macro runner's world for cmd/boot: the keyboard, the UDC state,
  * the timeline's media reads and the reset pin, as macro.c wires them
- * for cmd/macro. Attempts use no console waits and no MEDIA lines.
+ * for cmd/macro, for boot attempts and reinstall's waits (no MEDIA
+ * lines).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -132,6 +133,18 @@ static int boot_env_hard_reset(void *data, char *err, size_t len)
 			   err, len);
 }
 
+/* The runner serves a boot's attempts, or a reinstall's waits. */
+static void boot_env_done(void *data, enum macro_status st, uint32_t line,
+			  const char *msg)
+{
+	struct boot *b = data;
+
+	if (b->job)
+		boot_once_done(b, st, line, msg);
+	else
+		reinstall_run_done(b, st, line, msg);
+}
+
 static void boot_env_progress(void *data)
 {
 	(void)data;
@@ -151,11 +164,11 @@ void boot_env_init(struct boot *b)
 		.leds = boot_env_leds,
 		.phase = boot_env_phase,
 		.media_reads = boot_env_media_reads,
-		.has_console = false,
+		.has_console = b->console != NULL,
 		.media = NULL,
 		.hard_reset = b->power ? boot_env_hard_reset : NULL,
 		.progress = boot_env_progress,
-		.done = boot_once_done,
+		.done = boot_env_done,
 		.layout = keyboard_cap_layout(b->kb),
 		.profile = keyboard_cap_profile(b->kb),
 	};

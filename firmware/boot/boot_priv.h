@@ -92,7 +92,9 @@ struct boot {
 	int run_timer;
 	int next_timer;
 	struct boot_job *job;
-	struct uefi_job *uefi; /* cmd/uefi running (uefi.c) */
+	struct uefi_job *uefi;		 /* cmd/uefi running (uefi.c) */
+	struct reinstall_job *reinstall; /* cmd/reinstall (reinstall.c) */
+	struct console *console;
 	struct boot_worker *worker;
 };
 
@@ -116,6 +118,16 @@ void boot_finish(struct boot *b, enum result_status st, const char *error,
 void boot_start_job(struct boot *b, struct boot_job *job);
 /* Why a boot or a UEFI script cannot start now, or NULL. */
 const char *boot_busy(struct boot *b);
+
+/* reinstall.c: cmd/reinstall. */
+void reinstall_cmd(void *self, struct cmd_req *req);
+void reinstall_cancel(struct boot *b, bool stopping);
+cJSON *reinstall_state_json(void *data);
+/* The runner's end of one of its waits (env.done while no boot runs). */
+void reinstall_run_done(struct boot *b, enum macro_status st, uint32_t line,
+			const char *msg);
+/* The timeline moved: the installed OS's USB signal may have come. */
+void reinstall_on_timeline(struct boot *b);
 
 /* uefi.c: cmd/uefi. */
 void uefi_cmd(void *self, struct cmd_req *req);

@@ -213,7 +213,7 @@ static void boot_worker_on_event(int fd, short revents, void *data)
 	if (!done)
 		return;
 	w->running = false;
-	w->cb(w->data, done);
+	(done->done ? done->done : w->cb)(w->data, done);
 }
 
 int boot_worker_new(struct loop *l, boot_worker_cb cb, void *data,
@@ -267,7 +267,7 @@ void boot_worker_free(struct boot_worker *w)
 	/* A job that ended after the loop stopped listening. */
 	if (w->done) {
 		w->running = false;
-		w->cb(w->data, w->done);
+		(w->done->done ? w->done->done : w->cb)(w->data, w->done);
 	}
 	pthread_mutex_destroy(&w->mu);
 	pthread_cond_destroy(&w->cv);

@@ -25,7 +25,13 @@ struct boot_work_step {
 	const char *argv[BOOT_WORK_ARGS + 1];
 };
 
+struct boot_work;
+
+typedef void (*boot_worker_cb)(void *data, struct boot_work *w);
+
 struct boot_work {
+	/* In: the end's callback in the loop (NULL: the worker's own). */
+	boot_worker_cb done;
 	/* In: programs run in order until one fails; a step's strings
 	 * belong to the caller and must outlive the job. */
 	struct boot_work_step steps[BOOT_WORK_STEPS];
@@ -41,8 +47,6 @@ struct boot_work {
 };
 
 struct boot_worker;
-
-typedef void (*boot_worker_cb)(void *data, struct boot_work *w);
 
 int boot_worker_new(struct loop *l, boot_worker_cb cb, void *data,
 		    struct boot_worker **out);

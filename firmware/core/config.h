@@ -111,6 +111,13 @@ struct config {
 	struct {
 		char shell[CONFIG_PATH_MAX]; /* a UEFI shell for cmd/uefi */
 	} uefi;
+	struct {
+		/* cmd/reinstall's signals when the command gives none. */
+		char done_console[CONFIG_PATH_MAX];
+		char done_marker[CONFIG_STR_MAX];
+		char os_console[CONFIG_PATH_MAX];
+		bool os_usb;
+	} reinstall;
 };
 
 /* Where a configuration error was found, for the message. */

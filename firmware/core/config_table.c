@@ -124,6 +124,11 @@ const struct config_key config_keys[] = {
 	INT("boot", "positions", boot.positions, 1, 8),
 
 	PATH("uefi", "shell", uefi.shell),
+
+	STR("reinstall", "done_console", reinstall.done_console),
+	STR("reinstall", "done_marker", reinstall.done_marker),
+	STR("reinstall", "os_console", reinstall.os_console),
+	BOOL("reinstall", "os_usb", reinstall.os_usb),
 };
 
 #define N_KEYS (sizeof(config_keys) / sizeof(config_keys[0]))

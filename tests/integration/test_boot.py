@@ -139,7 +139,7 @@ class BootEnv(zbtest.Env):
                      "settle_ms": "100", "positions": str(positions)},
         }
         sections.update(extra_sections or {})
-        super().__init__(agent_id, sections=sections)
+        super().__init__(agent_id, sections=sections, console=True)
         self.server = None
 
     def serve(self, **kw):

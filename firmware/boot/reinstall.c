@@ -1,0 +1,634 @@
+/*
+ * cmd/reinstall: boot once from the installer (boot_once.c), wait for
+ * the installer's done signal (a console line, or a marker file it
+ * writes on the writable medium, read with mtype from the backing file),
+ * eject, reboot, and wait for the installed OS's signal (a console line,
+ * or the timeline's phase "os": the OS's USB driver re-enumerating the
+ * gadget). The console and phase waits are one-line macros run by the
+ * boot capability's runner, so their regex limits and deadlines are
+ * those of docs/MACROS.md.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "firmware/boot/boot_priv.h"
+#include "firmware/host/timeline.h"
+#include "firmware/keyboard/keyboard_cap.h"
+#include "firmware/media/media.h"
+#include "firmware/media/media_cap.h"
+
+#define REINSTALL_BUSY                                                         \
+	"cmd/reinstall is running (cmd/reinstall cancel stops it)"
+#define REINSTALL_POLL_MS 2000
+#define REINSTALL_MARKER_MAX 128
+#define REINSTALL_TIMELINE 50
+
+enum reinstall_phase {
+	RI_BOOT,    /* boot once from the installer */
+	RI_INSTALL, /* the installer runs: wait for its done signal */
+	RI_REBOOT,  /* ejected: reboot into the installed OS */
+	RI_OS,	    /* wait for the installed OS's signal */
+	RI_PHASES
+};
+
+static const char *const reinstall_phase_names[RI_PHASES] = {
+	[RI_BOOT] = "boot",
+	[RI_INSTALL] = "install",
+	[RI_REBOOT] = "reboot",
+	[RI_OS] = "os",
+};
+
+struct reinstall_job {
+	struct cmd_req *req;
+	enum reinstall_phase phase;
+	uint64_t start_ms, phase_ms, deadline_ms;
+	uint64_t took[RI_PHASES];
+	uint32_t boot_timeout_ms, install_timeout_ms, os_timeout_ms;
+	char image[BOOT_IMAGE_MAX];
+	int mode;
+	/* The waits, as one-line scripts ("" for the marker's poll). */
+	char done_wait[400], os_wait[400];
+	char marker[REINSTALL_MARKER_MAX + 4]; /* "::/" + path; "" none */
+	char img_path[CONFIG_PATH_MAX + BOOT_IMAGE_MAX];
+	struct macro_script s;
+	struct boot_work work;
+	bool work_running, orphan;
+	int poll_timer;
+	cJSON *boot;
+	char reboot_note[160];
+	bool os_usb;  /* the OS's signal is the phase "os" */
+	bool left_os; /* the phase left "os" since the reboot */
+	int os_timer;
+};
+
+static const char *const reinstall_fields[] = {"media",
+					       "mode",
+					       "done_console",
+					       "done_marker",
+					       "os_console",
+					       "os_usb",
+					       "timeout_s",
+					       "install_timeout_s",
+					       "os_timeout_s",
+					       "cancel",
+					       NULL};
+
+static void reinstall_job_free(struct reinstall_job *j)
+{
+	macro_script_free(&j->s);
+	free(j->work.out);
+	cJSON_Delete(j->boot);
+	free(j);
+}
+
+static void reinstall_enter(struct reinstall_job *j, enum reinstall_phase ph)
+{
+	uint64_t now = loop_now_ms();
+
+	j->took[j->phase] += now - j->phase_ms;
+	j->phase = ph;
+	j->phase_ms = now;
+}
+
+static void reinstall_finish(struct boot *b, enum result_status st,
+			     const char *error)
+{
+	struct reinstall_job *j = b->reinstall;
+	cJSON *x = cJSON_CreateObject();
+	cJSON *ph = cJSON_CreateObject();
+
+	reinstall_enter(j, j->phase);
+	if (j->poll_timer)
+		loop_timer_cancel(b->loop, j->poll_timer);
+	j->poll_timer = 0;
+	if (j->os_timer)
+		loop_timer_cancel(b->loop, j->os_timer);
+	j->os_timer = 0;
+	if (macro_run_active(&b->run))
+		macro_run_cancel(&b->run);
+	if (st != RESULT_OK)
+		cJSON_AddStringToObject(x, "phase",
+					reinstall_phase_names[j->phase]);
+	for (int i = 0; i < RI_PHASES && i <= (int)j->phase; i++)
+		cJSON_AddNumberToObject(ph, reinstall_phase_names[i],
+					(double)j->took[i]);
+	cJSON_AddItemToObject(x, "phases", ph);
+	if (j->boot) {
+		cJSON_AddItemToObject(x, "boot", j->boot);
+		j->boot = NULL;
+	}
+	if (j->reboot_note[0])
+		cJSON_AddStringToObject(x, "reboot", j->reboot_note);
+	cJSON_AddItemToObject(
+		x, "timeline",
+		timeline_history(b->timeline, REINSTALL_TIMELINE));
+	cJSON_AddNumberToObject(x, "ms", (double)(loop_now_ms() - j->start_ms));
+	b->reinstall = NULL;
+	keyboard_cap_unclaim(b->kb);
+	cap_reply(b->c, j->req, st, error, x);
+	j->req = NULL;
+	if (j->work_running)
+		j->orphan = true;
+	else
+		reinstall_job_free(j);
+	cap_state_dirty(b->c);
+}
+
+static void reinstall_eject(struct boot *b, char *msg, size_t len)
+{
+	struct media_done done;
+
+	msg[0] = '\0';
+	media_eject(media_cap_media(b->media), &done, msg, len);
+}
+
+/* Run a one-line wait (or the reboot) on the boot capability's runner. */
+static int reinstall_run(struct boot *b, struct reinstall_job *j,
+			 const char *text, char *msg, size_t len)
+{
+	struct macro_error err;
+	int r;
+
+	macro_script_free(&j->s);
+	r = macro_parse(text, strlen(text), keyboard_cap_layout(b->kb), &j->s,
+			&err);
+	if (!r)
+		r = macro_run_start(&b->run, &b->env, &j->s, &err);
+	if (r)
+		macro_error_format(&err, msg, len);
+	return r;
+}
+
+static void reinstall_os_timeout(void *data)
+{
+	struct boot *b = data;
+	char e[200];
+
+	b->reinstall->os_timer = 0;
+	snprintf(e, sizeof(e),
+		 "the installed OS's signal: the phase did not become \"os\" "
+		 "after the reboot within %u ms (it is %s)",
+		 b->reinstall->os_timeout_ms,
+		 phase_name(timeline_phase(b->timeline)));
+	reinstall_finish(b, RESULT_ERROR, e);
+}
+
+/*
+ * The phase "os" counts only when it comes back after the reboot: the
+ * installer's own console lines made the phase "os" before.
+ */
+void reinstall_on_timeline(struct boot *b)
+{
+	struct reinstall_job *j = b->reinstall;
+
+	if (!j || !j->os_usb || (j->phase != RI_REBOOT && j->phase != RI_OS))
+		return;
+	if (timeline_phase(b->timeline) != PHASE_OS)
+		j->left_os = true;
+	else if (j->left_os && j->phase == RI_OS)
+		reinstall_finish(b, RESULT_OK, NULL);
+}
+
+static void reinstall_os(struct boot *b, struct reinstall_job *j)
+{
+	char msg[300];
+
+	reinstall_enter(j, RI_OS);
+	cap_state_dirty(b->c);
+	if (j->os_usb) {
+		loop_timer_rearm(b->loop, &j->os_timer, j->os_timeout_ms,
+				 reinstall_os_timeout, b);
+		reinstall_on_timeline(b);
+		return;
+	}
+	if (reinstall_run(b, j, j->os_wait, msg, sizeof(msg)))
+		reinstall_finish(b, RESULT_ERROR, msg);
+}
+
+static void reinstall_reboot(struct boot *b, struct reinstall_job *j)
+{
+	char msg[300], text[64];
+
+	reinstall_eject(b, msg, sizeof(msg));
+	if (msg[0]) {
+		char e[340];
+
+		snprintf(e, sizeof(e), "ejecting the installer: %s", msg);
+		reinstall_finish(b, RESULT_ERROR, e);
+		return;
+	}
+	reinstall_enter(j, RI_REBOOT);
+	j->left_os = false;
+	cap_state_dirty(b->c);
+	snprintf(text, sizeof(text), "PROFILE bios\nREBOOT %s\n",
+		 b->env.hard_reset ? "hard" : "soft");
+	if (reinstall_run(b, j, text, msg, sizeof(msg))) {
+		snprintf(j->reboot_note, sizeof(j->reboot_note), "%s", msg);
+		reinstall_os(b, j);
+	}
+}
+
+void reinstall_run_done(struct boot *b, enum macro_status st, uint32_t line,
+			const char *msg)
+{
+	struct reinstall_job *j = b->reinstall;
+	char e[400];
+
+	(void)line;
+	if (!j)
+		return;
+	if (st == MACRO_CANCELLED) {
+		/* reinstall_finish cancelled the run: it answers. */
+		return;
+	}
+	switch (j->phase) {
+	case RI_INSTALL:
+		if (st != MACRO_OK) {
+			snprintf(e, sizeof(e),
+				 "the installer's done signal: %s", msg);
+			reinstall_finish(b, RESULT_ERROR, e);
+			return;
+		}
+		reinstall_reboot(b, j);
+		break;
+	case RI_REBOOT:
+		/* An installer that rebooted by itself leaves a keyboard
+		 * that takes no reports: not an error, the OS's signal
+		 * decides. */
+		if (st != MACRO_OK)
+			snprintf(j->reboot_note, sizeof(j->reboot_note), "%s",
+				 msg);
+		reinstall_os(b, j);
+		break;
+	case RI_OS:
+		if (st != MACRO_OK) {
+			snprintf(e, sizeof(e), "the installed OS's signal: %s",
+				 msg);
+			reinstall_finish(b, RESULT_ERROR, e);
+			return;
+		}
+		reinstall_finish(b, RESULT_OK, NULL);
+		break;
+	default:
+		break;
+	}
+}
+
+/* ---- the marker file ---- */
+
+static void reinstall_poll_cb(void *data);
+
+static void reinstall_marker_done(void *data, struct boot_work *w)
+{
+	struct boot *b = data;
+	struct reinstall_job *j =
+		(struct reinstall_job *)((char *)w -
+					 offsetof(struct reinstall_job, work));
+
+	j->work_running = false;
+	if (j->orphan) {
+		reinstall_job_free(j);
+		return;
+	}
+	if (!w->err) {
+		reinstall_reboot(b, j);
+		return;
+	}
+	loop_timer_rearm(b->loop, &j->poll_timer, REINSTALL_POLL_MS,
+			 reinstall_poll_cb, b);
+}
+
+static void reinstall_poll_cb(void *data)
+{
+	struct boot *b = data;
+	struct reinstall_job *j = b->reinstall;
+
+	j->poll_timer = 0;
+	if (loop_now_ms() >= j->deadline_ms) {
+		char e[300];
+
+		snprintf(e, sizeof(e),
+			 "the installer's done signal: no %s on the medium "
+			 "within %u ms",
+			 j->marker + 3, j->install_timeout_ms);
+		reinstall_finish(b, RESULT_ERROR, e);
+		return;
+	}
+	j->work.done = reinstall_marker_done;
+	j->work.n_steps = 1;
+	j->work.steps[0] = (struct boot_work_step){
+		{"mtype", "-i", j->img_path, j->marker, NULL}};
+	if (boot_worker_submit(b->worker, &j->work))
+		loop_timer_rearm(b->loop, &j->poll_timer, REINSTALL_POLL_MS,
+				 reinstall_poll_cb, b);
+	else
+		j->work_running = true;
+}
+
+/* ---- booting ---- */
+
+static void reinstall_booted(struct boot *b, struct cmd_req *req,
+			     enum result_status st, const char *error,
+			     cJSON *extra)
+{
+	struct reinstall_job *j = b->reinstall;
+	char msg[300];
+
+	(void)req;
+	j->boot = extra;
+	if (st != RESULT_OK) {
+		reinstall_finish(b, st, error);
+		return;
+	}
+	reinstall_enter(j, RI_INSTALL);
+	cap_state_dirty(b->c);
+	if (j->marker[0]) {
+		j->deadline_ms = loop_now_ms() + j->install_timeout_ms;
+		loop_timer_rearm(b->loop, &j->poll_timer, REINSTALL_POLL_MS,
+				 reinstall_poll_cb, b);
+		return;
+	}
+	if (reinstall_run(b, j, j->done_wait, msg, sizeof(msg)))
+		reinstall_finish(b, RESULT_ERROR, msg);
+}
+
+/* ---- the command ---- */
+
+/* A regex from the payload as a one-line WAIT_CONSOLE, checked by the
+ * macro parser (its limits: size, back-references, intervals). */
+static int reinstall_wait_line(struct boot *b, const char *field,
+			       const char *re, uint32_t ms, char *out,
+			       size_t outlen, char *msg, size_t len)
+{
+	struct macro_script s;
+	struct macro_error err;
+
+	if (strpbrk(re, "\r\n") || !re[0]) {
+		snprintf(msg, len, "\"%s\": one line of regex, not empty",
+			 field);
+		return -EINVAL;
+	}
+	if (!b->console) {
+		snprintf(msg, len,
+			 "\"%s\" needs the serial console ([console] "
+			 "device)",
+			 field);
+		return -ENOTSUP;
+	}
+	if ((size_t)snprintf(out, outlen, "WAIT_CONSOLE /%s/ %ums\n", re, ms) >=
+	    outlen) {
+		snprintf(msg, len, "\"%s\" is too long", field);
+		return -E2BIG;
+	}
+	if (macro_parse(out, strlen(out), keyboard_cap_layout(b->kb), &s,
+			&err)) {
+		char e[MACRO_ERROR_MAX + 32];
+
+		macro_error_format(&err, e, sizeof(e));
+		/* The message of the parser names its line: ours is 1. */
+		snprintf(msg, len, "\"%s\": %s", field,
+			 strncmp(e, "line 1: ", 8) ? e : e + 8);
+		return -EINVAL;
+	}
+	macro_script_free(&s);
+	return 0;
+}
+
+/* A marker path: plain folders and names, checked as the medium's FAT
+ * would take them, with no way out of it. */
+static int reinstall_marker(const char *m, char *out, size_t outlen, char *msg,
+			    size_t len)
+{
+	size_t n = strlen(m);
+
+	while (*m == '/')
+		m++, n--;
+	if (!n || n > REINSTALL_MARKER_MAX || strstr(m, "..") ||
+	    strspn(m, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+		      "0123456789._-/") != n) {
+		snprintf(msg, len,
+			 "\"done_marker\": a path on the medium of at most "
+			 "%d characters A-Z a-z 0-9 . _ - /, without ..",
+			 REINSTALL_MARKER_MAX);
+		return -EINVAL;
+	}
+	snprintf(out, outlen, "::/%s", m);
+	return 0;
+}
+
+static int reinstall_parse(struct boot *b, struct cmd_req *req,
+			   struct reinstall_job *j, char *msg, size_t len)
+{
+	const struct config *cfg = b->c->cfg;
+	const char *image, *mode, *done_re, *marker, *os_re;
+	bool bad[5], os_usb = false;
+	long t_boot = cfg->boot.timeout_s, t_inst = 3600, t_os = 600;
+	int r;
+
+	if (payload_check_fields(&req->p, reinstall_fields, msg, len))
+		return -EINVAL;
+	image = payload_str(&req->p, "media", true, &bad[0]);
+	mode = payload_str(&req->p, "mode", false, &bad[1]);
+	done_re = payload_str(&req->p, "done_console", false, &bad[2]);
+	marker = payload_str(&req->p, "done_marker", false, &bad[3]);
+	os_re = payload_str(&req->p, "os_console", false, &bad[4]);
+	if (bad[0] || bad[1] || bad[2] || bad[3] || bad[4]) {
+		snprintf(msg, len,
+			 "\"media\", \"mode\", \"done_console\", "
+			 "\"done_marker\" and \"os_console\" must be "
+			 "strings");
+		return -EINVAL;
+	}
+	r = payload_bool(&req->p, "os_usb", &os_usb);
+	/* Signals the command leaves out come from [reinstall]. */
+	if (!done_re && !marker) {
+		done_re = cfg->reinstall.done_console[0]
+				  ? cfg->reinstall.done_console
+				  : NULL;
+		marker = cfg->reinstall.done_marker[0]
+				 ? cfg->reinstall.done_marker
+				 : NULL;
+	}
+	if (!os_re && r == -ENOENT) {
+		os_re = cfg->reinstall.os_console[0] ? cfg->reinstall.os_console
+						     : NULL;
+		os_usb = cfg->reinstall.os_usb;
+	}
+	if (r == -EINVAL ||
+	    payload_int(&req->p, "timeout_s", 1, 3600, &t_boot) == -EINVAL ||
+	    payload_int(&req->p, "install_timeout_s", 1, 3600, &t_inst) ==
+		    -EINVAL ||
+	    payload_int(&req->p, "os_timeout_s", 1, 3600, &t_os) == -EINVAL) {
+		snprintf(msg, len,
+			 "\"os_usb\" must be true or false, the "
+			 "timeouts whole seconds from 1 to 3600");
+		return -EINVAL;
+	}
+	j->boot_timeout_ms = (uint32_t)t_boot * 1000;
+	j->install_timeout_ms = (uint32_t)t_inst * 1000;
+	j->os_timeout_ms = (uint32_t)t_os * 1000;
+	j->mode = -1;
+	if (mode) {
+		enum media_mode m;
+
+		if (media_mode_parse(mode, &m)) {
+			snprintf(msg, len,
+				 "\"mode\" must be \"cdrom\" or \"disk\"");
+			return -EINVAL;
+		}
+		j->mode = (int)m;
+	}
+	if (image && strlen(image) >= sizeof(j->image)) {
+		snprintf(msg, len, "image name too long");
+		return -EINVAL;
+	}
+	snprintf(j->image, sizeof(j->image), "%s", image ? image : "");
+	if (!done_re == !marker) {
+		snprintf(msg, len,
+			 "give the installer's done signal: "
+			 "\"done_console\" (a regex) or "
+			 "\"done_marker\" (a file it writes on the "
+			 "medium)");
+		return -EINVAL;
+	}
+	if (!os_re == !os_usb) {
+		snprintf(msg, len,
+			 "give the installed OS's signal: "
+			 "\"os_console\" (a regex) or \"os_usb\":true "
+			 "(its USB driver re-enumerating the gadget)");
+		return -EINVAL;
+	}
+	if (done_re)
+		r = reinstall_wait_line(b, "done_console", done_re,
+					j->install_timeout_ms, j->done_wait,
+					sizeof(j->done_wait), msg, len);
+	else
+		r = reinstall_marker(marker, j->marker, sizeof(j->marker), msg,
+				     len);
+	if (r)
+		return r;
+	if (marker && !cfg->media.allow_writable) {
+		snprintf(msg, len,
+			 "the installer writes its marker on the "
+			 "medium: set [media] allow_writable = true");
+		return -EPERM;
+	}
+	if (os_re)
+		return reinstall_wait_line(b, "os_console", os_re,
+					   j->os_timeout_ms, j->os_wait,
+					   sizeof(j->os_wait), msg, len);
+	j->os_usb = true;
+	return 0;
+}
+
+/* The image in the LUN: the one given, or what is inserted. */
+static int reinstall_insert(struct boot *b, struct reinstall_job *j, char *msg,
+			    size_t len)
+{
+	struct media_insert_req rq = {.name = j->image,
+				      .len = strlen(j->image),
+				      .mode = j->mode,
+				      .readonly = j->marker[0] ? 0 : -1};
+	struct media_done done;
+	cJSON *st;
+	const cJSON *img;
+
+	if (j->image[0])
+		return media_insert(media_cap_media(b->media), &rq, &done, msg,
+				    len);
+	st = media_state_json(media_cap_media(b->media));
+	img = cJSON_GetObjectItemCaseSensitive(st, "image");
+	if (!cJSON_IsString(img)) {
+		cJSON_Delete(st);
+		snprintf(msg, len,
+			 "no image is inserted: give one in \"media\"");
+		return -ENOENT;
+	}
+	snprintf(j->image, sizeof(j->image), "%s", img->valuestring);
+	cJSON_Delete(st);
+	return 0;
+}
+
+void reinstall_cmd(void *self, struct cmd_req *req)
+{
+	struct boot *b = self;
+	struct reinstall_job *j;
+	struct boot_job *bj;
+	const char *busy;
+	char msg[400];
+	bool cancel = false;
+
+	if ((req->p.text && !strcmp(req->p.text, "cancel")) ||
+	    (payload_bool(&req->p, "cancel", &cancel) == 0 && cancel)) {
+		cJSON *x = cJSON_CreateObject();
+
+		cJSON_AddBoolToObject(x, "cancelled", b->reinstall != NULL);
+		reinstall_cancel(b, false);
+		cap_reply(b->c, req, RESULT_OK, NULL, x);
+		return;
+	}
+	j = calloc(1, sizeof(*j));
+	bj = calloc(1, sizeof(*bj));
+	if (!j || !bj) {
+		free(j);
+		free(bj);
+		cap_reply(b->c, req, RESULT_ERROR, "out of memory", NULL);
+		return;
+	}
+	if (reinstall_parse(b, req, j, msg, sizeof(msg)))
+		goto refuse;
+	busy = boot_busy(b);
+	if (!busy && boot_worker_busy(b->worker))
+		busy = "the agent's image worker is still busy";
+	if (busy) {
+		free(bj);
+		reinstall_job_free(j);
+		cap_reply(b->c, req, RESULT_BUSY, busy, NULL);
+		return;
+	}
+	if (reinstall_insert(b, j, msg, sizeof(msg)))
+		goto refuse;
+	snprintf(j->img_path, sizeof(j->img_path), "%s/%s",
+		 b->c->cfg->media.dir, j->image);
+	j->req = req;
+	j->start_ms = j->phase_ms = loop_now_ms();
+	j->phase = RI_BOOT;
+	b->reinstall = j;
+	keyboard_cap_claim(b->kb, REINSTALL_BUSY);
+	bj->target = BOOT_TARGET_MEDIA;
+	bj->timeout_ms = j->boot_timeout_ms;
+	bj->on_done = reinstall_booted;
+	boot_start_job(b, bj);
+	return;
+refuse:
+	free(bj);
+	reinstall_job_free(j);
+	cap_reply(b->c, req, RESULT_ERROR, msg, NULL);
+}
+
+void reinstall_cancel(struct boot *b, bool stopping)
+{
+	if (!b->reinstall)
+		return;
+	if (b->reinstall->phase == RI_BOOT && b->job) {
+		/* The boot answers through reinstall_booted. */
+		boot_once_cancel(b, stopping);
+		return;
+	}
+	reinstall_finish(b, RESULT_CANCELLED,
+			 stopping ? "the agent stopped" : "cancelled");
+}
+
+cJSON *reinstall_state_json(void *data)
+{
+	struct boot *b = data;
+	cJSON *o = cJSON_CreateObject();
+
+	cJSON_AddBoolToObject(o, "running", b->reinstall != NULL);
+	if (b->reinstall)
+		cJSON_AddStringToObject(
+			o, "phase", reinstall_phase_names[b->reinstall->phase]);
+	return o;
+}
