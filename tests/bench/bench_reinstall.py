@@ -1,37 +1,37 @@
 #!/usr/bin/python3
 """Reinstalls in a row in the lab (issue 19): success rate and time per
-reinstall.
+reinstall of the agent's cmd/reinstall.
 
 Benchmark output, not a test. Run on demand:
 
     /usr/bin/python3 tests/bench/bench_reinstall.py [--rounds 5]
+        [--media-first]
 
 Method: a private lab (tests/lab/lab.py: the agent in the qemu "Pi", the
 server VM with OVMF, a fresh variable store, a 3 s POST window and a
 writable virtio disk holding "OS A", built by tests/lab/labos.py). Two
 installer media (labos.installer_img) write the raw images of "OS B" and
 "OS C"; the rounds alternate between them, so each round's proof is a line
-the round before could not have produced. One round is labos.reinstall:
-cmd/media inserts the installer writable, cmd/reboot soft (Ctrl+Alt+Del
-through the gadget's keyboard) reboots the server, the firmware boots the
-medium (the removable medium is tried before the disk in OVMF's default
-order: no keys), the installer writes the disk and adds its boot entry
-with efibootmgr, its done line arrives on zerobmc/lab/console and ZBDONE
-on the medium names the OS; cmd/media eject, cmd/reboot soft, and the new
-OS's line arrives on zerobmc/lab/console. A round succeeds when all of
-that happens within its deadlines (600 s for the installer, 420 s for the
-OS). Times are host wall clock from the insert to each signal, under TCG
-on a shared machine: figures of the emulation, not of a PC.
+the round before could not have produced. One round is one cmd/reinstall
+{"media": installer, "mode": "disk", "done_console": "zerobmc-lab:
+installer done", "os_console": "zerobmc-lab: OS <name>"}: the agent boots
+the medium (its strategies, with proof by media reads), waits for the
+installer's done line, ejects, reboots and waits for the new OS's line.
+A round succeeds when the result is ok and the OS's line arrived on
+zerobmc/lab/console. Time per reinstall: the result's "ms" (the agent's
+clock, command to OS line) and its phases. Wall clock under TCG on a
+shared machine: figures of the emulation, not of a PC.
 
-The installers are built media-first (labos.installer_img(media_first=True):
-after efibootmgr adds the new OS's entry, the medium the installer booted
-from is put back first in BootOrder, as on a server set up to boot
-removable media first), so every round boots the medium without keys. The
-disk-first case (the new entry first, the boot menu needed) is the agent's
-cmd/boot, not measured here. Each round logs what the firmware loaded
-(its BdsDxe lines).
+Each installer puts its OS's entry first in BootOrder (efibootmgr -c), so
+from the second round on the disk is first and the agent must reach the
+medium through the boot menu (the disk-first case). --media-first builds
+installers that put the medium back first (a server set up to boot
+removable media first): every round then boots the medium without keys.
+Each round prints the strategy that worked and what the firmware loaded
+(its BdsDxe lines on the server's serial console).
 """
 import argparse
+import json
 import os
 import re
 import statistics
@@ -45,6 +45,9 @@ sys.path.insert(0, os.path.join(SOURCE, "tests", "lab"))
 import lab as labmod  # noqa: E402
 import labos  # noqa: E402
 
+BOOT_S = 300
+INSTALL_S = 600
+
 
 def log(msg):
     print("bench: " + msg, file=sys.stderr, flush=True)
@@ -53,6 +56,7 @@ def log(msg):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--media-first", action="store_true")
     args = ap.parse_args()
 
     lab = labmod.Lab(tempfile.mkdtemp(prefix="zblab-bench-"))
@@ -65,29 +69,41 @@ def main():
     images = {}
     for name in ("B", "C"):
         images[name] = "bench-installer-%s.img" % name
-        labos.installer_img(os.path.join(lab.share, "images",
-                                         images[name]), name, work,
-                            media_first=True)
+        labos.installer_img(os.path.join(lab.share, "images", images[name]),
+                            name, work, media_first=args.media_first)
     lab.start_server("os-a", disk=disk, writable=True, splash_ms=3000)
-    lab.wait_console(r"zerobmc-lab: OS A", 0, 420)
+    lab.wait_console(r"zerobmc-lab: OS A", 0, BOOT_S)
     log("lab up, OS A booted, images built: %.0f s" % (time.time() - t0))
 
     rows = []
     for i in range(args.rounds):
         name = "BC"[i % 2]
         mark = len(lab.console_raw())
-        try:
-            t = labos.reinstall(lab, images[name], name)
-            ok, err = True, ""
-        except labmod.LabError as e:
-            t, ok, err = {}, False, str(e).splitlines()[0]
+        since = lab.console_mark()
+        t1 = time.time()
+        res = lab.cmd("reinstall", {
+            "media": images[name], "mode": "disk",
+            "done_console": "zerobmc-lab: installer done",
+            "os_console": re.escape(labos.os_line(name)),
+            "timeout_s": BOOT_S, "install_timeout_s": INSTALL_S,
+            "os_timeout_s": BOOT_S}, timeout=3000)
+        wall = time.time() - t1
+        ok = res.get("status") == "ok"
+        if ok:
+            try:
+                lab.wait_console(re.escape(labos.os_line(name)), since, 30)
+            except labmod.LabError:
+                ok = False
         loaded = re.findall(r'BdsDxe: loading (Boot\w+ "[^"]*")',
                             labmod.strip_ansi(lab.console_raw()[mark:]))
-        rows.append((i + 1, name, ok, t, err, loaded))
-        log("round %d (OS %s): %s %s; firmware loaded: %s"
-            % (i + 1, name, "ok" if ok else "FAILED",
-               " ".join("%s=%.0f" % kv for kv in sorted(t.items())) or err,
-               ", ".join(loaded)))
+        strategy = (res.get("boot") or {}).get("strategy")
+        rows.append((i + 1, name, ok, res, wall, strategy))
+        log("round %d (OS %s): %s in %.0f s, strategy %s, phases %s%s; "
+            "firmware loaded: %s" % (
+                i + 1, name, "ok" if ok else "FAILED", wall, strategy,
+                json.dumps(res.get("phases")),
+                "" if ok else ", error " + str(res.get("error")),
+                ", ".join(loaded)))
         if not ok:
             # The next round needs a server in a known state.
             lab.cmd("media", {"image": "eject"})
@@ -96,17 +112,19 @@ def main():
                              splash_ms=3000, keep_vars=True)
 
     good = [r for r in rows if r[2]]
-    print("reinstall bench: %d rounds, method in the docstring" % len(rows))
-    for n, name, ok, t, err, loaded in rows:
-        print("  round %d OS %s: %s" % (n, name, "ok total %.0f s (installer "
-              "done %.0f s, OS up %.0f s after the reboot)"
-              % (t["total_s"], t["install_s"], t["first_boot_s"])
-              if ok else "failed: " + err))
+    print("reinstall bench (%s installers): %d rounds; method in the "
+          "docstring" % ("media-first" if args.media_first else
+                         "entry-first", len(rows)))
+    for n, name, ok, res, wall, strategy in rows:
+        print("  round %d OS %s: %s" % (
+            n, name, "ok in %.0f s (agent %d ms; phases %s; strategy %s)"
+            % (wall, res.get("ms", 0), json.dumps(res.get("phases")),
+               strategy) if ok else "failed: %s" % res.get("error")))
     print("success: %d/%d" % (len(good), len(rows)))
     if good:
-        tot = [r[3]["total_s"] for r in good]
-        print("time per reinstall: median %.0f s, min %.0f s, max %.0f s"
-              % (statistics.median(tot), min(tot), max(tot)))
+        tot = [r[4] for r in good]
+        print("time per reinstall (wall): median %.0f s, min %.0f s, "
+              "max %.0f s" % (statistics.median(tot), min(tot), max(tot)))
     return 0
 
 

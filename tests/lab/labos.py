@@ -13,7 +13,8 @@ conv=notrunc.
   osb.img.gz on the same medium to /dev/vda (as MAAS, Ironic and Tinkerbell
   deploy), adds a boot entry for it with efibootmgr (first in BootOrder),
   and gives the done signal: "zerobmc-lab: installer done" on ttyACM0 and
-  the serial console, and a file ZBDONE on the medium when it is writable.
+  the serial console, and a file zerobmc/done on the medium when it is
+  writable (the agent's cmd/reinstall "done_marker").
 - The UEFI shell of Debian's OVMF, extracted with UEFIExtract (cached like
   the kernel), for the agent's [uefi] shell.
 
@@ -24,17 +25,14 @@ conv=notrunc.
 """
 import glob
 import os
-import re
 import shutil
 import subprocess
 import sys
 import tempfile
-import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import labbuild  # noqa: E402
-from lab import LabError  # noqa: E402
 
 SYSTEMD_BOOT = "/usr/lib/systemd/boot/efi/systemd-bootx64.efi"
 OVMF_CODE = "/usr/share/OVMF/OVMF_CODE.fd"
@@ -47,7 +45,7 @@ INSTALLER_MODULES = labbuild.SERVER_MODULES + """virtio_ring virtio
 virtio_pci_modern_dev virtio_pci_legacy_dev virtio_pci virtio_blk fat vfat
 nls_cp437 nls_ascii efivarfs""".split()
 DONE_LINE = "zerobmc-lab: installer done"
-DONE_FILE = "ZBDONE"
+DONE_FILE = "zerobmc/done"  # for the agent's cmd/reinstall "done_marker"
 
 
 def os_line(name):
@@ -195,62 +193,6 @@ def uefi_shell():
         shutil.copyfile(max(bodies, key=os.path.getsize), dest + ".tmp")
     os.replace(dest + ".tmp", dest)
     return dest
-
-
-# --- a reinstall, driven through the agent ----------------------------------
-
-def read_fat_file(img, name, timeout=0, console=None):
-    """A file the server writes on a medium, read from the image file with
-    mtools (the gadget writes through to it) once it is there with all its
-    bytes: a file seen while the firmware writes it can still be zeros.
-    Raises LabError after `timeout` seconds (console: a function giving
-    the server's console, for the message)."""
-    end = time.time() + timeout
-    while True:
-        r = subprocess.run(["mtype", "-i", img, "::" + name],
-                           capture_output=True)
-        if r.returncode == 0 and r.stdout.strip(b"\0 \r\n") \
-                and b"\0" not in r.stdout:
-            return r.stdout.decode("utf-8", "replace")
-        if time.time() >= end:
-            raise LabError("no %s on %s within %d s%s" % (
-                name, img, timeout,
-                "; server console:\n" + console()[-1500:] if console else ""))
-        time.sleep(0.5)
-
-
-def reinstall(lab, image, name, boot_s=420, install_s=600):
-    """One reinstall through the agent's cmd/media and cmd/reboot: the
-    installer `image` (in the lab's images folder, writing "OS NAME") goes
-    in writable, Ctrl+Alt+Del reboots the server, the firmware boots the
-    medium, the installer's done line arrives on zerobmc/lab/console and
-    ZBDONE on the medium says "OS NAME"; eject, reboot, and the OS's line
-    arrives. Returns the phases' durations in seconds; raises LabError."""
-    t = {"start": time.time()}
-
-    def ok(res):
-        if res.get("status") != "ok":
-            raise LabError("agent: %s" % res)
-
-    ok(lab.cmd("media", {"image": image, "mode": "disk",
-                         "readonly": False}))
-    since = lab.console_mark()
-    ok(lab.cmd("reboot", {"mode": "soft"}, timeout=60))
-    t["installer_done"] = lab.wait_console(re.escape(DONE_LINE), since,
-                                           install_s)
-    img = os.path.join(lab.share, "images", image)
-    marker = read_fat_file(img, DONE_FILE, 30, lab.console)
-    if marker.strip() != "OS " + name:
-        raise LabError("%s on the medium says %r, not 'OS %s'"
-                           % (DONE_FILE, marker, name))
-    ok(lab.cmd("media", {"image": "eject"}))
-    since = lab.console_mark()
-    t["rebooted"] = time.time()
-    ok(lab.cmd("reboot", {"mode": "soft"}, timeout=60))
-    t["os_up"] = lab.wait_console(re.escape(os_line(name)), since, boot_s)
-    return {"install_s": t["installer_done"] - t["start"],
-            "first_boot_s": t["os_up"] - t["rebooted"],
-            "total_s": t["os_up"] - t["start"]}
 
 
 def main(argv):
