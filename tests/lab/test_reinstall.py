@@ -153,12 +153,37 @@ class LabReinstall(unittest.TestCase):
             self.skipTest("needs test_1's installed OS (its entry first)")
         lab = self.lab
         mark = len(lab.console_raw())
-        res = self.reinstall("C", {"done_marker": labos.DONE_FILE})
-        loaded = re.findall(r'BdsDxe: loading (Boot\w+ "[^"]*")',
-                            labmod.strip_ansi(lab.console_raw()[mark:]))
-        print("lab cmd/reinstall disk first: the firmware loaded %s"
-              % ", ".join(loaded), file=sys.stderr)
+        since = lab.console_mark()
+        cid = lab.cmd("reinstall", {
+            "media": self.installers["C"], "mode": "disk",
+            "done_marker": labos.DONE_FILE,
+            "os_console": re.escape(labos.os_line("C")),
+            "timeout_s": BOOT_S, "install_timeout_s": INSTALL_S,
+            "os_timeout_s": BOOT_S}, wait=False)
+        # Once the agent believes the medium booted (phase install), the
+        # installer must start soon; the server's serial console, which
+        # the agent cannot see, tells whether it did. A wrong belief fails
+        # here, at once, rather than at the end of the install deadline.
+        lab.agent_state(lambda d: d["reinstall"].get("phase") == "install"
+                        or not d["reinstall"]["running"], 3 * BOOT_S)
+        try:
+            lab.wait_for(r"zerobmc-lab: installer for OS C started", 120,
+                         since=mark)
+        except labmod.LabError:
+            loaded = re.findall(r'BdsDxe: loading (Boot\w+ "[^"]*")',
+                                labmod.strip_ansi(lab.console_raw()[mark:]))
+            lab.cmd("reinstall", {"cancel": True}, timeout=120)
+            res = lab.result(cid, 120)
+            self.fail("the agent went on to wait for the installer, but the "
+                      "installer never started: the firmware loaded %s; "
+                      "result %s" % (", ".join(loaded), json.dumps(
+                          {k: res.get(k) for k in ("status", "boot",
+                                                   "phases")})))
+        res = lab.result(cid, INSTALL_S + 2 * BOOT_S)
+        self.assertEqual(res["status"], "ok", res)
         self.assertNotEqual(res["boot"]["strategy"], "media-first", res)
+        lab.wait_console(re.escape(labos.os_line("C")), since, 30)
+        lab.agent_state(lambda d: not (d.get("media") or {}).get("image"))
 
     def test_3_cmd_uefi(self):
         """The agent's cmd/uefi (issue 19, wip-19a): it builds the shell
