@@ -280,7 +280,8 @@ class Lab:
             # cmd/boot's key profile and cmd/uefi's shell (extracted from
             # OVMF by labos.uefi_shell, copied to the share by start_pi).
             "server": {"firmware": "ovmf"},
-            "uefi": {"shell": "/lab/uefi-shell.efi"},
+            "uefi": {"shell": "/lab/uefi-shell.efi" if os.path.exists(
+                os.path.join(self.share, "uefi-shell.efi")) else None},
         }
         for sec, keys in (sections or {}).items():
             conf.setdefault(sec, {}).update(keys)
@@ -310,11 +311,16 @@ class Lab:
         self.state["arch"] = arch
         self.state["agent"] = gadget == "agent"
         if gadget == "agent":
+            import labos  # it imports this module
+            try:
+                shutil.copyfile(labos.uefi_shell(),
+                                os.path.join(self.share, "uefi-shell.efi"))
+            except (OSError, SystemExit, subprocess.CalledProcessError) as e:
+                # Only cmd/uefi needs it; the rest of the lab runs on.
+                print("lab: no UEFI shell for [uefi] shell: %s" % e,
+                      file=sys.stderr)
             with open(os.path.join(self.share, "zerobmc.conf"), "w") as f:
                 f.write(self.agent_config(sections))
-            import labos  # it imports this module
-            shutil.copyfile(labos.uefi_shell(),
-                            os.path.join(self.share, "uefi-shell.efi"))
         redir = free_port()
         self.state["redir_port"] = redir
         for log in ("pi-console.log", "share/agent.log",
