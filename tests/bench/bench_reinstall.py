@@ -47,6 +47,9 @@ import labos  # noqa: E402
 
 BOOT_S = 300
 INSTALL_S = 600
+# Each boot attempt's wait for proof: the medium is read about 12 s after
+# the reboot here; a failed attempt costs this much before the next one.
+ATTEMPT_S = 120
 
 
 def log(msg):
@@ -85,7 +88,7 @@ def main():
             "media": images[name], "mode": "disk",
             "done_console": "zerobmc-lab: installer done",
             "os_console": re.escape(labos.os_line(name)),
-            "timeout_s": BOOT_S, "install_timeout_s": INSTALL_S,
+            "timeout_s": ATTEMPT_S, "install_timeout_s": INSTALL_S,
             "os_timeout_s": BOOT_S}, timeout=3000)
         wall = time.time() - t1
         ok = res.get("status") == "ok"

@@ -48,6 +48,9 @@ import labos  # noqa: E402
 BOOT_S = 300  # each boot wait of the agent under TCG
 INSTALL_S = 600  # the installer's boot plus 26 MB through usbredir
 SPLASH_MS = 3000
+# Each boot attempt's wait for proof: the medium is read about 12 s after
+# the reboot here; a failed attempt costs this much before the next one.
+ATTEMPT_S = 120
 
 
 class LabReinstall(unittest.TestCase):
@@ -109,7 +112,7 @@ class LabReinstall(unittest.TestCase):
         res = lab.cmd("reinstall", dict(
             {"media": self.installers[name], "mode": "disk",
              "os_console": re.escape(labos.os_line(name)),
-             "timeout_s": BOOT_S, "install_timeout_s": INSTALL_S,
+             "timeout_s": ATTEMPT_S, "install_timeout_s": INSTALL_S,
              "os_timeout_s": BOOT_S}, **payload), timeout=3000)
         print("\nlab cmd/reinstall OS %s: %.0f s: %s" % (
             name, time.time() - t0, json.dumps(
@@ -158,7 +161,7 @@ class LabReinstall(unittest.TestCase):
             "media": self.installers["C"], "mode": "disk",
             "done_marker": labos.DONE_FILE,
             "os_console": re.escape(labos.os_line("C")),
-            "timeout_s": BOOT_S, "install_timeout_s": INSTALL_S,
+            "timeout_s": ATTEMPT_S, "install_timeout_s": INSTALL_S,
             "os_timeout_s": BOOT_S}, wait=False)
         # Once the agent believes the medium booted (phase install), the
         # installer must start soon; the server's serial console, which
