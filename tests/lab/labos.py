@@ -8,11 +8,11 @@ conv=notrunc.
   Linux with zb.os=NAME; that Linux says "zerobmc-lab: OS NAME" on ttyACM0
   (the agent publishes it on zerobmc/lab/console) and on its serial console.
   The server VM boots "OS A" from its virtio disk.
-- The installer: a FAT image for the gadget's LUN whose \\EFI\\BOOT\\BOOTX64.EFI
-  is systemd-boot starting a small Linux that writes the raw image
-  osb.img.gz on the same medium to /dev/vda (as MAAS, Ironic and Tinkerbell
-  deploy), adds a boot entry for it with efibootmgr (first in BootOrder),
-  and gives the done signal: "zerobmc-lab: installer done" on ttyACM0 and
+- The installer: a FAT image for the gadget's LUN whose
+  \\EFI\\BOOT\\BOOTX64.EFI is systemd-boot starting a small Linux that
+  writes the raw image osb.img.gz on the same medium to /dev/vda (as
+  MAAS, Ironic and Tinkerbell deploy), adds a boot entry for it with
+  efibootmgr (first in BootOrder), and gives the done signal: "zerobmc-lab: installer done" on ttyACM0 and
   the serial console, and a file zerobmc/done on the medium when it is
   writable (the agent's cmd/reinstall "done_marker").
 - The UEFI shell of Debian's OVMF, extracted with UEFIExtract (cached like
