@@ -39,6 +39,10 @@ foreach(src ${ZB_LAB_TESTS})
 	add_test(NAME lab.${name} COMMAND /usr/bin/python3 ${src})
 	set_tests_properties(lab.${name} PROPERTIES LABELS lab RUN_SERIAL TRUE
 		TIMEOUT 900 SKIP_RETURN_CODE 77 ENVIRONMENT "${ZB_LAB_ENV}")
+	# Two reinstalls and two UEFI scripts: about a dozen server boots.
+	if(name STREQUAL "test_reinstall")
+		set_tests_properties(lab.${name} PROPERTIES TIMEOUT 1800)
+	endif()
 	# Tests that attach with Lab.for_test() share the suite's lab; others
 	# (booting a special lab of their own) run before it is booted.
 	file(READ ${src} body)
