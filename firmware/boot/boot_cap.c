@@ -47,6 +47,8 @@ static cJSON *boot_attempts_json(const struct boot_job *job)
 						? "soft"
 						: "sysrq");
 		cJSON_AddStringToObject(o, "outcome", a->outcome);
+		if (a->proof)
+			cJSON_AddNumberToObject(o, "reads", (double)a->reads);
 		cJSON_AddNumberToObject(o, "ms", (double)a->ms);
 		cJSON_AddItemToArray(arr, o);
 	}
@@ -306,6 +308,7 @@ static void boot_on_timeline(void *data)
 
 	if (macro_run_active(&b->run))
 		macro_run_poke(&b->run);
+	boot_once_poke(b);
 	reinstall_on_timeline(b);
 }
 
@@ -344,6 +347,7 @@ static int boot_attach(const struct cap *c, void **self, char *msg, size_t len)
 	b->key_window_ms = (uint32_t)c->cfg->boot.key_window_ms;
 	b->settle_ms = (uint32_t)c->cfg->boot.settle_ms;
 	b->positions = (unsigned int)c->cfg->boot.positions;
+	b->proof_reads = (uint64_t)c->cfg->boot.proof_reads;
 	if (b->power &&
 	    !power_wired(power_cap_power(b->power), POWER_LINE_RESET))
 		b->power = NULL;

@@ -3,14 +3,15 @@
  * machine that runs them. Each attempt is a small macro script (reboot,
  * the firmware's keys, the proof) run by the macro runner, so its keys,
  * waits and deadlines behave exactly as docs/MACROS.md says. The proof
- * is the script's last line, WAIT_MEDIA_READ: a read of the medium
- * after the re-enumeration and after the last key.
+ * comes after the script: [boot] proof_reads reads of the medium after
+ * the re-enumeration and after the last key, within the deadline.
  */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "firmware/boot/boot_priv.h"
+#include "firmware/host/timeline.h"
 #include "firmware/keyboard/keyboard_cap.h"
 
 const char *const boot_strategy_names[BOOT_STRATEGY_COUNT] = {
@@ -112,11 +113,7 @@ static int boot_script(const struct boot *b, struct boot_job *job,
 	if (a->strategy != BOOT_MEDIA_FIRST)
 		BOOT_ADD("SPAM %s 100ms %ums\nDELAY %ums\n", keys,
 			 b->key_window_ms, b->settle_ms);
-	if (a->strategy == BOOT_SETUP) {
-		job->proof_line = 0;
-		return off < len ? 0 : -E2BIG;
-	}
-	if (a->strategy != BOOT_MEDIA_FIRST) {
+	if (a->strategy != BOOT_MEDIA_FIRST && a->strategy != BOOT_SETUP) {
 		if (nav[0])
 			BOOT_ADD("%sDELAY %ums\n", nav, b->settle_ms);
 		if (a->position > 0)
@@ -125,8 +122,6 @@ static int boot_script(const struct boot *b, struct boot_job *job,
 			BOOT_ADD("REPEAT %d\n", a->position - 1);
 		BOOT_ADD("ENTER\n");
 	}
-	job->proof_line = boot_next_line(buf);
-	BOOT_ADD("WAIT_MEDIA_READ %ums\n", t);
 	return off < len ? 0 : -E2BIG;
 }
 
@@ -195,6 +190,46 @@ void boot_once_start(struct boot *b)
 	boot_schedule_next(b);
 }
 
+/* The attempt's end: proven, or on to the next one. */
+static void boot_attempt_end(struct boot *b, bool ok)
+{
+	struct boot_job *job = b->job;
+	struct boot_attempt *a = &job->plan[job->cur];
+
+	job->proving = false;
+	if (job->proof_timer)
+		loop_timer_cancel(b->loop, job->proof_timer);
+	job->proof_timer = 0;
+	a->ms = loop_now_ms() - job->attempt_ms;
+	if (a->proof)
+		a->reads = timeline_media_reads(b->timeline) - job->reads_base;
+	snprintf(a->outcome, sizeof(a->outcome), "%s",
+		 ok ? "ok" : "no-media-reads");
+	job->cur++;
+	if (ok)
+		boot_finish(b, RESULT_OK, NULL, (int)job->cur - 1);
+	else
+		boot_schedule_next(b);
+}
+
+static void boot_proof_timeout(void *data)
+{
+	struct boot *b = data;
+
+	b->job->proof_timer = 0;
+	boot_attempt_end(b, false);
+}
+
+void boot_once_poke(struct boot *b)
+{
+	struct boot_job *job = b->job;
+
+	if (job && job->proving &&
+	    timeline_media_reads(b->timeline) - job->reads_base >=
+		    b->proof_reads)
+		boot_attempt_end(b, true);
+}
+
 void boot_once_done(void *data, enum macro_status st, uint32_t line,
 		    const char *msg)
 {
@@ -204,10 +239,18 @@ void boot_once_done(void *data, enum macro_status st, uint32_t line,
 
 	job->running = false;
 	a->ms = loop_now_ms() - job->attempt_ms;
+	if (st == MACRO_OK && a->strategy == BOOT_SETUP) {
+		boot_attempt_end(b, true);
+		return;
+	}
 	if (st == MACRO_OK) {
-		snprintf(a->outcome, sizeof(a->outcome), "ok");
-		job->cur++;
-		boot_finish(b, RESULT_OK, NULL, (int)job->cur - 1);
+		/* The keys are done: from here, reads of the medium are the
+		 * server booting it (a scan before the last key is not). */
+		a->proof = true;
+		job->proving = true;
+		job->reads_base = timeline_media_reads(b->timeline);
+		loop_timer_rearm(b->loop, &job->proof_timer, job->timeout_ms,
+				 boot_proof_timeout, b);
 		return;
 	}
 	if (st == MACRO_CANCELLED) {
@@ -218,10 +261,7 @@ void boot_once_done(void *data, enum macro_status st, uint32_t line,
 			    -1);
 		return;
 	}
-	if (line && line == job->proof_line)
-		snprintf(a->outcome, sizeof(a->outcome), "no-media-reads");
-	else
-		snprintf(a->outcome, sizeof(a->outcome), "%s", msg);
+	snprintf(a->outcome, sizeof(a->outcome), "%s", msg);
 	/* Ctrl+Alt+Del that brought no re-enumeration: the OS ignores it
 	 * (hung, or a Windows logon screen); SysRq from here on. */
 	if (line && line == job->wait_usb_line &&
@@ -242,6 +282,18 @@ void boot_once_cancel(struct boot *b, bool stopping)
 	if (job->running) {
 		macro_run_cancel(&b->run);
 		return;
+	}
+	if (job->proving) {
+		struct boot_attempt *a = &job->plan[job->cur];
+
+		job->proving = false;
+		if (job->proof_timer)
+			loop_timer_cancel(b->loop, job->proof_timer);
+		job->proof_timer = 0;
+		a->ms = loop_now_ms() - job->attempt_ms;
+		a->reads = timeline_media_reads(b->timeline) - job->reads_base;
+		snprintf(a->outcome, sizeof(a->outcome), "cancelled");
+		job->cur++;
 	}
 	if (b->next_timer)
 		loop_timer_cancel(b->loop, b->next_timer);

@@ -46,6 +46,8 @@ struct boot_attempt {
 	enum boot_reboot reboot;
 	char outcome[BOOT_OUTCOME_MAX];
 	uint64_t ms;
+	bool proof;	/* the proof was waited for */
+	uint64_t reads; /* media reads seen while waiting */
 };
 
 struct boot;
@@ -66,9 +68,12 @@ struct boot_job {
 	size_t cur; /* the attempt running or next */
 	enum boot_reboot reboot;
 	struct macro_script s;
-	uint32_t wait_usb_line, proof_line; /* in the attempt's script */
+	uint32_t wait_usb_line; /* in the attempt's script */
 	uint64_t start_ms, attempt_ms;
 	bool running; /* the runner runs an attempt */
+	bool proving; /* its keys are done: the proof is awaited */
+	uint64_t reads_base;
+	int proof_timer;
 	bool cancelling;
 	bool stopping; /* the agent stops */
 };
@@ -83,7 +88,8 @@ struct boot {
 	struct timeline *timeline;
 	const struct boot_profile *profile;
 	uint32_t key_window_ms, settle_ms;
-	unsigned int positions;		       /* tried by each menu strategy */
+	unsigned int positions; /* tried by each menu strategy */
+	uint64_t proof_reads;	/* media reads that prove a boot */
 	char calib_path[CONFIG_PATH_MAX + 16]; /* "": not kept */
 	int calib[BOOT_STRATEGY_COUNT];	       /* -1: not calibrated */
 
@@ -106,6 +112,8 @@ void boot_env_init(struct boot *b);
 /* boot_once.c */
 int boot_once_plan(struct boot *b, struct boot_job *job);
 void boot_once_start(struct boot *b);
+/* The media reads went up: an awaited proof may have come. */
+void boot_once_poke(struct boot *b);
 /* Cancel the job: it is answered cancelled (with why) soon. */
 void boot_once_cancel(struct boot *b, bool stopping);
 /* The runner's end of an attempt (env.done). */

@@ -400,7 +400,7 @@ static int uefi_prepare(struct boot *b, struct uefi_job *j, const char *script,
 		 UEFI_IMAGE);
 	snprintf(j->nsh, sizeof(j->nsh), "%s/.zerobmc-startup.nsh",
 		 cfg->media.dir);
-	text = uefi_startup(j->id_member, script);
+	text = uefi_startup(j->tag, script);
 	if (!text) {
 		snprintf(msg, len, "out of memory");
 		return -ENOMEM;

@@ -94,29 +94,36 @@ int uefi_script_check(const char *s, char *msg, size_t len)
  * lines with their output appended (ASCII) to zerobmc\out.txt, write the
  * marker, give the agent time to read and eject, then reset.
  */
-char *uefi_startup(const char *id_member, const char *script)
+char *uefi_startup(const char *id_name, const char *script)
 {
-	size_t cap = strlen(script) * 2 + 2048, off = 0;
-	char *t = malloc(cap);
+	size_t lines = 1, cap, off = 0;
+	char *t;
 
+	for (const char *p = script; *p; p++)
+		lines += *p == '\n' || *p == '\r';
+	/* Each line gains a redirection and a CR; the frame is fixed. */
+	cap = strlen(script) + lines * 48 + 1024;
+	t = malloc(cap);
 	if (!t)
 		return NULL;
 #define UEFI_ADD(...)                                                          \
-	off += (size_t)snprintf(t + off, off < cap ? cap - off : 0, __VA_ARGS__)
+	off += (size_t)snprintf(off < cap ? t + off : NULL,                    \
+				off < cap ? cap - off : 0, __VA_ARGS__)
 	UEFI_ADD("@echo -off\r\n"
 		 "# Written by zerobmc for cmd/uefi.\r\n"
+		 "set -v zbfs none\r\n"
 		 "for %%i in 0 1 2 3 4 5 6 7 8 9 a b c d e f\r\n"
 		 "  if exist fs%%i:\\zerobmc\\%s then\r\n"
-		 "    set zbfs fs%%i:\r\n"
+		 "    set -v zbfs fs%%i:\r\n"
 		 "  endif\r\n"
 		 "endfor\r\n"
-		 "if x%%zbfs%% == x then\r\n"
+		 "if %%zbfs%% == none then\r\n"
 		 "  echo zerobmc: this medium was not found\r\n"
 		 "  goto zbend\r\n"
 		 "endif\r\n"
 		 "%%zbfs%%\r\n"
 		 "cd \\zerobmc\r\n",
-		 id_member);
+		 id_name);
 	for (const char *p = script; *p;) {
 		size_t l = strcspn(p, "\r\n");
 

@@ -18,11 +18,12 @@
 int uefi_script_check(const char *script, char *msg, size_t len);
 /*
  * startup.nsh (CRLF lines, malloc'd; NULL: out of memory): find the
- * medium holding id_member ("::/zerobmc/NAME"), run the script's lines
+ * medium holding \zerobmc\id_name (a name unique to the job), run the
+ * script's lines
  * with their output appended as ASCII to zerobmc\out.txt, write
  * zerobmc\done.txt, stall, reset.
  */
-char *uefi_startup(const char *id_member, const char *script);
+char *uefi_startup(const char *id_name, const char *script);
 /* ASCII with LF lines; other bytes become '?' (malloc'd). */
 char *uefi_output_clean(const char *s, size_t len);
 

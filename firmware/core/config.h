@@ -107,6 +107,7 @@ struct config {
 		int key_window_ms; /* hotkeys go on this long after USB */
 		int settle_ms;	   /* a menu draws before keys move in it */
 		int positions;	   /* menu positions tried per strategy */
+		int proof_reads;   /* media reads that prove a boot */
 	} boot;
 	struct {
 		char shell[CONFIG_PATH_MAX]; /* a UEFI shell for cmd/uefi */

@@ -122,6 +122,7 @@ const struct config_key config_keys[] = {
 	INT("boot", "key_window_ms", boot.key_window_ms, 0, 120000),
 	INT("boot", "settle_ms", boot.settle_ms, 0, 60000),
 	INT("boot", "positions", boot.positions, 1, 8),
+	INT("boot", "proof_reads", boot.proof_reads, 1, 1000000),
 
 	PATH("uefi", "shell", uefi.shell),
 
@@ -191,4 +192,5 @@ void config_defaults(struct config *c)
 	c->boot.key_window_ms = 10000;
 	c->boot.settle_ms = 2000;
 	c->boot.positions = 3;
+	c->boot.proof_reads = 1;
 }

@@ -202,6 +202,7 @@ class Boot(unittest.TestCase):
         self.assertEqual(res["media"], "boot.img")
         self.assertEqual(outcomes(res), [("media-first", None, "ok")])
         self.assertEqual(res["attempts"][0]["reboot"], "soft")
+        self.assertGreaterEqual(res["attempts"][0]["reads"], 1)
         self.assertGreaterEqual(res["ms"], res["attempts"][0]["ms"])
         self.assertEqual(srv.reboots, 1)
         # No hotkey was needed, so none was pressed.
@@ -284,6 +285,23 @@ class Boot(unittest.TestCase):
             self.assertEqual(a["reboot"], "soft")
         self.assertEqual(srv.reboots, 3)
         self.assertFalse(os.path.exists(env.calib))
+
+    def test_proof_reads_threshold(self):
+        # Firmware that scans the medium at start (a few reads) and then
+        # boots its disk: with [boot] proof_reads above the scan, the
+        # scan proves nothing.
+        env = self.env(firmware="generic", extra_sections={"boot": {
+            "timeout_s": "1", "key_window_ms": "300", "settle_ms": "100",
+            "positions": "1", "proof_reads": "50"}})
+        env.serve(boots=["media-first"])
+        res = env.result(env.start_boot({"media": "boot.img"}))
+        self.assertEqual(res["status"], "error", res)
+        first, menu = res["attempts"]
+        self.assertEqual((first["strategy"], first["outcome"]),
+                         ("media-first", "no-media-reads"))
+        self.assertGreaterEqual(first["reads"], 1)
+        self.assertLess(first["reads"], 50)
+        self.assertEqual((menu["strategy"], menu["reads"]), ("boot-menu", 0))
 
     def test_sysrq_when_ctrl_alt_del_is_ignored(self):
         env = self.env(firmware="generic", positions=1)

@@ -108,6 +108,14 @@ class Uefi(unittest.TestCase):
                       nsh)
         self.assertIn("bcfg boot mv 3 0 >>a %zbfs%\\zerobmc\\out.txt\r\n",
                       nsh)
+        # startup.nsh finds its medium by the job's file, which is there.
+        r = subprocess.run(["mdir", "-b", "-i", env.uefi_image,
+                            "::/zerobmc"], env=MT, capture_output=True,
+                           text=True, check=True)
+        ids = [os.path.basename(x) for x in r.stdout.split()
+               if x.endswith(".id")]
+        self.assertEqual(len(ids), 1, r.stdout)
+        self.assertIn("if exist fs%%i:\\zerobmc\\%s then\r\n" % ids[0], nsh)
         # Control lines are left alone.
         self.assertIn("if exist fs0:\\x then\r\n", nsh)
         self.assertIn("endif\r\n", nsh)
