@@ -198,6 +198,8 @@ class LabReinstall(unittest.TestCase):
         t0 = time.time()
         res = lab.cmd("uefi", {"script": "bcfg boot dump -v",
                                "timeout_s": BOOT_S}, timeout=3 * BOOT_S)
+        print("\nlab cmd/uefi dump: boot %s" % json.dumps(res.get("boot")),
+              file=sys.stderr)
         self.assertEqual(res["status"], "ok", res)
         opts = self.boot_options(res["output"])
         disk = [o for o in opts if o[3].startswith("PciRoot")
