@@ -125,6 +125,21 @@ class LabReinstall(unittest.TestCase):
         lab.agent_state(lambda d: not (d.get("media") or {}).get("image"))
         return res
 
+    def result_now(self, cid):
+        """The result of command `cid` if it has come, else None."""
+        c = self.lab.mqtt()
+        with c.lock:
+            msgs = list(c.msgs)
+        for m in msgs:
+            if m["topic"] == "zerobmc/%s/result" % labmod.AGENT_ID:
+                try:
+                    res = json.loads(m["payload"])
+                except ValueError:
+                    continue
+                if res.get("id") == cid:
+                    return res
+        return None
+
     @staticmethod
     def boot_options(dump):
         """`bcfg boot dump -v` as [(position, variable, description,
@@ -167,8 +182,18 @@ class LabReinstall(unittest.TestCase):
         # installer must start soon; the server's serial console, which
         # the agent cannot see, tells whether it did. A wrong belief fails
         # here, at once, rather than at the end of the install deadline.
-        lab.agent_state(lambda d: d["reinstall"].get("phase") == "install"
-                        or not d["reinstall"]["running"], 3 * BOOT_S)
+        end = time.time() + 8 * ATTEMPT_S
+        while not self.result_now(cid):
+            st = lab.agent_state()
+            if (st.get("reinstall") or {}).get("phase") == "install":
+                break
+            self.assertLess(time.time(), end, "no install phase: %s"
+                            % json.dumps(st.get("boot")))
+            time.sleep(1)
+        early = self.result_now(cid)
+        if early and early.get("status") != "ok":
+            self.fail("cmd/reinstall failed before the install: %s"
+                      % json.dumps(early))
         try:
             lab.wait_for(r"zerobmc-lab: installer for OS C started", 120,
                          since=mark)
