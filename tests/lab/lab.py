@@ -284,7 +284,7 @@ class Lab:
             # when it boots the disk: 8 and 6 read events, then 9 from the
             # disk's Linux, against hundreds when it boots the medium
             # (tests/lab/README.md).
-            "boot": {"proof_reads": "40"},
+            "boot": {"proof_reads": "30"},
             "uefi": {"shell": "/lab/uefi-shell.efi" if os.path.exists(
                 os.path.join(self.share, "uefi-shell.efi")) else None},
         }
