@@ -208,6 +208,9 @@ class LabReinstall(unittest.TestCase):
                           {k: res.get(k) for k in ("status", "boot",
                                                    "phases")})))
         res = lab.result(cid, INSTALL_S + 2 * BOOT_S)
+        print("\nlab cmd/reinstall OS C, disk first: %s" % json.dumps(
+            {k: res.get(k) for k in ("status", "error", "phases", "boot",
+                                     "ms")}), file=sys.stderr)
         self.assertEqual(res["status"], "ok", res)
         self.assertNotEqual(res["boot"]["strategy"], "media-first", res)
         lab.wait_console(re.escape(labos.os_line("C")), since, 30)
