@@ -275,7 +275,18 @@ class Lab:
             "mqtt": {"uri": "tcp://10.0.2.2:%d" % self.state["broker_port"],
                      "keepalive": "5"},
             "gadget": {"manage": "true"},
-            "media": {"dir": "/lab/images"},
+            # Writable: an installer leaves its done marker on its medium.
+            "media": {"dir": "/lab/images", "allow_writable": "true"},
+            # cmd/boot's key profile and cmd/uefi's shell (extracted from
+            # OVMF by labos.uefi_shell, copied to the share by start_pi).
+            "server": {"firmware": "ovmf"},
+            # OVMF reads an inserted medium while it enumerates it, even
+            # when it boots the disk: 8 and 6 read events, then 9 from the
+            # disk's Linux, against hundreds when it boots the medium
+            # (tests/lab/README.md).
+            "boot": {"proof_reads": "30"},
+            "uefi": {"shell": "/lab/uefi-shell.efi" if os.path.exists(
+                os.path.join(self.share, "uefi-shell.efi")) else None},
         }
         for sec, keys in (sections or {}).items():
             conf.setdefault(sec, {}).update(keys)
@@ -308,6 +319,14 @@ class Lab:
         self.state["arch"] = arch
         self.state["agent"] = runs_agent
         if runs_agent:
+            import labos  # it imports this module
+            try:
+                shutil.copyfile(labos.uefi_shell(),
+                                os.path.join(self.share, "uefi-shell.efi"))
+            except (OSError, SystemExit, subprocess.CalledProcessError) as e:
+                # Only cmd/uefi needs it; the rest of the lab runs on.
+                print("lab: no UEFI shell for [uefi] shell: %s" % e,
+                      file=sys.stderr)
             with open(os.path.join(self.share, "zerobmc.conf"), "w") as f:
                 f.write(self.agent_config(sections))
         redir = free_port()
@@ -414,16 +433,21 @@ class Lab:
 
     # --- the server VM --------------------------------------------------
 
-    def start_server(self, mode="uefi", disk=None, memory=None):
+    def start_server(self, mode="uefi", disk=None, memory=None,
+                     writable=False, keep_vars=False, splash_ms=None):
         """Boots the server VM: OVMF with a fresh variable store, xHCI with
         the Pi's gadget redirected onto it. mode uefi: no disk, the firmware
         ends in its UEFI shell; linux: the lab's Linux image as a disk (its
-        startup.nsh starts the kernel); disk: any FAT/raw image."""
+        startup.nsh starts the kernel); disk: any FAT/raw image. writable:
+        the disk can be written (an installer does); keep_vars: the variable
+        store of the last run stays (boot entries an OS added); splash_ms:
+        a POST window with a boot menu, as a real PC has."""
         if mode == "linux" and not disk:
             disk = self.path("linux.img")
             if not os.path.exists(disk):
                 labbuild.linux_img(disk)
-        shutil.copyfile(OVMF_VARS, self.path("server-vars.fd"))
+        if not (keep_vars and os.path.exists(self.path("server-vars.fd"))):
+            shutil.copyfile(OVMF_VARS, self.path("server-vars.fd"))
         argv = [QEMU, "-accel", "tcg", "-machine", "q35",
                 "-m", str(memory or (512 if disk else 256)), "-smp", "1",
                 "-nodefaults", "-no-user-config", "-display", "none",
@@ -440,9 +464,12 @@ class Lab:
                 "-device", "usb-redir,chardev=redir,bus=xhci.0",
                 "-net", "none"] + QEMU_EXTRA
         if disk:
-            argv += ["-drive", "if=none,id=disk,format=raw,readonly=on,file="
+            argv += ["-drive", "if=none,id=disk,format=raw,%sfile="
+                     % ("" if writable else "readonly=on,")
                      + os.path.abspath(disk),
                      "-device", "virtio-blk-pci,drive=disk"]
+        if splash_ms:
+            argv += ["-boot", "menu=on,splash-time=%d" % splash_ms]
         self.mark()
         self.state["server_mode"] = mode
         self.state["server_disk"] = disk
@@ -657,6 +684,37 @@ class Lab:
                 return False
         m = self.mqtt().wait(pred, timeout, "result of " + cid)
         return json.loads(m["payload"])
+
+    def console_mark(self):
+        """The number of MQTT messages seen so far: wait_console looks at
+        later ones."""
+        c = self.mqtt()
+        with c.lock:
+            return len(c.msgs)
+
+    def wait_console(self, regex, since, timeout):
+        """Waits for a line on zerobmc/lab/console (the server's ttyACM0
+        through the agent) published after message number `since`;
+        returns the time it was seen."""
+        c = self.mqtt()
+        rx = re.compile(regex)
+        topic = "zerobmc/%s/console" % AGENT_ID
+        end = time.time() + timeout
+        while True:
+            with c.lock:
+                msgs = c.msgs[since:]
+            for m in msgs:
+                if m["topic"] == topic and rx.search(
+                        m["payload"].decode("utf-8", "replace")):
+                    return time.time()
+            if time.time() > end:
+                raise LabError("no /%s/ on %s within %d s; server console:"
+                               "\n%s" % (regex, topic, timeout,
+                                         self.console()[-1500:]))
+            if "server" in self.state["procs"] and not self.running("server"):
+                raise LabError("server VM exited; see "
+                               + self.path("server-qemu.out"))
+            time.sleep(0.2)
 
     def agent_state(self, pred=None, timeout=30):
         """The newest state document (matching pred, if given)."""

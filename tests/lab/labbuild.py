@@ -397,6 +397,17 @@ def pi_initrd(out, zerobmc=None, arch=None):
     k = kernel()
     c = _base(k, PI_MODULES, "pi")
     c.program(shutil.which("usbredirect") or "/usr/bin/usbredirect")
+    # The agent's cmd/uefi builds and reads FAT images with dosfstools and
+    # mtools (a multi-call program, as on Debian).
+    c.program("/usr/sbin/mkfs.fat")
+    c.symlink("usr/sbin/mkfs.vfat", "mkfs.fat")
+    c.program("/usr/bin/mtools")
+    for name in ("mmd", "mcopy", "mtype", "mdir", "mdel"):
+        c.symlink("usr/bin/" + name, "mtools")
+    # mtools converts FAT names from code page 850 with glibc's iconv.
+    gconv = "/usr/lib/%s/gconv" % ARCHES["x86_64"]["triplet"]
+    for name in ("gconv-modules", "gconv-modules.cache", "IBM850.so"):
+        c.host_file(os.path.join(gconv, name))
     if zerobmc and os.path.exists(zerobmc):
         c.program(os.path.abspath(zerobmc))
         c.host_file(os.path.realpath(zerobmc), "usr/bin/zerobmc")

@@ -24,8 +24,11 @@ endif()
 
 add_test(NAME lab.setup
 	 COMMAND /usr/bin/python3 ${CMAKE_CURRENT_SOURCE_DIR}/lab.py setup ${ZB_LAB_RUN})
+# The suite's lab lives as long as the suite may run (its reaper stops it
+# after ZB_LAB_LIFETIME seconds).
 set_tests_properties(lab.setup PROPERTIES FIXTURES_SETUP lab LABELS lab
-	RUN_SERIAL TRUE TIMEOUT 600 ENVIRONMENT "${ZB_LAB_ENV}")
+	RUN_SERIAL TRUE TIMEOUT 600
+	ENVIRONMENT "${ZB_LAB_ENV};ZB_LAB_LIFETIME=3600")
 
 file(GLOB ZB_LAB_TESTS CONFIGURE_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/test_*.py)
 foreach(src ${ZB_LAB_TESTS})
@@ -39,6 +42,10 @@ foreach(src ${ZB_LAB_TESTS})
 	add_test(NAME lab.${name} COMMAND /usr/bin/python3 ${src})
 	set_tests_properties(lab.${name} PROPERTIES LABELS lab RUN_SERIAL TRUE
 		TIMEOUT 900 SKIP_RETURN_CODE 77 ENVIRONMENT "${ZB_LAB_ENV}")
+	# Two reinstalls and two UEFI scripts: about a dozen server boots.
+	if(name STREQUAL "test_reinstall")
+		set_tests_properties(lab.${name} PROPERTIES TIMEOUT 1800)
+	endif()
 	# Tests that attach with Lab.for_test() share the suite's lab; others
 	# (booting a special lab of their own) run before it is booted.
 	file(READ ${src} body)
