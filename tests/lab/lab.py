@@ -603,6 +603,15 @@ class Lab:
             self.uefi_prompt()
         return self
 
+    def settle(self):
+        """A test of the suite starts with an idle agent: a boot, reinstall
+        or macro that an earlier test left running (a Redfish reset's boot
+        still proving itself, say) is cancelled, or the keyboard answers
+        busy."""
+        for name in ("reinstall", "uefi", "boot"):
+            self.cmd(name, {"cancel": True}, timeout=60)
+        self.cmd("macro", {"name": "cancel"}, timeout=60)
+
     def keyboard_ready(self, timeout=90):
         """Waits until a key typed through the agent shows in the UEFI
         shell. The firmware takes a moment after configuring a hot-plugged
@@ -766,6 +775,7 @@ class Lab:
             if not lab.running("pi"):
                 raise LabError("the suite's lab in %s is not running" % run)
             atexit.register(lab.close_clients)
+            lab.settle()
             return lab
         lab = cls(tempfile.mkdtemp(prefix="zblab-"), owner=True)
         lab.own()

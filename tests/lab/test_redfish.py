@@ -91,6 +91,11 @@ class LabRedfish(unittest.TestCase):
         labbuild.marker_img(os.path.join(lab.share, "images", name), marker)
         self.addCleanup(lambda: lab.cmd("media", {"image": "eject"},
                                         timeout=30))
+        # The boot the Reset started may still be proving itself (the lab's
+        # proof_reads is high): it owns the keyboard until cancelled, and
+        # the suite's next tests share this agent.
+        self.addCleanup(lambda: lab.cmd("boot", {"cancel": True},
+                                        timeout=60))
         gw.wait(lambda: gw.system(labmod.AGENT_ID)[0] == 200, 60,
                 "the lab's agent in the gateway")
         vm = "/redfish/v1/Managers/%s/VirtualMedia/Cd" % labmod.AGENT_ID
