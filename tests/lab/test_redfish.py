@@ -83,6 +83,9 @@ class LabRedfish(unittest.TestCase):
         else:
             self.addCleanup(lab.close_clients)
         lab.ensure_server("uefi")
+        # Last of the cleanups: the server booted the marker image, so the
+        # next test of the suite gets a fresh one (ensure_server starts it).
+        self.addCleanup(lab.kill_server)
         gw = Gateway(lab.state["broker_port"], lab.path(""))
         self.addCleanup(gw.close)
         tag = "%06x" % random.randrange(1 << 24)
