@@ -139,6 +139,58 @@ class LabError(Exception):
     pass
 
 
+class Qmp:
+    """A minimal QMP client for the server VM's monitor socket."""
+
+    def __init__(self, path, timeout):
+        end = time.time() + timeout
+        while True:
+            self.sock = socket.socket(socket.AF_UNIX)
+            self.sock.settimeout(10)
+            try:
+                self.sock.connect(path)
+                break
+            except OSError:
+                self.sock.close()
+                if time.time() > end:
+                    raise
+                time.sleep(0.1)
+        self.buf = b""
+        self._reply()  # the greeting
+        self.execute("qmp_capabilities")
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.sock.close()
+
+    def _reply(self):
+        while True:
+            while b"\n" not in self.buf:
+                data = self.sock.recv(65536)
+                if not data:
+                    raise LabError("QMP socket closed")
+                self.buf += data
+            line, self.buf = self.buf.split(b"\n", 1)
+            msg = json.loads(line)
+            if "event" in msg:
+                continue
+            if "error" in msg:
+                raise LabError("QMP: %s" % msg["error"])
+            return msg
+
+    def execute(self, cmd, **args):
+        req = {"execute": cmd}
+        if args:
+            req["arguments"] = args
+        self.sock.sendall(json.dumps(req).encode() + b"\n")
+        return self._reply().get("return")
+
+    def hmp(self, line):
+        return self.execute("human-monitor-command", **{"command-line": line})
+
+
 class Lab:
     """One lab: broker, Pi VM, server VM. See the module's doc."""
 
@@ -462,7 +514,10 @@ class Lab:
                 "-chardev", "socket,id=redir,host=127.0.0.1,port=%d,"
                 "reconnect=1" % self.state["redir_port"],
                 "-device", "usb-redir,chardev=redir,bus=xhci.0",
-                "-net", "none"] + QEMU_EXTRA
+                "-net", "none",
+                # Paused until the gadget is plugged in: see _power_on.
+                "-S", "-qmp", "unix:%s,server=on,wait=off"
+                % self.path("server-qmp.sock")] + QEMU_EXTRA
         if disk:
             argv += ["-drive", "if=none,id=disk,format=raw,%sfile="
                      % ("" if writable else "readonly=on,")
@@ -475,7 +530,32 @@ class Lab:
         self.state["server_disk"] = disk
         self.state["server_started"] = time.time()
         self.spawn("server", argv, "server-qemu.out")
+        self._power_on()
         return self
+
+    def _power_on(self, timeout=60):
+        """Lets the paused server run once the Pi's gadget is attached to
+        its xHCI. A real server is switched on with the Pi already plugged
+        in; a server that ran before usbredirect connected (a loaded
+        machine delays it by seconds) found no USB drive at all ("map: No
+        mapping found") and failed tests that had nothing to do with it."""
+        t0 = time.time()
+        attached = False
+        try:
+            with Qmp(self.path("server-qmp.sock"), timeout) as q:
+                while time.time() - t0 < timeout:
+                    usb = q.hmp("info usb")
+                    if "Device" in usb:
+                        attached = True
+                        break
+                    time.sleep(0.2)
+                q.execute("cont")
+        except (OSError, ValueError) as e:
+            raise LabError("server VM: QMP: %s" % e) from e
+        self.timing("server_usb_attach_s", time.time() - t0)
+        if not attached:
+            print("lab: the gadget was not attached to the server within "
+                  "%d s; it runs without it" % timeout, file=sys.stderr)
 
     def kill_server(self, sig=signal.SIGKILL):
         """The server loses power: its qemu is killed (the USB host side

@@ -42,6 +42,22 @@ def events(lab, since_t):
     return out
 
 
+def settle_reads(lab, since_t, quiet_s=3, timeout=30):
+    """Waits until no media read burst is open and none began for quiet_s."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        evs = [e for e in events(lab, since_t) if e["source"] == "media"]
+        last = evs[-1] if evs else None
+        if last is None or last["what"] == "read-end":
+            with lab.mqtt().lock:
+                t_last = max((m["t"] for m in lab.mqtt().msgs
+                              if m["topic"] == "zerobmc/lab/event"),
+                             default=0)
+            if time.monotonic() - t_last >= quiet_s:
+                return
+        time.sleep(0.5)
+
+
 class LabTimeline(unittest.TestCase):
     lab = None
 
@@ -75,6 +91,12 @@ class LabTimeline(unittest.TestCase):
         labbuild.marker_img(os.path.join(lab.share, "images", name), marker)
         res = lab.cmd("media", {"image": name})
         self.assertEqual(res["status"], "ok", res)
+        # Eject even when an assertion fails, or the next test's Linux
+        # server boots this image's startup.nsh instead of its own disk.
+        self.addCleanup(self.eject)
+        # The running server (or the Pi's own host side) reads a medium
+        # as soon as it is inserted; that burst belongs to the old boot.
+        settle_reads(lab, time.monotonic() - 5)
         t0 = time.monotonic()
         since = lab.mark()
         lab.restart_server("uefi")
@@ -96,7 +118,9 @@ class LabTimeline(unittest.TestCase):
         res = lab.cmd("refresh", {"events": 200})
         self.assertEqual(res["status"], "ok", res)
         self.assertTrue(any(e["source"] == "media" for e in res["events"]))
-        lab.cmd("media", {"image": "eject"}, timeout=30)
+
+    def eject(self):
+        self.lab.cmd("media", {"image": "eject"}, timeout=30)
 
     def test_2_linux_console_means_os(self):
         lab = self.lab

@@ -56,13 +56,6 @@ foreach(src ${ZB_LAB_TESTS})
 	if(name STREQUAL "test_redfish")
 		set_tests_properties(lab.${name} PROPERTIES LABELS lab-long)
 	endif()
-	# Fails since this session's merges of issues 17-21 (it passed before
-	# them): the lab's Linux server no longer reports "up" within 300 s,
-	# and the first phase seen is os. Under investigation; lab-long until
-	# then, so that it is not silently lost.
-	if(name STREQUAL "test_timeline")
-		set_tests_properties(lab.${name} PROPERTIES LABELS lab-long)
-	endif()
 	# Tests that attach with Lab.for_test() share the suite's lab; others
 	# (booting a special lab of their own) run before it is booted.
 	file(READ ${src} body)
