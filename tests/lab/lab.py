@@ -191,6 +191,49 @@ class Qmp:
         return self.execute("human-monitor-command", **{"command-line": line})
 
 
+class ResetPin(threading.Thread):
+    """The server's reset button, wired to the Pi's reset line. The Pi
+    runs zerobmc-fakegpio (the Debian kernel has no gpio-sim), whose chip
+    is a plain file in the 9p share: every line change is appended to it
+    as "<us> reset set 1|0". A press (1 then 0) resets the server VM, as a
+    motherboard's reset header does; presses counts them."""
+
+    def __init__(self, lab, chip):
+        super().__init__(daemon=True)
+        self.lab, self.chip = lab, chip
+        self.presses = 0
+        self.stopping = threading.Event()
+
+    def run(self):
+        pos, down = 0, False
+        while not self.stopping.wait(0.05):
+            try:
+                with open(self.chip) as f:
+                    f.seek(pos)
+                    data = f.read()
+            except OSError:
+                continue
+            lines = data.split("\n")
+            pos += len(data) - len(lines[-1])
+            for line in lines[:-1]:
+                w = line.split()
+                if len(w) != 4 or w[1] != "reset" or w[2] != "set":
+                    continue
+                if w[3] == "1":
+                    down = True
+                elif down:
+                    down = False
+                    self.presses += 1
+                    try:
+                        self.lab.qmp("system_reset")
+                    except (OSError, LabError) as e:
+                        print("lab: reset pin: %s" % e, file=sys.stderr)
+
+    def stop(self):
+        self.stopping.set()
+        self.join(5)
+
+
 class Lab:
     """One lab: broker, Pi VM, server VM. See the module's doc."""
 
@@ -317,6 +360,19 @@ class Lab:
         self.save()
         return port
 
+    def start_web(self):
+        """A plain HTTP file server for the Pi (InsertMedia by URL): the
+        run folder's web/ on 127.0.0.1, http://10.0.2.2:PORT/ from the Pi,
+        and the agent's [media] url_allow."""
+        os.makedirs(self.path("web"), exist_ok=True)
+        port = free_port()
+        self.spawn("web", [sys.executable, "-m", "http.server", "--bind",
+                           "127.0.0.1", "--directory", self.path("web"),
+                           str(port)], "web.log")
+        self.state["web_port"] = port
+        self.save()
+        return port
+
     # --- the Pi VM ------------------------------------------------------
 
     def agent_config(self, sections=None):
@@ -328,7 +384,10 @@ class Lab:
                      "keepalive": "5"},
             "gadget": {"manage": "true"},
             # Writable: an installer leaves its done marker on its medium.
-            "media": {"dir": "/lab/images", "allow_writable": "true"},
+            "media": {"dir": "/lab/images", "allow_writable": "true",
+                      "url_allow": "http://10.0.2.2:%d/"
+                      % self.state["web_port"]
+                      if self.state.get("web_port") else None},
             # cmd/boot's key profile and cmd/uefi's shell (extracted from
             # OVMF by labos.uefi_shell, copied to the share by start_pi).
             "server": {"firmware": "ovmf"},
@@ -486,14 +545,16 @@ class Lab:
     # --- the server VM --------------------------------------------------
 
     def start_server(self, mode="uefi", disk=None, memory=None,
-                     writable=False, keep_vars=False, splash_ms=None):
+                     writable=False, keep_vars=False, splash_ms=None,
+                     power_on=True):
         """Boots the server VM: OVMF with a fresh variable store, xHCI with
         the Pi's gadget redirected onto it. mode uefi: no disk, the firmware
         ends in its UEFI shell; linux: the lab's Linux image as a disk (its
         startup.nsh starts the kernel); disk: any FAT/raw image. writable:
         the disk can be written (an installer does); keep_vars: the variable
         store of the last run stays (boot entries an OS added); splash_ms:
-        a POST window with a boot menu, as a real PC has."""
+        a POST window with a boot menu, as a real PC has. power_on=False:
+        the VM stays paused until _power_on() (a Pi still booting)."""
         if mode == "linux" and not disk:
             disk = self.path("linux.img")
             if not os.path.exists(disk):
@@ -530,7 +591,8 @@ class Lab:
         self.state["server_disk"] = disk
         self.state["server_started"] = time.time()
         self.spawn("server", argv, "server-qemu.out")
-        self._power_on()
+        if power_on:
+            self._power_on()
         return self
 
     def _power_on(self, timeout=60):
@@ -579,6 +641,11 @@ class Lab:
             self._redirect("resume")
         self.state["procs"].pop("server", None)
         self.save()
+
+    def qmp(self, cmd, **args):
+        """One QMP command to the running server VM."""
+        with Qmp(self.path("server-qmp.sock"), 10) as q:
+            return q.execute(cmd, **args)
 
     def _redirect(self, what):
         try:
@@ -833,16 +900,21 @@ class Lab:
 
     # --- whole labs -----------------------------------------------------
 
-    def boot(self, server="uefi", gadget="agent", sections=None):
+    def boot(self, server="uefi", gadget="agent", sections=None,
+             zerobmc=None):
         """Broker, Pi and server, in parallel where it helps: the server
         VM boots its firmware while the Pi boots (usb-redir reconnects)."""
         self.start_broker()
-        self.start_pi(gadget=gadget, sections=sections, wait=False)
+        self.start_web()
+        self.start_pi(gadget=gadget, sections=sections, wait=False,
+                      zerobmc=zerobmc)
         if server != "none":
-            self.start_server(server)
+            self.start_server(server, power_on=False)
         self.wait_pi()
         if gadget in ("agent", "early"):
             self.wait_online()
+        if server != "none":
+            self._power_on()
         return self
 
     @classmethod
@@ -911,10 +983,12 @@ def up(run, server, port, raw):
     print("lab: booting the Pi VM and the server VM (%s) in %s ..."
           % (server, run), flush=True)
     lab.start_broker(port)
+    lab.start_web()
     lab.start_pi(wait=False)
-    lab.start_server(server)
+    lab.start_server(server, power_on=False)
     lab.wait_pi()
     lab.wait_online()
+    lab._power_on()
     print("lab: agent online after %.0f s" % (time.time() - t0))
     print(HOWTO % run, flush=True)
     c = lab.mqtt()

@@ -408,6 +408,8 @@ def pi_initrd(out, zerobmc=None, arch=None):
     gconv = "/usr/lib/%s/gconv" % ARCHES["x86_64"]["triplet"]
     for name in ("gconv-modules", "gconv-modules.cache", "IBM850.so"):
         c.host_file(os.path.join(gconv, name))
+    # The agent loads libcurl with dlopen() for media by URL.
+    c.program("/usr/lib/%s/libcurl-gnutls.so.4" % ARCHES["x86_64"]["triplet"])
     if zerobmc and os.path.exists(zerobmc):
         c.program(os.path.abspath(zerobmc))
         c.host_file(os.path.realpath(zerobmc), "usr/bin/zerobmc")

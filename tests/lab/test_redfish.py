@@ -1,22 +1,30 @@
 #!/usr/bin/python3
 """The Redfish gateway in the lab (issue 20): a Redfish client boots the
-real UEFI server (OVMF) from virtual media. zerobmc-redfish runs on the
-host against the lab's broker; the client inserts a FAT image whose
-startup.nsh prints a marker (InsertMedia with a bare image name: the Pi
-VM has no libcurl for a URL download), sets a one-time Cd boot override
-and resets the system. The gateway turns that reset into cmd/boot
-{"target":"media"} (issue 19); the agent's state.phase reaches
-`booting-media` and the server's console shows the marker.
+real UEFI server (OVMF) from virtual media given by URL, with a
+ForceRestart through the server's reset pin.
 
-Run: /usr/bin/python3 tests/lab/test_redfish.py (ZB_BUILD names the
-build; ZB_LAB_RUN attaches to a running lab, else a private one is booted
-and stopped at the end).
+A private lab: the Pi runs zerobmc-fakegpio, the agent with its GPIO
+backend writing to a plain file (the Debian kernel has no gpio-sim), and
+lab.ResetPin wires that file's reset line to the server VM's reset. The
+lab serves images over HTTP (the Pi reaches the host as 10.0.2.2; the
+agent's [media] url_allow lists it). zerobmc-redfish runs on the host
+against the lab's broker. The client:
+  - InsertMedia with the image's URL: the agent downloads it with libcurl
+    and the gateway echoes the exact URL as Image;
+  - sets a one-time Cd boot override;
+  - resets the system with ForceRestart (allowed: the reset pin is wired).
+The gateway turns that reset into cmd/boot {"target":"media"} with a hard
+reboot (issue 19); the reset pin is pressed, the server resets, the
+agent's state.phase reaches `booting-media` and the server's console shows
+the image's marker.
+
+Run: /usr/bin/python3 tests/lab/test_redfish.py (ZB_BUILD names the build).
 """
 import json
 import os
 import random
-import subprocess
 import sys
+import tempfile
 import time
 import unittest
 
@@ -76,43 +84,59 @@ def phase_since(client, seen, want):
 
 
 class LabRedfish(unittest.TestCase):
-    def test_cd_override_reset_boots_media(self):
-        lab = labmod.Lab.for_test(server="uefi")
-        if lab.owner:
-            self.addCleanup(lab.stop)
-        else:
-            self.addCleanup(lab.close_clients)
-        lab.ensure_server("uefi")
-        # Last of the cleanups: the server booted the marker image, so the
-        # next test of the suite gets a fresh one (ensure_server starts it).
-        self.addCleanup(lab.kill_server)
+    def test_url_insert_cd_override_force_restart_boots_media(self):
+        build = os.environ.get("ZB_BUILD", "build")
+        fake = os.path.join(build, "tests", "fake", "zerobmc-fakegpio")
+        if not os.path.exists(fake):
+            self.fail("no %s: build the tests first" % fake)
+        lab = labmod.Lab(tempfile.mkdtemp(prefix="zblab-redfish-"),
+                         owner=True)
+        lab.own()
+        self.addCleanup(lab.stop)
+        os.makedirs(lab.share, exist_ok=True)
+        chip = os.path.join(lab.share, "gpiochip")
+        open(chip, "w").close()
+        with open(chip + ".led", "w") as f:
+            f.write("1")  # the server is on: its power LED is lit
+        t0 = time.monotonic()
+        lab.boot(server="uefi", zerobmc=fake, sections={"power": {
+            "gpio_chip": "/lab/gpiochip", "power_line": "17",
+            "reset_line": "27", "power_led_line": "22"}})
+        print("lab up after %.0f s" % (time.monotonic() - t0))
+        pin = labmod.ResetPin(lab, chip)
+        pin.start()
+        self.addCleanup(pin.stop)
+        lab.wait_for(labmod.SHELL_PROMPT, 300)
+
         gw = Gateway(lab.state["broker_port"], lab.path(""))
         self.addCleanup(gw.close)
         tag = "%06x" % random.randrange(1 << 24)
         marker = "zerobmc-redfish-%s" % tag
         name = "rf-%s.img" % tag
-        labbuild.marker_img(os.path.join(lab.share, "images", name), marker)
-        self.addCleanup(lambda: lab.cmd("media", {"image": "eject"},
-                                        timeout=30))
-        # The boot the Reset started may still be proving itself (the lab's
-        # proof_reads is high): it owns the keyboard until cancelled, and
-        # the suite's next tests share this agent.
-        self.addCleanup(lambda: lab.cmd("boot", {"cancel": True},
-                                        timeout=60))
+        labbuild.marker_img(lab.path(os.path.join("web", name)), marker)
+        url = "http://10.0.2.2:%d/%s" % (lab.state["web_port"], name)
         gw.wait(lambda: gw.system(labmod.AGENT_ID)[0] == 200, 60,
                 "the lab's agent in the gateway")
         vm = "/redfish/v1/Managers/%s/VirtualMedia/Cd" % labmod.AGENT_ID
+        t0 = time.monotonic()
         st, _, b = gw.request("POST", vm + "/Actions/VirtualMedia."
-                              "InsertMedia", {"Image": name})
+                              "InsertMedia", {"Image": url})
         self.assertEqual(st, 204, b)
+        print("InsertMedia by URL answered after %.1f s"
+              % (time.monotonic() - t0))
+        st, _, b = gw.request("GET", vm)
+        self.assertEqual((b["Image"], b["ImageName"], b["Inserted"]),
+                         (url, name, True), b)
+        doc = lab.agent_state(lambda d: d["media"].get("image") == name)
+        self.assertEqual(doc["media"]["image"], name)
+
         st, _, _ = gw.request("PATCH", SYS, {"Boot": {
             "BootSourceOverrideEnabled": "Once",
             "BootSourceOverrideTarget": "Cd"}})
         self.assertEqual(st, 204)
         allowed = gw.system(labmod.AGENT_ID)[2]["Actions"][
             "#ComputerSystem.Reset"]["ResetType@Redfish.AllowableValues"]
-        rtype = "ForceRestart" if "ForceRestart" in allowed \
-            else "GracefulRestart"
+        self.assertIn("ForceRestart", allowed)
         mark = lab.mark()
         c = lab.mqtt()
         with c.lock:
@@ -120,17 +144,18 @@ class LabRedfish(unittest.TestCase):
         t0 = time.monotonic()
         st, _, b = gw.request(
             "POST", SYS + "/Actions/ComputerSystem.Reset",
-            {"ResetType": rtype})
+            {"ResetType": "ForceRestart"})
         self.assertIn(st, (202, 204), b)
-        print("Reset %s answered %d after %.1f s" % (
-            rtype, st, time.monotonic() - t0))
+        print("Reset ForceRestart answered %d after %.1f s" % (
+            st, time.monotonic() - t0))
         doc = gw.wait(lambda: phase_since(c, seen, "booting-media"), 300,
                       "phase booting-media")
         print("phase booting-media after %.1f s: %s" % (
             time.monotonic() - t0, json.dumps(doc["phase"])))
         lab.wait_for(marker, timeout=300, since=mark)
-        print("marker on the server's console after %.1f s" % (
-            time.monotonic() - t0))
+        print("marker on the server's console after %.1f s; reset pin "
+              "presses: %d" % (time.monotonic() - t0, pin.presses))
+        self.assertGreaterEqual(pin.presses, 1)
 
 
 if __name__ == "__main__":

@@ -50,12 +50,6 @@ foreach(src ${ZB_LAB_TESTS})
 		set_tests_properties(lab.${name} PROPERTIES TIMEOUT 1800
 			LABELS lab-long)
 	endif()
-	# The Redfish reset boots the server from a marker image; in the
-	# suite the next test (test_reset) then found a server that did not
-	# take keys. It runs with lab-long until that is understood.
-	if(name STREQUAL "test_redfish")
-		set_tests_properties(lab.${name} PROPERTIES LABELS lab-long)
-	endif()
 	# Tests that attach with Lab.for_test() share the suite's lab; others
 	# (booting a special lab of their own) run before it is booted.
 	file(READ ${src} body)
