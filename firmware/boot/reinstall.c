@@ -42,11 +42,8 @@ static void reinstall_job_free(struct reinstall_job *j)
 
 static void reinstall_enter(struct reinstall_job *j, enum reinstall_phase ph)
 {
-	uint64_t now = loop_now_ms();
-
-	j->took[j->phase] += now - j->phase_ms;
+	boot_phases_enter(&j->clock, (int)ph);
 	j->phase = ph;
-	j->phase_ms = now;
 }
 
 static void reinstall_finish(struct boot *b, enum result_status st,
@@ -54,9 +51,7 @@ static void reinstall_finish(struct boot *b, enum result_status st,
 {
 	struct reinstall_job *j = b->reinstall;
 	cJSON *x = cJSON_CreateObject();
-	cJSON *ph = cJSON_CreateObject();
 
-	reinstall_enter(j, j->phase);
 	if (j->poll_timer)
 		loop_timer_cancel(b->loop, j->poll_timer);
 	j->poll_timer = 0;
@@ -65,23 +60,12 @@ static void reinstall_finish(struct boot *b, enum result_status st,
 	j->os_timer = 0;
 	if (macro_run_active(&b->run))
 		macro_run_cancel(&b->run);
-	if (st != RESULT_OK)
-		cJSON_AddStringToObject(x, "phase",
-					reinstall_phase_names[j->phase]);
-	for (int i = 0; i < RI_PHASES && i <= (int)j->phase; i++)
-		cJSON_AddNumberToObject(ph, reinstall_phase_names[i],
-					(double)j->took[i]);
-	cJSON_AddItemToObject(x, "phases", ph);
-	if (j->boot) {
-		cJSON_AddItemToObject(x, "boot", j->boot);
-		j->boot = NULL;
-	}
+	boot_phases_report(&j->clock, st != RESULT_OK, &j->boot, x);
 	if (j->reboot_note[0])
 		cJSON_AddStringToObject(x, "reboot", j->reboot_note);
 	cJSON_AddItemToObject(
 		x, "timeline",
 		timeline_history(b->timeline, REINSTALL_TIMELINE));
-	cJSON_AddNumberToObject(x, "ms", (double)(loop_now_ms() - j->start_ms));
 	b->reinstall = NULL;
 	keyboard_cap_unclaim(b->kb);
 	cap_reply(b->c, j->req, st, error, x);
@@ -383,7 +367,7 @@ void reinstall_cmd(void *self, struct cmd_req *req)
 	snprintf(j->img_path, sizeof(j->img_path), "%s/%s",
 		 b->c->cfg->media.dir, j->image);
 	j->req = req;
-	j->start_ms = j->phase_ms = loop_now_ms();
+	boot_phases_start(&j->clock, reinstall_phase_names, RI_PHASES);
 	j->phase = RI_BOOT;
 	b->reinstall = j;
 	keyboard_cap_claim(b->kb, REINSTALL_BUSY);

@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "firmware/boot/boot_phases.h"
 #include "firmware/boot/boot_priv.h"
 
 #define REINSTALL_MARKER_MAX 128
@@ -23,8 +24,8 @@ enum reinstall_phase {
 struct reinstall_job {
 	struct cmd_req *req;
 	enum reinstall_phase phase;
-	uint64_t start_ms, phase_ms, deadline_ms;
-	uint64_t took[RI_PHASES];
+	struct boot_phases clock;
+	uint64_t deadline_ms;
 	uint32_t boot_timeout_ms, install_timeout_ms, os_timeout_ms;
 	char image[BOOT_IMAGE_MAX];
 	int mode;

@@ -19,6 +19,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "firmware/boot/boot_phases.h"
 #include "firmware/boot/boot_priv.h"
 #include "firmware/boot/uefi_script.h"
 #include "firmware/keyboard/keyboard_cap.h"
@@ -49,8 +50,8 @@ struct uefi_job {
 	struct cmd_req *req;
 	enum uefi_phase phase;
 	uint32_t timeout_ms;
-	uint64_t start_ms, phase_ms, deadline_ms;
-	uint64_t took[UEFI_PHASES];
+	struct boot_phases clock;
+	uint64_t deadline_ms;
 	char tag[32];
 	char img[CONFIG_PATH_MAX + 32], tmp[CONFIG_PATH_MAX + 32];
 	char nsh[CONFIG_PATH_MAX + 32];
@@ -77,11 +78,8 @@ static void uefi_job_free(struct uefi_job *j)
 
 static void uefi_phase_enter(struct uefi_job *j, enum uefi_phase ph)
 {
-	uint64_t now = loop_now_ms();
-
-	j->took[j->phase] += now - j->phase_ms;
+	boot_phases_enter(&j->clock, (int)ph);
 	j->phase = ph;
-	j->phase_ms = now;
 }
 
 /* Answer the job; it is freed now, or by the worker's end if it runs. */
@@ -90,9 +88,7 @@ static void uefi_finish(struct boot *b, enum result_status st,
 {
 	struct uefi_job *j = b->uefi;
 	cJSON *x = cJSON_CreateObject();
-	cJSON *ph = cJSON_CreateObject();
 
-	uefi_phase_enter(j, j->phase);
 	if (j->poll_timer)
 		loop_timer_cancel(b->loop, j->poll_timer);
 	j->poll_timer = 0;
@@ -103,18 +99,8 @@ static void uefi_finish(struct boot *b, enum result_status st,
 	} else {
 		cJSON_AddNullToObject(x, "output");
 	}
-	if (st != RESULT_OK)
-		cJSON_AddStringToObject(x, "phase", uefi_phase_names[j->phase]);
-	for (int i = 0; i < UEFI_PHASES && i <= (int)j->phase; i++)
-		cJSON_AddNumberToObject(ph, uefi_phase_names[i],
-					(double)j->took[i]);
-	cJSON_AddItemToObject(x, "phases", ph);
-	if (j->boot) {
-		cJSON_AddItemToObject(x, "boot", j->boot);
-		j->boot = NULL;
-	}
 	cJSON_AddStringToObject(x, "image", UEFI_IMAGE);
-	cJSON_AddNumberToObject(x, "ms", (double)(loop_now_ms() - j->start_ms));
+	boot_phases_report(&j->clock, st != RESULT_OK, &j->boot, x);
 	b->uefi = NULL;
 	keyboard_cap_unclaim(b->kb);
 	cap_reply(b->c, j->req, st, error, x);
@@ -459,7 +445,7 @@ void uefi_cmd(void *self, struct cmd_req *req)
 	}
 	j->req = req;
 	j->timeout_ms = timeout_ms;
-	j->start_ms = j->phase_ms = loop_now_ms();
+	boot_phases_start(&j->clock, uefi_phase_names, UEFI_PHASES);
 	j->phase = UEFI_BUILD;
 	b->uefi = j;
 	keyboard_cap_claim(b->kb, UEFI_BUSY);
