@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "firmware/core/addr.h"
 #include "redfish/rf.h"
 
 #define RF_BODY_MAX (64 * 1024)
@@ -327,17 +328,6 @@ static void rf_http_completed(void *cls, struct MHD_Connection *mc,
 	*con_cls = NULL;
 }
 
-static int rf_http_hex(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /*
  * Percent-decoding in place, as MHD's own, except that %00 stays as it
  * is: a decoded NUL would cut the path short and "/Systems/a%00b" would
@@ -349,8 +339,8 @@ static size_t rf_http_unescape(void *cls, struct MHD_Connection *mc, char *s)
 	const char *in = s;
 
 	while (*in) {
-		int hi = in[0] == '%' ? rf_http_hex(in[1]) : -1;
-		int lo = hi >= 0 ? rf_http_hex(in[2]) : -1;
+		int hi = in[0] == '%' ? addr_hex_digit(in[1]) : -1;
+		int lo = hi >= 0 ? addr_hex_digit(in[2]) : -1;
 
 		if (lo >= 0 && (hi || lo)) {
 			*out++ = (char)(hi * 16 + lo);

@@ -190,8 +190,8 @@ void boot_once_start(struct boot *b)
 	boot_schedule_next(b);
 }
 
-/* The attempt's end: proven, or on to the next one. */
-static void boot_attempt_end(struct boot *b, bool ok)
+/* Closes the attempt whose proof is awaited, with its figures. */
+static void boot_attempt_close(struct boot *b, bool reads, const char *outcome)
 {
 	struct boot_job *job = b->job;
 	struct boot_attempt *a = &job->plan[job->cur];
@@ -201,11 +201,19 @@ static void boot_attempt_end(struct boot *b, bool ok)
 		loop_timer_cancel(b->loop, job->proof_timer);
 	job->proof_timer = 0;
 	a->ms = loop_now_ms() - job->attempt_ms;
-	if (a->proof)
+	if (reads)
 		a->reads = timeline_media_reads(b->timeline) - job->reads_base;
-	snprintf(a->outcome, sizeof(a->outcome), "%s",
-		 ok ? "ok" : "no-media-reads");
+	snprintf(a->outcome, sizeof(a->outcome), "%s", outcome);
 	job->cur++;
+}
+
+/* The attempt's end: proven, or on to the next one. */
+static void boot_attempt_end(struct boot *b, bool ok)
+{
+	struct boot_job *job = b->job;
+
+	boot_attempt_close(b, job->plan[job->cur].proof,
+			   ok ? "ok" : "no-media-reads");
 	if (ok)
 		boot_finish(b, RESULT_OK, NULL, (int)job->cur - 1);
 	else
@@ -283,18 +291,8 @@ void boot_once_cancel(struct boot *b, bool stopping)
 		macro_run_cancel(&b->run);
 		return;
 	}
-	if (job->proving) {
-		struct boot_attempt *a = &job->plan[job->cur];
-
-		job->proving = false;
-		if (job->proof_timer)
-			loop_timer_cancel(b->loop, job->proof_timer);
-		job->proof_timer = 0;
-		a->ms = loop_now_ms() - job->attempt_ms;
-		a->reads = timeline_media_reads(b->timeline) - job->reads_base;
-		snprintf(a->outcome, sizeof(a->outcome), "cancelled");
-		job->cur++;
-	}
+	if (job->proving)
+		boot_attempt_close(b, true, "cancelled");
 	if (b->next_timer)
 		loop_timer_cancel(b->loop, b->next_timer);
 	b->next_timer = 0;

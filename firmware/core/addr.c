@@ -5,7 +5,7 @@
 #include <errno.h>
 #include <string.h>
 
-static int addr_hex(char c)
+int addr_hex_digit(char c)
 {
 	if (c >= '0' && c <= '9')
 		return c - '0';
@@ -24,7 +24,7 @@ int addr_mac_parse(const char *s, uint8_t mac[6])
 		return -EINVAL;
 	for (int i = 0; i < 6; i++) {
 		const char *p = s + i * 3;
-		int hi = addr_hex(p[0]), lo = addr_hex(p[1]);
+		int hi = addr_hex_digit(p[0]), lo = addr_hex_digit(p[1]);
 
 		if (hi < 0 || lo < 0)
 			return -EINVAL;

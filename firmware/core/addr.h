@@ -5,6 +5,8 @@
 #include <netinet/in.h>
 #include <stdint.h>
 
+/* The value of one hex digit, or -1 when c is none. */
+int addr_hex_digit(char c);
 /* "aa:bb:cc:dd:ee:ff" or with '-'. Returns 0 or -EINVAL. */
 int addr_mac_parse(const char *s, uint8_t mac[6]);
 /*

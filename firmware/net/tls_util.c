@@ -13,21 +13,11 @@
 #include <mbedtls/oid.h>
 #include <mbedtls/ssl_ciphersuites.h>
 
+#include "firmware/core/addr.h"
 #include "firmware/core/secret.h"
 
 /* A PSK file holds at most the hex of a 32-byte key plus some blanks. */
 #define TLS_PSK_FILE_MAX 512
-
-static int tls_hex_digit(char ch)
-{
-	if (ch >= '0' && ch <= '9')
-		return ch - '0';
-	if (ch >= 'a' && ch <= 'f')
-		return ch - 'a' + 10;
-	if (ch >= 'A' && ch <= 'F')
-		return ch - 'A' + 10;
-	return -1;
-}
 
 int tls_psk_parse(const char *text, unsigned char *key, size_t keymax,
 		  char *err, size_t errlen)
@@ -46,7 +36,7 @@ int tls_psk_parse(const char *text, unsigned char *key, size_t keymax,
 		return -EINVAL;
 	}
 	for (const char *p = text; p < end; p++) {
-		if (tls_hex_digit(*p) < 0) {
+		if (addr_hex_digit(*p) < 0) {
 			snprintf(
 				err, errlen,
 				"'%c' at offset %zu is not a hex digit "
@@ -73,8 +63,8 @@ int tls_psk_parse(const char *text, unsigned char *key, size_t keymax,
 		return -EINVAL;
 	}
 	for (size_t i = 0; i < n; i++)
-		key[i] = (unsigned char)(tls_hex_digit(text[2 * i]) << 4 |
-					 tls_hex_digit(text[2 * i + 1]));
+		key[i] = (unsigned char)(addr_hex_digit(text[2 * i]) << 4 |
+					 addr_hex_digit(text[2 * i + 1]));
 	return (int)n;
 }
 
