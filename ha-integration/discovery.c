@@ -12,6 +12,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "firmware/core/config.h"
 #include "gadget/udc.h"
 #include "topics/result.h"
 
@@ -628,4 +629,25 @@ char *ha_entity_config(const struct ha_input *in, const struct ha_entity *e)
 	if (!o)
 		return NULL;
 	return ha_print(o, ha_add_shared(o, in));
+}
+
+unsigned int ha_features_of(const struct config *c, unsigned int caps,
+			    bool power)
+{
+	unsigned int f = caps;
+
+	if ((caps & HA_F_BOOT) &&
+	    (c->reinstall.done_console[0] || c->reinstall.done_marker[0]) &&
+	    (c->reinstall.os_console[0] || c->reinstall.os_usb))
+		f |= HA_F_REINSTALL;
+	if (!power)
+		return f;
+	if (c->power.gpio_chip[0] && c->power.power_line >= 0)
+		f |= HA_F_POWER_ON | HA_F_POWER_OFF;
+	if (c->power.gpio_chip[0] && c->power.reset_line >= 0)
+		f |= HA_F_POWER_RESET;
+	/* USB remote wakeup needs our own gadget, WoL a MAC. */
+	if (c->power.wol_mac[0] || c->gadget.manage)
+		f |= HA_F_POWER_WAKE;
+	return f;
 }

@@ -59,6 +59,17 @@ enum ha_feature {
 	HA_F_REINSTALL = 1u << 9,   /* [reinstall] gives both signals */
 };
 
+struct config;
+/*
+ * The features of an agent that runs the capabilities in caps (HA_F_CONSOLE,
+ * HA_F_MEDIA, HA_F_USB, HA_F_MACROS, HA_F_BOOT) and, when power is true,
+ * the power capability: caps plus what its configuration wires (the power
+ * and reset pins, Wake-on-LAN or USB wakeup, both reinstall signals). The
+ * agent (ha.c) and `zerobmc discovery` share it.
+ */
+unsigned int ha_features_of(const struct config *c, unsigned int caps,
+			    bool power);
+
 /* The i-th name of a list, or NULL past its end. */
 typedef const char *(*ha_list_fn)(void *data, size_t i);
 

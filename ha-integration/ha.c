@@ -94,33 +94,19 @@ static void ha_macro_files(struct ha *h)
 static unsigned int ha_features(const struct cap *cap)
 {
 	const struct cap_handles *h = cap->h;
-	const struct config *c = cap->cfg;
-	unsigned int f = 0;
+	unsigned int caps = 0;
 
 	if (h->console)
-		f |= HA_F_CONSOLE;
+		caps |= HA_F_CONSOLE;
 	if (h->media)
-		f |= HA_F_MEDIA;
+		caps |= HA_F_MEDIA;
 	if (h->host)
-		f |= HA_F_USB;
+		caps |= HA_F_USB;
 	if (h->macros)
-		f |= HA_F_MACROS;
+		caps |= HA_F_MACROS;
 	if (h->boot)
-		f |= HA_F_BOOT;
-	if (h->boot &&
-	    (c->reinstall.done_console[0] || c->reinstall.done_marker[0]) &&
-	    (c->reinstall.os_console[0] || c->reinstall.os_usb))
-		f |= HA_F_REINSTALL;
-	if (h->power) {
-		if (c->power.gpio_chip[0] && c->power.power_line >= 0)
-			f |= HA_F_POWER_ON | HA_F_POWER_OFF;
-		if (c->power.gpio_chip[0] && c->power.reset_line >= 0)
-			f |= HA_F_POWER_RESET;
-		/* USB remote wakeup needs our own gadget, WoL a MAC. */
-		if (c->power.wol_mac[0] || c->gadget.manage)
-			f |= HA_F_POWER_WAKE;
-	}
-	return f;
+		caps |= HA_F_BOOT;
+	return ha_features_of(cap->cfg, caps, h->power != NULL);
 }
 
 /* in borrows from media (the media state section, freed by the caller). */

@@ -71,24 +71,24 @@ static void discovery_images(const char *dir, struct discovery_lists *l)
 	qsort(l->images, l->n_images, sizeof(l->images[0]), discovery_cmp);
 }
 
-/* What the agent with this configuration offers (ha.c's ha_features). */
+/*
+ * What the agent with this configuration offers: the capabilities it
+ * would attach (see each one's attach), then ha_features_of.
+ */
 static unsigned int discovery_features(const struct config *c)
 {
-	unsigned int f = HA_F_MACROS;
+	unsigned int caps = HA_F_MACROS;
 
 	if (c->console.device[0])
-		f |= HA_F_CONSOLE;
+		caps |= HA_F_CONSOLE;
 	if (c->gadget.manage || c->media.lun[0])
-		f |= HA_F_MEDIA;
+		caps |= HA_F_MEDIA;
 	if (c->gadget.manage || c->gadget.udc_state[0] || c->gadget.udc[0])
-		f |= HA_F_USB;
-	if (c->power.gpio_chip[0] && c->power.power_line >= 0)
-		f |= HA_F_POWER_ON | HA_F_POWER_OFF;
-	if (c->power.gpio_chip[0] && c->power.reset_line >= 0)
-		f |= HA_F_POWER_RESET;
-	if (c->power.wol_mac[0] || c->gadget.manage)
-		f |= HA_F_POWER_WAKE;
-	return f;
+		caps |= HA_F_USB;
+	/* cmd/boot needs the keyboard (always), media and the UDC state. */
+	if ((caps & HA_F_MEDIA) && (caps & HA_F_USB))
+		caps |= HA_F_BOOT;
+	return ha_features_of(c, caps, true);
 }
 
 static int discovery_print(const struct ha_input *in, bool per_entity)

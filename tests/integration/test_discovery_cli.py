@@ -11,6 +11,7 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
 import zbtest  # noqa: E402
+from test_boot import BootEnv  # noqa: E402
 
 
 class DiscoveryCli(unittest.TestCase):
@@ -54,6 +55,37 @@ class DiscoveryCli(unittest.TestCase):
             self.assertEqual(r.returncode, 1, bad)
             self.assertIn("bad id", r.stderr)
             self.assertEqual(r.stdout, "")
+
+
+class DiscoveryCliBoot(unittest.TestCase):
+    """An agent with virtual media, the UDC state and both reinstall
+    signals offers cmd/boot and cmd/reinstall: the printed payload has
+    their entities too (it had none before: the tool guessed the features
+    with a copy of the agent's code that lacked them)."""
+
+    def test_boot_and_reinstall_entities(self):
+        env = BootEnv("dcliboot", extra_sections={"reinstall": {
+            "done_console": "installer done", "os_usb": "true"}})
+        self.addCleanup(env.close)
+        env.client.subscribe("homeassistant/#")
+        topic = "homeassistant/device/zerobmc_dcliboot/config"
+        # The agent publishes again once its media folder is scanned
+        # (the image selects need the list): wait for that payload.
+        m = env.client.wait(lambda m: m["topic"] == topic and
+                            b'"media"' in m["payload"], 10,
+                            "discovery with the media entities")
+        agent = json.loads(m["payload"])
+        r = subprocess.run([zbtest.ZEROBMC, "-c", env.agent.conf,
+                            "discovery"], capture_output=True, text=True,
+                           timeout=10)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        t, _, payload = r.stdout.strip().partition(" ")
+        self.assertEqual(t, topic)
+        self.assertTrue(any("reinstall" in k for k in agent["cmps"]),
+                        sorted(agent["cmps"]))
+        self.assertEqual(sorted(json.loads(payload)["cmps"]),
+                         sorted(agent["cmps"]))
+        self.assertEqual(json.loads(payload), agent)
 
 
 if __name__ == "__main__":
