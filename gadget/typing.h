@@ -19,7 +19,7 @@ enum typing_profile {
 
 struct typing_step {
 	struct hid_report r;
-	uint16_t gap_ms; /* pause after the host took this report */
+	uint32_t gap_us; /* pause after this report before the next one */
 };
 
 struct typing_plan {
@@ -33,11 +33,12 @@ int typing_profile_parse(const char *name, enum typing_profile *out);
 const char *typing_profile_name(enum typing_profile p);
 
 /*
- * The pause a profile wants after report cur when prev was the report
- * before it: it depends on how many keys and modifiers cur newly presses.
- * For callers that build their own reports (hold, release, macros).
+ * The pause in microseconds a profile wants after report cur when prev
+ * was the report before it: it depends on how many keys and modifiers cur
+ * newly presses. For callers that build their own reports (hold, release,
+ * macros); it does not look ahead, so a release costs its own pause here.
  */
-uint16_t typing_gap(enum typing_profile prof, const struct hid_report *prev,
+uint32_t typing_gap(enum typing_profile prof, const struct hid_report *prev,
 		    const struct hid_report *cur);
 
 /*
@@ -61,9 +62,9 @@ int typing_plan_text(struct typing_plan *p, const struct layout *l,
 int typing_plan_chords(struct typing_plan *p, const struct key_chord *c,
 		       size_t n, enum typing_profile prof);
 
-/* Append one report (press or release) with an explicit gap. */
+/* Append one report (press or release) with an explicit gap in µs. */
 int typing_plan_report(struct typing_plan *p, const struct hid_report *r,
-		       uint16_t gap_ms);
+		       uint32_t gap_us);
 
 void typing_plan_free(struct typing_plan *p);
 

@@ -7,10 +7,20 @@ interval (1 ms by default, like a high-speed f_hid endpoint), pacing
 itself on the monotonic clock. A 10,000-character mixed US-ASCII text
 (letters, digits, shifted symbols, repeats, spaces, newlines) is sent
 with `type` in each profile; chars/s is the text length divided by the
-time from publish to the result. The reports are decoded back to text
-with the US layout (a key counts when it appears in a report, with the
-shift state of that report) and compared with what was sent: wrong
-characters must be zero.
+time from publish to the moment the host took the last report. The
+reports are decoded back to text with the US layout (a key counts when it
+appears in a report, in the order of the report's slots, with the shift
+state of that report) and compared with what was sent: wrong characters
+must be zero.
+
+For each profile it also prints the key presses per character (keys and
+modifier bits newly down) and EDK2's ceiling for them (its USB keyboard
+driver turns one press into a character per 20 ms timer tick: 50 presses
+a second), and replays the reports, at the times the host took them,
+through a model of that driver (a 32-event queue that drops the oldest,
+a tick every 20 ms that applies releases until it meets one press) at
+four tick phases: characters the firmware would lose or get wrong, and
+the deepest the queue got.
 
 Usage: tests/bench/bench_typing.py [CHARS] [POLL_MS]  (defaults 10000, 1)
 """
@@ -46,12 +56,68 @@ def decode(reports):
     prev = set()
     for r in reports:
         shift = bool(r[0] & 0x22)
-        keys = {k for k in r[2:] if k}
-        for k in keys - prev:
-            if k in US:
+        for k in r[2:]:
+            if k and k not in prev and k in US:
                 out.append(US[k][1 if shift else 0])
-        prev = keys
+        prev = {k for k in r[2:] if k}
     return "".join(out)
+
+
+def presses(reports):
+    n = 0
+    prev = bytes(8)
+    for r in reports:
+        n += bin(r[0] & ~prev[0] & 0xff).count("1")
+        n += sum(1 for k in r[2:] if k and k not in prev[2:])
+        prev = r
+    return n
+
+
+def edk2(timed, phase):
+    """Replays (time, report) through a model of EDK2's UsbKbDxe; returns
+    the typed text and the deepest the event queue got."""
+    q, depth, out, shift = [], 0, [], 0
+    prev = bytes(8)
+    tick = timed[0][0] + phase if timed else 0
+
+    def run_tick():
+        nonlocal shift
+        while q:
+            code, down = q.pop(0)
+            if code >= 0xe0:
+                bit = 1 << (code - 0xe0)
+                shift = shift | bit if down else shift & ~bit
+                if down:
+                    return
+                continue
+            if down:
+                if code in US:
+                    out.append(US[code][1 if shift & 0x22 else 0])
+                return
+
+    def put(ev):
+        if len(q) == 32:
+            q.pop(0)
+        q.append(ev)
+
+    for t, r in timed:
+        while tick < t:
+            run_tick()
+            tick += 0.020
+        for i in range(8):
+            if (r[0] ^ prev[0]) & (1 << i):
+                put((0xe0 + i, bool(r[0] & (1 << i))))
+        for k in prev[2:]:
+            if k and k not in r[2:]:
+                put((k, False))
+        for k in r[2:]:
+            if k and k not in prev[2:]:
+                put((k, True))
+        depth = max(depth, len(q))
+        prev = r
+    while q:
+        run_tick()
+    return "".join(out), depth
 
 
 def text(n, seed=1):
@@ -76,7 +142,7 @@ class Host(threading.Thread):
     def __init__(self, fd, poll_s):
         super().__init__(daemon=True)
         self.fd, self.poll_s = fd, poll_s
-        self.reports, self.stop = [], False
+        self.reports, self.times, self.stop = [], [], False
         self.buf = b""
         self.last = 0.0
 
@@ -97,6 +163,7 @@ class Host(threading.Thread):
                     nxt = time.monotonic() + self.poll_s
             self.reports.append(self.buf[:8])
             self.last = time.monotonic()
+            self.times.append(self.last)
             self.buf = self.buf[8:]
             d = nxt - time.monotonic()
             if d > 0:
@@ -132,8 +199,19 @@ def main():
             got = decode(host.reports)
             wrong = sum(1 for a, b in zip(got, sent) if a != b) + \
                 abs(len(got) - len(sent))
+            ppc = presses(host.reports) / n
+            timed = list(zip(host.times, host.reports))
+            lost, depth = 0, 0
+            for phase in (0.0, 0.005, 0.010, 0.015):
+                typed, d = edk2(timed, phase)
+                lost = max(lost, sum(1 for a, b in zip(typed, sent) if a != b)
+                           + abs(len(typed) - len(sent)))
+                depth = max(depth, d)
             print(f"{prof:4}: {res['status']}, {n / dt:7.1f} chars/s, "
-                  f"{len(host.reports)} reports, {wrong} wrong characters")
+                  f"{len(host.reports)} reports, {wrong} wrong characters; "
+                  f"{ppc:.3f} presses a character (EDK2's ceiling "
+                  f"{50 / ppc:.1f} chars/s); EDK2 model: {lost} characters "
+                  f"lost or wrong, queue at most {depth} of 32")
     finally:
         env.close()
 

@@ -270,7 +270,7 @@ static void test_unsupported_character(void **state)
 	assert_int_equal(pos, 1);
 	assert_int_equal(cp, 0x20ac);
 	assert_int_equal(p.n, 1);
-	assert_int_equal(p.steps[0].gap_ms, 5);
+	assert_int_equal(p.steps[0].gap_us, 5);
 
 	/* A NUL inside the text is a character no layout types. */
 	assert_int_equal(typing_plan_text(&p, lay("us"), "a\0b", 3, TYPING_FAST,
@@ -338,16 +338,41 @@ static void test_gaps(void **state)
 	(void)state;
 	p = plan_text("us", "aA", TYPING_FAST);
 	for (i = 0; i < p.n; i++)
-		assert_int_equal(p.steps[i].gap_ms, 0);
+		assert_int_equal(p.steps[i].gap_us, 0);
 	typing_plan_free(&p);
 
+	/* Press to press 20.25 ms: the release's 3 ms come out of the hold. */
 	p = plan_text("us", "aA", TYPING_BIOS);
 	assert_int_equal(p.n, 5);
-	assert_int_equal(p.steps[0].gap_ms, 20); /* a held */
-	assert_int_equal(p.steps[1].gap_ms, 3);	 /* released */
-	assert_int_equal(p.steps[2].gap_ms, 20); /* Shift alone */
-	assert_int_equal(p.steps[3].gap_ms, 20); /* A held */
-	assert_int_equal(p.steps[4].gap_ms, 3);
+	assert_int_equal(p.steps[0].gap_us, 17250); /* a held */
+	assert_int_equal(p.steps[1].gap_us, 3000);  /* released */
+	assert_int_equal(p.steps[2].gap_us, 20250); /* Shift alone */
+	assert_int_equal(p.steps[3].gap_us, 17250); /* A held */
+	assert_int_equal(p.steps[4].gap_us, 3000);
+	typing_plan_free(&p);
+
+	/* Text appended to a held key: the release it starts with leaves
+	 * the earlier step's pause alone. */
+	memset(&p, 0, sizeof(p));
+	{
+		struct hid_report x;
+		size_t pos;
+		uint32_t cp;
+
+		hid_report_clear(&x);
+		x.b[2] = 0x1b;
+		assert_int_equal(typing_plan_report(&p, &x, 5000), 0);
+		assert_int_equal(typing_plan_text(&p, lay("us"), "b", 1,
+						  TYPING_BIOS, &pos, &cp),
+				 0);
+	}
+	assert_int_equal(p.n, 4);
+	assert_int_equal(p.steps[0].gap_us, 5000);
+	step_is(&p, 1, 0, 0);
+	assert_int_equal(p.steps[1].gap_us, 3000);
+	step_is(&p, 2, 0, 0x05);
+	assert_int_equal(p.steps[2].gap_us, 17250);
+	assert_int_equal(p.steps[3].gap_us, 3000);
 	typing_plan_free(&p);
 }
 
@@ -359,14 +384,15 @@ static void test_typing_gap(void **state)
 	hid_report_clear(&a);
 	hid_report_clear(&b);
 	b.b[0] = HID_MOD_LCTRL | HID_MOD_LALT;
-	assert_int_equal(typing_gap(TYPING_BIOS, &a, &b), 40);
+	assert_int_equal(typing_gap(TYPING_BIOS, &a, &b), 40500);
 	assert_int_equal(typing_gap(TYPING_FAST, &a, &b), 0);
 	a = b;
 	b.b[2] = 0x4c;
 	b.b[3] = 0x04;
-	assert_int_equal(typing_gap(TYPING_BIOS, &a, &b), 40);
-	assert_int_equal(typing_gap(TYPING_BIOS, &b, &a), 3);
-	assert_int_equal(typing_gap(TYPING_BIOS, &b, &b), 3);
+	assert_int_equal(typing_gap(TYPING_BIOS, &a, &b), 40500);
+	/* Without a plan to look ahead in, a release costs its own pause. */
+	assert_int_equal(typing_gap(TYPING_BIOS, &b, &a), 3000);
+	assert_int_equal(typing_gap(TYPING_BIOS, &b, &b), 3000);
 }
 
 static void test_chords(void **state)
@@ -382,11 +408,11 @@ static void test_chords(void **state)
 	assert_int_equal(typing_plan_chords(&p, c, n, TYPING_BIOS), 0);
 	assert_int_equal(p.n, 7);
 	step_is(&p, 0, HID_MOD_LCTRL | HID_MOD_LALT, 0);
-	assert_int_equal(p.steps[0].gap_ms, 40);
+	assert_int_equal(p.steps[0].gap_us, 40500);
 	step_is(&p, 1, HID_MOD_LCTRL | HID_MOD_LALT, 0x4c);
-	assert_int_equal(p.steps[1].gap_ms, 20);
+	assert_int_equal(p.steps[1].gap_us, 17250);
 	step_is(&p, 2, 0, 0);
-	assert_int_equal(p.steps[2].gap_ms, 3);
+	assert_int_equal(p.steps[2].gap_us, 3000);
 	step_is(&p, 3, 0, 0x04);
 	step_is(&p, 4, 0, 0);
 	step_is(&p, 5, 0, 0x04);
@@ -419,11 +445,11 @@ static void test_plan_report(void **state)
 	hid_report_clear(&r);
 	for (i = 0; i < 1000; i++) {
 		r.b[2] = (uint8_t)(i & 0x7f);
-		assert_int_equal(typing_plan_report(&p, &r, (uint16_t)i), 0);
+		assert_int_equal(typing_plan_report(&p, &r, (uint32_t)i), 0);
 	}
 	assert_int_equal(p.n, 1000);
 	assert_true(p.cap >= 1000);
-	assert_int_equal(p.steps[999].gap_ms, 999);
+	assert_int_equal(p.steps[999].gap_us, 999);
 	assert_int_equal(p.steps[999].r.b[2], 999 & 0x7f);
 	typing_plan_free(&p);
 	assert_null(p.steps);
@@ -559,13 +585,43 @@ static void uefi_tick(struct uefi *u)
 	}
 }
 
+/*
+ * The agent's timeline (keyboard.c) and the host's polls, in µs: report i
+ * goes out when it is due and the host has taken the one before (the HID
+ * function holds one report); the host takes it at its next poll; the
+ * next report is due gap after this one's due time, and no earlier than
+ * 2 ms before gap after it went out. at[i]: when the host took report i.
+ */
+static void host_takes(const struct typing_plan *p, uint64_t poll_us,
+		       uint64_t *at)
+{
+	uint64_t due = 0, taken = 0, out, floor;
+	size_t i;
+
+	for (i = 0; i < p->n; i++) {
+		out = due > taken ? due : taken;
+		taken = (out / poll_us + 1) * poll_us;
+		at[i] = taken;
+		floor = out + p->steps[i].gap_us;
+		floor = floor > 2000 ? floor - 2000 : 0;
+		due += p->steps[i].gap_us;
+		if (due < floor)
+			due = floor;
+	}
+}
+
+/*
+ * miss_every: the firmware misses every n-th tick (0: none), as one busy
+ * redrawing would.
+ */
 static size_t uefi_run(const struct typing_plan *p, unsigned int poll_ms,
-		       unsigned int phase_ms, double *seconds)
+		       unsigned int phase_ms, unsigned int miss_every,
+		       double *seconds)
 {
 	struct uefi u = {.head = 0};
 	struct hid_report last;
 	uint64_t *at = calloc(p->n + 1, sizeof(*at));
-	uint64_t tick = phase_ms;
+	uint64_t tick = (uint64_t)phase_ms * 1000, nticks = 0;
 	size_t i, k, nwant = 0, bad = 0;
 	struct typed *want = calloc(p->n, sizeof(*want));
 
@@ -573,18 +629,13 @@ static size_t uefi_run(const struct typing_plan *p, unsigned int poll_ms,
 	assert_non_null(at);
 	assert_non_null(want);
 	assert_non_null(u.got);
-	/* When the host takes each report. */
-	for (i = 0; i < p->n; i++) {
-		uint64_t a = (at[i] / poll_ms + 1) * poll_ms;
-		uint64_t b = (at[i] + p->steps[i].gap_ms + poll_ms - 1) /
-			     poll_ms * poll_ms;
-		at[i + 1] = a > b ? a : b;
-	}
+	host_takes(p, (uint64_t)poll_ms * 1000, at);
 	hid_report_clear(&last);
 	for (i = 0; i < p->n; i++) {
 		while (tick < at[i]) {
-			uefi_tick(&u);
-			tick += 20;
+			if (!miss_every || ++nticks % miss_every)
+				uefi_tick(&u);
+			tick += 20000;
 		}
 		uefi_report(&u, &last, &p->steps[i].r);
 		for (k = 2; k < HID_REPORT_LEN; k++) {
@@ -600,7 +651,7 @@ static size_t uefi_run(const struct typing_plan *p, unsigned int poll_ms,
 	}
 	while (u.count)
 		uefi_tick(&u);
-	*seconds = (double)(at[p->n]) / 1000.0;
+	*seconds = p->n ? (double)at[p->n - 1] / 1e6 : 0;
 	for (i = 0; i < nwant; i++) {
 		if (i >= u.ngot || u.got[i].usage != want[i].usage ||
 		    (u.got[i].mods & (SH | AG)) != (want[i].mods & (SH | AG)))
@@ -632,8 +683,8 @@ static void test_bios_pacing_in_uefi(void **state)
 		check_shape(&p);
 		for (pi = 0; pi < sizeof(polls) / sizeof(polls[0]); pi++) {
 			for (phase = 0; phase < 20; phase += 7) {
-				size_t bad =
-					uefi_run(&p, polls[pi], phase, &secs);
+				size_t bad = uefi_run(&p, polls[pi], phase, 0,
+						      &secs);
 
 				if (bad)
 					fail_msg("%s, poll %u ms: %zu wrong",
@@ -646,11 +697,79 @@ static void test_bios_pacing_in_uefi(void **state)
 		}
 		typing_plan_free(&p);
 	}
-	/* Lowercase text goes at 23 ms a character: over 40 per second. */
+	/* Lowercase text goes at 20.25 ms a character: 49 per second. */
 	p = plan_text("us", "the quick brown fox jumps over the lazy dog",
 		      TYPING_BIOS);
-	assert_int_equal(uefi_run(&p, 1, 3, &secs), 0);
-	assert_true(43 / secs >= 40.0);
+	assert_int_equal(uefi_run(&p, 1, 3, 0, &secs), 0);
+	assert_true(43 / secs >= 48.0);
+	typing_plan_free(&p);
+	free(text);
+}
+
+/*
+ * The bench's text (tests/bench/bench_typing.py): every printable US
+ * character alike, so about half of them shifted, runs of a repeated one,
+ * newlines. 1.22 presses a character: EDK2's ceiling is 40.9 per second.
+ */
+static char *bench_text(size_t n)
+{
+	static const char alphabet[] =
+		"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+		"0123456789!@#$%^&*()-_=+[]{};:'\",.<>/?\\|`~ ";
+	char *s = malloc(n + 1);
+	uint32_t x = 1;
+	size_t i = 0, r;
+
+	assert_non_null(s);
+	while (i < n) {
+		char c;
+
+		x = x * 1103515245u + 12345u;
+		c = alphabet[(x >> 8) % (sizeof(alphabet) - 1)];
+		if ((x >> 24) % 20 == 0) {
+			s[i++] = '\n';
+			continue;
+		}
+		r = (x >> 24) % 20 == 1 ? 2 + (x >> 4) % 3 : 1;
+		while (r-- && i < n)
+			s[i++] = c;
+	}
+	s[n] = '\0';
+	return s;
+}
+
+/* 40 characters a second on the bench's text, nothing lost. */
+static void test_bios_forty_per_second(void **state)
+{
+	char *text = bench_text(10000);
+	struct typing_plan p = plan_text("us", text, TYPING_BIOS);
+	double secs;
+	unsigned int phase;
+
+	(void)state;
+	for (phase = 0; phase < 20; phase += 3)
+		assert_int_equal(uefi_run(&p, 1, phase, 0, &secs), 0);
+	print_message("bios, bench text, 1 ms polls: %.1f chars/s\n",
+		      10000 / secs);
+	assert_true(10000 / secs >= 40.0);
+	typing_plan_free(&p);
+	free(text);
+}
+
+/*
+ * The 2% spare: firmware that misses one tick in a hundred still loses
+ * nothing over 10,000 characters; one that misses one in twenty (5%
+ * slower than the pace) does, which is where the margin ends.
+ */
+static void test_bios_missed_ticks(void **state)
+{
+	char *text = bench_text(10000);
+	struct typing_plan p = plan_text("us", text, TYPING_BIOS);
+	double secs;
+
+	(void)state;
+	assert_int_equal(uefi_run(&p, 1, 5, 100, &secs), 0);
+	assert_true(uefi_run(&p, 1, 5, 20, &secs) > 0);
 	typing_plan_free(&p);
 	free(text);
 }
@@ -663,7 +782,7 @@ static void test_fast_pacing_loses_keys_in_uefi(void **state)
 	double secs;
 
 	(void)state;
-	assert_true(uefi_run(&p, 1, 0, &secs) > 100);
+	assert_true(uefi_run(&p, 1, 0, 0, &secs) > 100);
 	typing_plan_free(&p);
 	free(text);
 }
@@ -701,6 +820,8 @@ int main(void)
 		cmocka_unit_test(test_chords),
 		cmocka_unit_test(test_plan_report),
 		cmocka_unit_test(test_bios_pacing_in_uefi),
+		cmocka_unit_test(test_bios_forty_per_second),
+		cmocka_unit_test(test_bios_missed_ticks),
 		cmocka_unit_test(test_fast_pacing_loses_keys_in_uefi),
 		cmocka_unit_test(test_every_layout_shape),
 	};
