@@ -15,7 +15,11 @@
 enum typing_profile {
 	TYPING_FAST, /* as fast as the host takes reports */
 	TYPING_BIOS, /* UEFI: one press per 20 ms tick, 32-event queue */
+	TYPING_EDK2, /* bios, packed: several keys a report (EDK2 only) */
 };
+
+/* The profile names, for messages. */
+#define TYPING_PROFILE_NAMES "fast, bios or edk2"
 
 struct typing_step {
 	struct hid_report r;
@@ -27,7 +31,7 @@ struct typing_plan {
 	size_t n, cap;
 };
 
-/* "fast" or "bios" (case-insensitive); -EINVAL for anything else. */
+/* A profile by name (case-insensitive); -EINVAL for anything else. */
 int typing_profile_parse(const char *name, enum typing_profile *out);
 /* The profile's name, NULL for a value that is not a profile. */
 const char *typing_profile_name(enum typing_profile p);
@@ -50,6 +54,8 @@ uint32_t typing_gap(enum typing_profile prof, const struct hid_report *prev,
  * Each character is pressed and released; Shift/AltGr go out in a report
  * of their own before the key and stay held only while the next
  * character needs the same ones. The last report releases everything.
+ * A packed profile (edk2) puts several characters in one report instead
+ * (see typing.c).
  */
 int typing_plan_text(struct typing_plan *p, const struct layout *l,
 		     const char *utf8, size_t len, enum typing_profile prof,

@@ -97,7 +97,8 @@ static int keyboard_cmd_profile(struct keyboard_cap *k, struct cmd_req *req,
 		char msg[128];
 
 		snprintf(msg, sizeof(msg),
-			 "unknown profile \"%.32s\" (fast or bios)", name);
+			 "unknown profile \"%.32s\" (" TYPING_PROFILE_NAMES ")",
+			 name);
 		cap_reply(k->c, req, RESULT_ERROR, msg, NULL);
 		return -EINVAL;
 	}

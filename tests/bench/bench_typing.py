@@ -24,6 +24,7 @@ the deepest the queue got.
 
 Usage: tests/bench/bench_typing.py [CHARS] [POLL_MS]  (defaults 10000, 1)
 """
+import difflib
 import json
 import os
 import random
@@ -49,6 +50,15 @@ for u, a, b in ((0x28, "\n", "\n"), (0x2b, "\t", "\t"), (0x2c, " ", " "),
                 (0x34, "'", '"'), (0x35, "`", "~"), (0x36, ",", "<"),
                 (0x37, ".", ">"), (0x38, "/", "?")):
     US[u] = (a, b)
+
+
+def wrong_chars(expected, got):
+    """Characters missing, extra or changed between the two strings."""
+    if expected == got:
+        return 0
+    sm = difflib.SequenceMatcher(None, expected, got, autojunk=False)
+    same = sum(b.size for b in sm.get_matching_blocks())
+    return max(len(expected), len(got)) - same
 
 
 def decode(reports):
@@ -183,7 +193,7 @@ def main():
         sent = text(n)
         print(f"typing {n} mixed US characters, host polls every "
               f"{poll_ms} ms (one report per poll)")
-        for prof in ("fast", "bios"):
+        for prof in ("fast", "bios", "edk2"):
             host = Host(kb.fd, poll_ms / 1000.0)
             host.start()
             t0 = time.monotonic()
@@ -197,15 +207,13 @@ def main():
             host.stop = True
             host.join()
             got = decode(host.reports)
-            wrong = sum(1 for a, b in zip(got, sent) if a != b) + \
-                abs(len(got) - len(sent))
+            wrong = wrong_chars(sent, got)
             ppc = presses(host.reports) / n
             timed = list(zip(host.times, host.reports))
             lost, depth = 0, 0
             for phase in (0.0, 0.005, 0.010, 0.015):
                 typed, d = edk2(timed, phase)
-                lost = max(lost, sum(1 for a, b in zip(typed, sent) if a != b)
-                           + abs(len(typed) - len(sent)))
+                lost = max(lost, wrong_chars(sent, typed))
                 depth = max(depth, d)
             print(f"{prof:4}: {res['status']}, {n / dt:7.1f} chars/s, "
                   f"{len(host.reports)} reports, {wrong} wrong characters; "
