@@ -900,7 +900,7 @@ static void test_bios_forty_per_second(void **state)
 }
 
 /*
- * The 2% spare: firmware that misses one tick in a hundred still loses
+ * The 1.25% spare: firmware that misses one tick in a hundred still loses
  * nothing over 10,000 characters; one that misses one in twenty (5%
  * slower than the pace) does, which is where the margin ends.
  */
@@ -958,7 +958,7 @@ static void test_edk2_in_uefi(void **state)
 	struct typing_plan p;
 	size_t li, pi;
 	unsigned int phase;
-	double edk2 = 0, bios = 0;
+	double edk2 = 0, edk2_slow = 0, bios = 0, secs = 0;
 
 	(void)state;
 	for (li = 0; li < sizeof(layouts) / sizeof(layouts[0]); li++) {
@@ -978,20 +978,24 @@ static void test_edk2_in_uefi(void **state)
 	}
 	p = plan_text("us", bench, TYPING_EDK2);
 	for (pi = 0; pi < sizeof(polls) / sizeof(polls[0]); pi++) {
-		assert_int_equal(uefi_run(&p, polls[pi], 5, 0, &edk2), 0);
+		assert_int_equal(uefi_run(&p, polls[pi], 5, 0, &secs), 0);
 		print_message("edk2, bench text, %u ms polls: %.1f chars/s\n",
-			      polls[pi], 10000 / edk2);
+			      polls[pi], 10000 / secs);
+		if (polls[pi] == 1)
+			edk2 = secs;
+		if (polls[pi] == 20)
+			edk2_slow = secs;
 	}
-	assert_int_equal(uefi_run(&p, 1, 5, 100, &edk2), 0);
+	assert_int_equal(uefi_run(&p, 1, 5, 100, &secs), 0);
 	typing_plan_free(&p);
 	p = plan_text("us", bench, TYPING_BIOS);
 	assert_int_equal(uefi_run(&p, 20, 5, 0, &bios), 0);
 	print_message("bios, bench text, 20 ms polls: %.1f chars/s\n",
 		      10000 / bios);
-	assert_int_equal(uefi_run(&p, 20, 5, 0, &bios), 0);
 	typing_plan_free(&p);
 	assert_true(10000 / edk2 >= 40.0);
-	assert_true(10000 / bios < 30.0);
+	assert_true(10000 / edk2_slow >= 39.0);
+	assert_true(10000 / bios < 23.0);
 	free(text);
 	free(bench);
 }
