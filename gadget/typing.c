@@ -57,7 +57,7 @@ struct typing_pace {
 	uint32_t press_us;
 	uint32_t release_us;
 	bool release_inside;
-	uint8_t keys_per_report; /* > 1: packed (typing_text_packed) */
+	uint8_t keys_per_report; /* > 1 (at most 6): packed */
 };
 
 static const struct {
@@ -278,7 +278,8 @@ static void typing_text_packed(struct typing_build *b,
 	while (i < n) {
 		hid_report_clear(&r);
 		r.b[0] = ks[i].mods;
-		for (k = 0;
+		r.b[2] = ks[i++].usage;
+		for (k = 1;
 		     i < n && k < b->pace->keys_per_report &&
 		     ks[i].mods == r.b[0] && !typing_has_key(&r, ks[i].usage);
 		     k++, i++)
