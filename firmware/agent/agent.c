@@ -46,7 +46,7 @@ static void agent_state_publish(void *data)
 	if (!doc)
 		return;
 	r = mqtt_publish(a->mqtt, a->topics.pub[TOPIC_STATE], doc, strlen(doc),
-			 1, true, NULL, 0);
+			 0, true, NULL, 0);
 	free(doc);
 	if (r != -EAGAIN)
 		return;

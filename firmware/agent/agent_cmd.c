@@ -137,7 +137,7 @@ static int agent_publish_tracked(void *data, const char *topic,
 	if (!a->mqtt)
 		return -ENOTCONN;
 	return mqtt_publish_tracked(a->mqtt, topic, payload, len, false, NULL,
-				    0, acked, acked_data, tag);
+				    0, acked, acked_data, tag, false);
 }
 
 static bool agent_online(void *data)

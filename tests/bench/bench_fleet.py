@@ -75,6 +75,14 @@ def cpu_s(pid):
     return total / 1e9
 
 
+def machine_busy_s():
+    """CPU time spent by the whole machine, all cores, from /proc/stat
+    (everything but idle and iowait)."""
+    with open("/proc/stat") as f:
+        v = [int(x) for x in f.readline().split()[1:]]
+    return (sum(v) - v[3] - v[4]) / os.sysconf("SC_CLK_TCK")
+
+
 def mem_kib(pid):
     rss = pss = 0
     with open(f"/proc/{pid}/smaps_rollup") as f:
@@ -191,6 +199,8 @@ def main():
               f"for the fleet, {100 * rate / n:.4f} % per agent")
 
         c0 = sum(cpu_s(a.proc.pid) for a in agents)
+        k0, m0 = cpu_s(broker.proc.pid), cpu_s(os.getpid())
+        x0 = machine_busy_s()
         b0 = time.monotonic()
         answered = 0
         for g in range(groups):
@@ -207,7 +217,15 @@ def main():
             for a in agents:
                 drain(a.keyboard.fd)
         burst = time.monotonic() - b0
-        cpu = sum(cpu_s(a.proc.pid) for a in agents) - c0 - rate * burst
+        fleet = sum(cpu_s(a.proc.pid) for a in agents) - c0
+        cpu = fleet - rate * burst
+        broker_cpu = cpu_s(broker.proc.pid) - k0
+        bench_cpu = cpu_s(os.getpid()) - m0
+        rest = machine_busy_s() - x0 - fleet - broker_cpu - bench_cpu
+        print(f"CPU during the {groups} group commands ({burst:.1f} s wall, "
+              f"{os.cpu_count()} cores): agents {fleet:.2f} s, broker "
+              f"{broker_cpu:.2f} s, this bench (watcher) {bench_cpu:.2f} s, "
+              f"the rest of the machine {max(rest, 0):.2f} s")
         print(f"CPU per command (user + system of all threads, less idle): "
               f"{1000 * cpu / max(answered, 1):.3f} ms "
               f"({answered} commands)")
