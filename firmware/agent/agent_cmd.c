@@ -96,6 +96,7 @@ static void agent_reply(void *data, struct cmd_req *req,
 		free(doc);
 	}
 	cmd_req_free(req);
+	agent_state_with_result(a);
 }
 
 static void agent_state_dirty_op(void *data)
