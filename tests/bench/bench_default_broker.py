@@ -33,7 +33,7 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "integration"))
 import zbtest  # noqa: E402
 import paho.mqtt.client as paho  # noqa: E402
-from bench_core import pct, rss_kib  # noqa: E402
+from bench_core import pct, rss_kib, schedstat_ns  # noqa: E402
 
 
 def quickack(client):
@@ -48,23 +48,6 @@ def quickack(client):
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_QUICKACK, 1)
         return data
     client._sock_recv = recv_quick
-
-
-def run_delay_ms(pid):
-    """Time the process's threads spent runnable but waiting for a CPU
-    (the scheduler's run-queue delay, /proc/PID/task/*/schedstat)."""
-    total = 0
-    try:
-        tasks = os.listdir(f"/proc/{pid}/task")
-    except OSError:
-        return 0.0
-    for t in tasks:
-        try:
-            with open(f"/proc/{pid}/task/{t}/schedstat") as f:
-                total += int(f.read().split()[1])
-        except OSError:
-            pass
-    return total / 1e6
 
 
 def publisher(port):
@@ -103,7 +86,7 @@ def main():
             cid = f"b{i}"
             kb.buf = b""
             c.clear()
-            w0 = [run_delay_ms(p) for p in pids]
+            w0 = [schedstat_ns(p, 1) / 1e6 for p in pids]
             t0 = time.perf_counter()
             pub.publish("zerobmc/bench/cmd/key",
                         json.dumps({"id": cid, "keys": "a"}), qos=1)
@@ -115,7 +98,7 @@ def main():
             t2 = time.perf_counter()
             to_report.append((t1 - t0) * 1000)
             to_result.append((t2 - t0) * 1000)
-            waited.append([run_delay_ms(p) - w
+            waited.append([schedstat_ns(p, 1) / 1e6 - w
                            for p, w in zip(pids, w0)])
             while kb.read_some(0):
                 pass

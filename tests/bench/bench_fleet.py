@@ -48,6 +48,7 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "integration"))
 import zbtest  # noqa: E402
+from bench_core import schedstat_ns  # noqa: E402
 import paho.mqtt.client as paho  # noqa: E402
 
 
@@ -58,21 +59,9 @@ def pct(values, p):
 
 def cpu_s(pid):
     """CPU time of all the process's threads, from the scheduler's own
-    nanosecond count (/proc/PID/task/*/schedstat): utime and stime come
-    in clock ticks, too coarse for an agent that spends well under a
-    tick per command."""
-    total = 0
-    try:
-        tasks = os.listdir(f"/proc/{pid}/task")
-    except OSError:
-        return 0.0
-    for t in tasks:
-        try:
-            with open(f"/proc/{pid}/task/{t}/schedstat") as f:
-                total += int(f.read().split()[0])
-        except OSError:
-            pass
-    return total / 1e9
+    nanosecond count: utime and stime come in clock ticks, too coarse for
+    an agent that spends well under a tick per command."""
+    return schedstat_ns(pid, 0) / 1e9
 
 
 def machine_busy_s():
