@@ -19,6 +19,11 @@ Method, in order, all measured from outside the agents:
               watcher: p50 and time to the last, and the count (nothing
               may be lost). The agents' CPU over the burst, less the idle
               rate, divided by the commands answered: CPU per command.
+              Also the CPU of the agents, the broker, this bench (the
+              watcher) and the rest of the machine (/proc/stat) during
+              the burst: a group command is CPU-bound, so its time is
+              that CPU over the cores; printed too: the time on free
+              cores (ours alone divided by the cores).
   5. restart: the broker is stopped, DOWN s later started again on its
               port (log_timestamp on, so its log has when each client
               connected); printed: time from its return until all agents
@@ -215,6 +220,12 @@ def main():
               f"{os.cpu_count()} cores): agents {fleet:.2f} s, broker "
               f"{broker_cpu:.2f} s, this bench (watcher) {bench_cpu:.2f} s, "
               f"the rest of the machine {max(rest, 0):.2f} s")
+        # A group command is CPU-bound: what ours would take alone.
+        print(f"  per command: {(fleet + broker_cpu + bench_cpu) / groups:.2f}"
+              f" s of CPU for agents, broker and watcher; on "
+              f"{os.cpu_count()} free cores about "
+              f"{(fleet + broker_cpu + bench_cpu) / groups / os.cpu_count():.2f}"
+              f" s")
         print(f"CPU per command (user + system of all threads, less idle): "
               f"{1000 * cpu / max(answered, 1):.3f} ms "
               f"({answered} commands)")
