@@ -45,8 +45,19 @@ static void agent_state_publish(void *data)
 	doc = state_build(&a->state);
 	if (!doc)
 		return;
+	/* Marked dirty, but the same document as the broker has. */
+	if (a->state_sent && !strcmp(doc, a->state_sent)) {
+		free(doc);
+		return;
+	}
 	r = mqtt_publish(a->mqtt, a->topics.pub[TOPIC_STATE], doc, strlen(doc),
-			 1, true, NULL, 0);
+			 0, true, NULL, 0);
+	if (!r) {
+		a->state_sent_ms = loop_now_ms();
+		free(a->state_sent);
+		a->state_sent = doc;
+		return;
+	}
 	free(doc);
 	if (r != -EAGAIN)
 		return;
@@ -61,6 +72,21 @@ void agent_state_dirty(struct agent *a)
 		loop_timer_rearm(a->loop, &a->state_timer,
 				 AGENT_STATE_COALESCE_MS, agent_state_publish,
 				 a);
+}
+
+/*
+ * A command's state change (busy, then idle, the counters) would go out
+ * a coalescing window after the command started, a wake of its own for
+ * the loop and for Paho's sending thread. A quick command's result takes
+ * it along instead; a burst still sends one state per window.
+ */
+void agent_state_with_result(struct agent *a)
+{
+	if (!a->state_timer ||
+	    loop_now_ms() - a->state_sent_ms < AGENT_STATE_COALESCE_MS)
+		return;
+	loop_timer_cancel(a->loop, a->state_timer);
+	agent_state_publish(a);
 }
 
 static void agent_heartbeat(void *data)
@@ -149,6 +175,9 @@ static void agent_on_online(void *data)
 		outbox_publish(a->outbox, a->topics.pub[TOPIC_STATUS], "online",
 			       6, 1, true, NULL, 0);
 	outbox_flush(a->outbox);
+	/* This broker may not have it (restarted, or another one). */
+	free(a->state_sent);
+	a->state_sent = NULL;
 	agent_state_dirty(a);
 	for (size_t i = 0; i < commands_n_caps; i++)
 		if (a->self[i] && commands_caps[i]->online)
@@ -426,6 +455,8 @@ static int agent_own_state(struct agent *a)
 static void agent_state_end(struct agent *a)
 {
 	state_free(&a->state);
+	free(a->state_sent);
+	a->state_sent = NULL;
 }
 
 static int agent_caps(struct agent *a)

@@ -34,6 +34,8 @@ struct agent {
 	struct outbox *outbox; /* results, kept through a full Paho queue */
 	struct state state;
 	int state_timer;
+	uint64_t state_sent_ms; /* when the state last went out */
+	char *state_sent;	/* what went out, since the last connect */
 	int heartbeat_timer;
 	int signal_fd;
 	bool quitting;
@@ -69,6 +71,9 @@ struct mqtt_msg;
 void agent_on_message(void *data, struct mqtt_msg *m);
 /* Something in the state document changed: republish soon. */
 void agent_state_dirty(struct agent *a);
+/* A result is going out: a pending state goes with it, unless one went
+ * out within the coalescing window. */
+void agent_state_with_result(struct agent *a);
 /* Attach row i of the table unless it is already. */
 int agent_cap_attach(struct agent *a, size_t i);
 

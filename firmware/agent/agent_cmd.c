@@ -96,6 +96,7 @@ static void agent_reply(void *data, struct cmd_req *req,
 		free(doc);
 	}
 	cmd_req_free(req);
+	agent_state_with_result(a);
 }
 
 static void agent_state_dirty_op(void *data)
@@ -137,7 +138,7 @@ static int agent_publish_tracked(void *data, const char *topic,
 	if (!a->mqtt)
 		return -ENOTCONN;
 	return mqtt_publish_tracked(a->mqtt, topic, payload, len, false, NULL,
-				    0, acked, acked_data, tag);
+				    0, acked, acked_data, tag, false);
 }
 
 static bool agent_online(void *data)

@@ -42,6 +42,9 @@ static void keyboard_cmd_start(struct keyboard_cap *k, struct cmd_req *req,
 		return;
 	}
 	k->req = req;
+	/* Busy now: said before the run, which may finish (and answer,
+	 * taking the state along) before it returns. */
+	cap_state_dirty(k->c);
 	r = keyboard_run(k->kb, plan, hold_ms, keyboard_cmd_done, k);
 	if (r) {
 		k->req = NULL;
@@ -50,9 +53,7 @@ static void keyboard_cmd_start(struct keyboard_cap *k, struct cmd_req *req,
 			  r == -ENODEV ? "no keyboard device is open"
 				       : strerror(-r),
 			  NULL);
-		return;
 	}
-	cap_state_dirty(k->c);
 }
 
 /*

@@ -477,6 +477,7 @@ int mqtt_stop(struct mqtt *m, void (*done)(void *data), void *data)
 		return 0;
 	}
 	m->stop_waiting = true;
+	mqtt_ack_wake_update(m);
 	return loop_timer_rearm(m->loop, &m->stop_timer, MQTT_STOP_WAIT_MS,
 				mqtt_stop_wait_cb, m);
 }
@@ -551,8 +552,10 @@ int mqtt_publish(struct mqtt *m, const char *topic, const void *payload,
 	MQTTProperties_free(&msg.properties);
 	if (rc == MQTTASYNC_SUCCESS && ro.onSuccess5 == mqtt_on_will_acked5)
 		m->will_sent = MQTT_WILL_PENDING;
-	if (rc == MQTTASYNC_SUCCESS && qos > 0)
+	if (rc == MQTTASYNC_SUCCESS && qos > 0) {
 		m->inflight++;
+		mqtt_ack_wake_update(m);
+	}
 	return mqtt_send_errno(rc);
 }
 
@@ -589,7 +592,7 @@ unsigned int mqtt_session(const struct mqtt *m)
 int mqtt_publish_tracked(struct mqtt *m, const char *topic, const void *payload,
 			 size_t len, bool retain, const void *correlation,
 			 size_t correlation_len, mqtt_acked_fn fn, void *data,
-			 uint64_t tag)
+			 uint64_t tag, bool quiet)
 {
 	MQTTAsync_message msg = MQTTAsync_message_initializer;
 	MQTTAsync_responseOptions ro = MQTTAsync_responseOptions_initializer;
@@ -603,7 +606,7 @@ int mqtt_publish_tracked(struct mqtt *m, const char *topic, const void *payload,
 	t = calloc(1, sizeof(*t));
 	if (!t)
 		return -ENOMEM;
-	*t = (struct mqtt_track){m, fn, data, tag, m->session};
+	*t = (struct mqtt_track){m, fn, data, tag, m->session, quiet};
 	ro.context = t;
 	if (m->version == MQTTVERSION_5) {
 		ro.onSuccess5 = mqtt_on_tracked5;
@@ -624,6 +627,7 @@ int mqtt_publish_tracked(struct mqtt *m, const char *topic, const void *payload,
 	MQTTProperties_free(&msg.properties);
 	if (rc == MQTTASYNC_SUCCESS) {
 		m->inflight++;
+		mqtt_ack_wake_update(m);
 		return 0;
 	}
 	free(t);

@@ -89,13 +89,16 @@ void mqtt_inbound(const struct mqtt *m, uint64_t *refused, uint64_t *dropped);
  * A QoS 1 publish whose acknowledgement is told: fn(data, tag, true) on
  * the loop once the broker has it, fn(data, tag, false) if it failed.
  * Nothing is told for a session that ended meanwhile (the caller sends
- * again when online) or once mqtt_stop() was called.
+ * again when online) or once mqtt_stop() was called. A quiet one's
+ * acknowledgement does not wake the loop by itself: it is told at the
+ * next wake, or at once while the loop waits for the broker (window
+ * full, messages held, a stop); for callers that only free memory then.
  */
 typedef void (*mqtt_acked_fn)(void *data, uint64_t tag, bool ok);
 int mqtt_publish_tracked(struct mqtt *m, const char *topic, const void *payload,
 			 size_t len, bool retain, const void *correlation,
 			 size_t correlation_len, mqtt_acked_fn fn, void *data,
-			 uint64_t tag);
+			 uint64_t tag, bool quiet);
 /* Counts sessions: what was sent in an earlier one must go again. */
 unsigned int mqtt_session(const struct mqtt *m);
 

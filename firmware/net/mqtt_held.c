@@ -83,6 +83,34 @@ void mqtt_on_wake(int fd, short revents, void *data)
 	m->head = m->tail = NULL;
 	pthread_mutex_unlock(&m->lock);
 	mqtt_dispatch(m, list);
+	mqtt_ack_wake_update(m);
+}
+
+/*
+ * A broker's acknowledgement of a plain or quiet QoS 1 publish (a result)
+ * only frees a slot of its window and some memory. It waits in the queue
+ * without waking the loop (the wake cost more than the rest of the
+ * acknowledgement), and is handled at the next wake, a command's arrival
+ * say, in order with the other events. Only a loop that waits for the
+ * broker, with the window full, messages held until results are
+ * confirmed, or a stop waiting for nothing in flight, is woken by each
+ * one; acknowledgements queued before it started to wait wake it now.
+ */
+void mqtt_ack_wake_update(struct mqtt *m)
+{
+	bool want = m->stop_waiting || m->inflight >= m->window || m->held;
+	bool queued;
+	uint64_t one = 1;
+
+	if (want == m->ack_wake)
+		return;
+	pthread_mutex_lock(&m->lock);
+	m->ack_wake = want;
+	queued = m->head != NULL;
+	pthread_mutex_unlock(&m->lock);
+	if (want && queued && write(m->efd, &one, sizeof(one)) < 0) {
+		/* The counter saturating still leaves the loop woken. */
+	}
 }
 
 void mqtt_resume(struct mqtt *m)

@@ -26,11 +26,14 @@ void mqtt_ev_append(struct mqtt_ev **head, struct mqtt_ev **tail,
 static void mqtt_push(struct mqtt *m, struct mqtt_ev *ev)
 {
 	uint64_t one = 1;
+	bool wake;
 
 	pthread_mutex_lock(&m->lock);
 	mqtt_ev_append(&m->head, &m->tail, ev);
+	wake = m->ack_wake || !(ev->type == EV_DELIVERED ||
+				(ev->type == EV_TRACKED && ev->track->quiet));
 	pthread_mutex_unlock(&m->lock);
-	if (write(m->efd, &one, sizeof(one)) < 0) {
+	if (wake && write(m->efd, &one, sizeof(one)) < 0) {
 		/* The counter saturating still leaves the loop woken. */
 	}
 }

@@ -60,6 +60,7 @@ struct mqtt_track {
 	void *data;
 	uint64_t tag;
 	unsigned int session;
+	bool quiet; /* see mqtt_publish_tracked() */
 };
 
 struct mqtt_ev {
@@ -125,6 +126,12 @@ struct mqtt {
 	pthread_mutex_t lock;
 	struct mqtt_ev *head, *tail;
 	int efd;
+	/*
+	 * Under lock, written by the loop only: whether an acknowledgement
+	 * (EV_DELIVERED, a quiet EV_TRACKED) wakes the loop. See
+	 * mqtt_ack_wake_update().
+	 */
+	bool ack_wake;
 
 	/* Inbound messages not yet given to the consumer, under lock. */
 	size_t in_count, in_bytes, in_bytes_max, in_refused;
@@ -165,6 +172,9 @@ void mqtt_on_disc_fail(void *ctx, MQTTAsync_failureData *r);
 /* mqtt_held.c: the loop's side of the queue, and the held messages. */
 void mqtt_on_wake(int fd, short revents, void *data);
 void mqtt_ev_free(struct mqtt_ev *ev);
+/* Whether acknowledgements must wake the loop now; after inflight or
+ * stop_waiting changed. */
+void mqtt_ack_wake_update(struct mqtt *m);
 /* A message leaves the inbound bound (given to the consumer). */
 void mqtt_in_release(struct mqtt *m, bool refused, size_t len);
 

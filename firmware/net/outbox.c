@@ -178,7 +178,7 @@ static int outbox_send(struct outbox *o, struct outbox_msg *m,
 	m->sent = true;
 	r = mqtt_publish_tracked(o->mqtt, m->topic, m->payload, m->len,
 				 m->retain, m->corr, m->corr_len, outbox_acked,
-				 o, m->tag);
+				 o, m->tag, true);
 	if (r)
 		m->sent = false;
 	return r;

@@ -33,6 +33,24 @@ def rss_kib(pid):
     return -1
 
 
+def schedstat_ns(pid, field):
+    """A field summed over the process's threads from the scheduler's own
+    nanosecond counts (/proc/PID/task/*/schedstat): 0 is the time run
+    (user + system), 1 the time waited, runnable, for a CPU."""
+    total = 0
+    try:
+        tasks = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return 0
+    for t in tasks:
+        try:
+            with open(f"/proc/{pid}/task/{t}/schedstat") as f:
+                total += int(f.read().split()[field])
+        except OSError:
+            pass
+    return total
+
+
 def cpu_s(pid):
     with open(f"/proc/{pid}/stat") as f:
         fields = f.read().rsplit(")", 1)[1].split()

@@ -19,6 +19,11 @@ Method, in order, all measured from outside the agents:
               watcher: p50 and time to the last, and the count (nothing
               may be lost). The agents' CPU over the burst, less the idle
               rate, divided by the commands answered: CPU per command.
+              Also the CPU of the agents, the broker, this bench (the
+              watcher) and the rest of the machine (/proc/stat) during
+              the burst: a group command is CPU-bound, so its time is
+              that CPU over the cores; printed too: the time on free
+              cores (ours alone divided by the cores).
   5. restart: the broker is stopped, DOWN s later started again on its
               port (log_timestamp on, so its log has when each client
               connected); printed: time from its return until all agents
@@ -48,6 +53,7 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "integration"))
 import zbtest  # noqa: E402
+from bench_core import schedstat_ns  # noqa: E402
 import paho.mqtt.client as paho  # noqa: E402
 
 
@@ -58,21 +64,17 @@ def pct(values, p):
 
 def cpu_s(pid):
     """CPU time of all the process's threads, from the scheduler's own
-    nanosecond count (/proc/PID/task/*/schedstat): utime and stime come
-    in clock ticks, too coarse for an agent that spends well under a
-    tick per command."""
-    total = 0
-    try:
-        tasks = os.listdir(f"/proc/{pid}/task")
-    except OSError:
-        return 0.0
-    for t in tasks:
-        try:
-            with open(f"/proc/{pid}/task/{t}/schedstat") as f:
-                total += int(f.read().split()[0])
-        except OSError:
-            pass
-    return total / 1e9
+    nanosecond count: utime and stime come in clock ticks, too coarse for
+    an agent that spends well under a tick per command."""
+    return schedstat_ns(pid, 0) / 1e9
+
+
+def machine_busy_s():
+    """CPU time spent by the whole machine, all cores, from /proc/stat
+    (everything but idle and iowait)."""
+    with open("/proc/stat") as f:
+        v = [int(x) for x in f.readline().split()[1:]]
+    return (sum(v) - v[3] - v[4]) / os.sysconf("SC_CLK_TCK")
 
 
 def mem_kib(pid):
@@ -191,6 +193,8 @@ def main():
               f"for the fleet, {100 * rate / n:.4f} % per agent")
 
         c0 = sum(cpu_s(a.proc.pid) for a in agents)
+        k0, m0 = cpu_s(broker.proc.pid), cpu_s(os.getpid())
+        x0 = machine_busy_s()
         b0 = time.monotonic()
         answered = 0
         for g in range(groups):
@@ -207,7 +211,21 @@ def main():
             for a in agents:
                 drain(a.keyboard.fd)
         burst = time.monotonic() - b0
-        cpu = sum(cpu_s(a.proc.pid) for a in agents) - c0 - rate * burst
+        fleet = sum(cpu_s(a.proc.pid) for a in agents) - c0
+        cpu = fleet - rate * burst
+        broker_cpu = cpu_s(broker.proc.pid) - k0
+        bench_cpu = cpu_s(os.getpid()) - m0
+        rest = machine_busy_s() - x0 - fleet - broker_cpu - bench_cpu
+        print(f"CPU during the {groups} group commands ({burst:.1f} s wall, "
+              f"{os.cpu_count()} cores): agents {fleet:.2f} s, broker "
+              f"{broker_cpu:.2f} s, this bench (watcher) {bench_cpu:.2f} s, "
+              f"the rest of the machine {max(rest, 0):.2f} s")
+        # A group command is CPU-bound: what ours would take alone.
+        print(f"  per command: {(fleet + broker_cpu + bench_cpu) / groups:.2f}"
+              f" s of CPU for agents, broker and watcher; on "
+              f"{os.cpu_count()} free cores about "
+              f"{(fleet + broker_cpu + bench_cpu) / groups / os.cpu_count():.2f}"
+              f" s")
         print(f"CPU per command (user + system of all threads, less idle): "
               f"{1000 * cpu / max(answered, 1):.3f} ms "
               f"({answered} commands)")

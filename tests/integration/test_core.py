@@ -44,6 +44,23 @@ class Core(unittest.TestCase):
         self.assertIn("uptime_s", st)
         self.assertEqual(st["keyboard"]["layout"], "us")
 
+    def test_command_sends_one_state_with_its_result(self):
+        # The state a command changes (counted, busy and idle again) goes
+        # out once, with the result; not again with the same content.
+        self.env.client.wait(zbtest.topic_is("zerobmc/core1/state"), 5)
+        time.sleep(1.0)
+        self.env.client.clear()
+        res = self.env.cmd("key", {"keys": "a"})
+        self.assertEqual(res["status"], "ok", res)
+        time.sleep(0.5)
+        with self.env.client.lock:
+            states = [m for m in self.env.client.msgs
+                      if m["topic"] == "zerobmc/core1/state"]
+        self.assertEqual(len(states), 1, [m["payload"] for m in states])
+        st = json.loads(states[0]["payload"])
+        self.assertEqual(st["commands"], 1)
+        self.assertFalse(st["keyboard"]["busy"])
+
     def test_key_ctrl_alt_delete(self):
         res = self.env.cmd("key", {"keys": "ctrl+alt+delete"})
         self.assertEqual(res["status"], "ok", res)

@@ -60,7 +60,7 @@ static struct {
 int mqtt_publish_tracked(struct mqtt *m, const char *topic, const void *payload,
 			 size_t len, bool retain, const void *correlation,
 			 size_t correlation_len, mqtt_acked_fn fn, void *data,
-			 uint64_t tag)
+			 uint64_t tag, bool quiet)
 {
 	int r = mqtt_publish(m, topic, payload, len, 1, retain, correlation,
 			     correlation_len);
