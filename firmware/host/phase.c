@@ -78,6 +78,8 @@ static const struct phase_rule {
 	 M(PHASE_OS) | M(PHASE_FIRMWARE) | M(PHASE_BOOTING_MEDIA), COND_NONE,
 	 PHASE_UNKNOWN, "the host stopped taking keyboard reports"},
 	{PHASE_SIG_LED, 0, COND_NONE, KEEP, NULL},
+	{PHASE_SIG_RESTART, ~(M(PHASE_OFF)), COND_NONE, PHASE_FIRMWARE,
+	 "reset by the agent: the firmware starts"},
 };
 
 static bool phase_cond_holds(const struct phase_ctx *p, enum phase_cond c,
@@ -135,6 +137,15 @@ bool phase_feed(struct phase_ctx *p, enum phase_signal sig, enum udc_state usb,
 		changed = true;
 	} else if (hit && hit->to != KEEP && hit->evidence) {
 		p->evidence = hit->evidence;
+	}
+	if (sig == PHASE_SIG_RESTART) {
+		/*
+		 * The next enumeration is the firmware's, however long the
+		 * server sat in its firmware before: forget the last one, so
+		 * that it is not taken for an OS's driver.
+		 */
+		p->enumerated_ms = 0;
+		p->left_configured = false;
 	}
 	if (sig == PHASE_SIG_USB) {
 		if (usb == UDC_STATE_CONFIGURED) {

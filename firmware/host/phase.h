@@ -29,6 +29,7 @@ enum phase_signal {
 	PHASE_SIG_MEDIA_READ, /* the host read the virtual media */
 	PHASE_SIG_CONSOLE,    /* a console line arrived */
 	PHASE_SIG_KB_DEAD,    /* the host stopped taking keyboard reports */
+	PHASE_SIG_RESTART,    /* the agent reset or power-cycled the server */
 };
 
 struct phase_tuning {

@@ -19,6 +19,8 @@
 #include "firmware/host/hostwatch.h"
 #include "firmware/keyboard/keyboard_cap.h"
 #include "firmware/media/media_cap.h"
+#include "firmware/power/power.h"
+#include "firmware/power/power_cap.h"
 #include "gadget/hid_report.h"
 #include "gadget/lun.h"
 #include "topics/json.h"
@@ -292,6 +294,14 @@ static void timeline_on_access(int fd, short revents, void *data)
 	timeline_notify(t);
 }
 
+/* The agent pressed reset or power-cycled: the firmware comes next. */
+static void timeline_on_restart(void *data)
+{
+	struct timeline *t = data;
+
+	timeline_feed(t, PHASE_SIG_RESTART, UDC_STATE_UNKNOWN);
+}
+
 /* The medium may have changed: watch the LUN's backing file anew. */
 static void timeline_on_media(void *data)
 {
@@ -408,6 +418,9 @@ static int timeline_attach(const struct cap *c, void **self, char *msg,
 		keyboard_cap_listen(c->h->keyboard, &timeline_kb_listener, t);
 	if (c->h->media)
 		media_listen(c->h->media, timeline_on_media, t);
+	if (power_cap_power(c->h->power))
+		power_listen_restart(power_cap_power(c->h->power),
+				     timeline_on_restart, t);
 	timeline_on_media(t);
 	timeline_emit(t, "agent", "start", NULL);
 	return 0;

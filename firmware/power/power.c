@@ -2,6 +2,7 @@
  * The power module: pin presses as timed step lists, USB remote wakeup
  * and Wake-on-LAN, the power LED and the inferred state. See power.h.
  */
+#include "firmware/core/listeners.h"
 #include "firmware/power/power.h"
 
 #include <errno.h>
@@ -46,6 +47,8 @@ struct power {
 	uint64_t edges[POWER_BLINK_EDGES]; /* ms of the last LED edges */
 	int n_edges;
 	int blink_timer;
+
+	struct listeners restart;
 
 	/* The running action. */
 	bool busy;
@@ -486,7 +489,17 @@ int power_start(struct power *p, enum power_action act, bool force,
 		return r;
 	}
 	power_changed(p);
+	if (act == POWER_ACT_RESET || act == POWER_ACT_CYCLE)
+		for (int i = 0; i < p->restart.n; i++)
+			((power_restart_fn)p->restart.l[i].fn)(
+				p->restart.l[i].data);
 	return 0;
+}
+
+int power_listen_restart(struct power *p, power_restart_fn fn, void *data)
+{
+	return listeners_add(&p->restart, POWER_RESTART_LISTENERS,
+			     (listener_fn)fn, data);
 }
 
 void power_cancel(struct power *p)

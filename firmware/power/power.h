@@ -181,6 +181,13 @@ int power_start(struct power *p, enum power_action act, bool force,
 		power_done_fn done, void *data, char *err, size_t errlen);
 /* End a running action now: lines inactive, done gets -ECANCELED. */
 void power_cancel(struct power *p);
+/*
+ * fn is called when an action that restarts the server (reset, cycle)
+ * has started. 0, or -ENOSPC when POWER_RESTART_LISTENERS listen.
+ */
+#define POWER_RESTART_LISTENERS 2
+typedef void (*power_restart_fn)(void *data);
+int power_listen_restart(struct power *p, power_restart_fn fn, void *data);
 /* The running action's callback data, or NULL. */
 void *power_pending(const struct power *p);
 bool power_busy(const struct power *p);

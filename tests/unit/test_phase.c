@@ -108,6 +108,39 @@ static void test_host_gone_without_usb_change(void **state)
 	run(s, sizeof(s) / sizeof(s[0]));
 }
 
+/*
+ * The agent presses the reset pin of a server that sat in its firmware
+ * for minutes: the firmware's enumeration after the reset is late, but
+ * it is no OS's driver. (The lab's Redfish ForceRestart showed phase os
+ * here and never booting-media while the medium booted.)
+ */
+static void test_reset_by_the_agent_in_firmware(void **state)
+{
+	static const struct step s[] = {
+		U(200, CONFIGURED, FIRMWARE),
+		S(120000, RESTART, FIRMWARE),
+		U(120300, DEFAULT, FIRMWARE),
+		U(121000, CONFIGURED, FIRMWARE),
+		S(125000, MEDIA_READ, BOOTING_MEDIA),
+		U(140000, DEFAULT, BOOTING_MEDIA),
+		U(140100, CONFIGURED, OS),
+	};
+
+	run(s, sizeof(s) / sizeof(s[0]));
+}
+
+/* A reset while the OS runs: the firmware comes next. */
+static void test_reset_by_the_agent_in_os(void **state)
+{
+	static const struct step s[] = {
+		U(200, CONFIGURED, FIRMWARE),	S(3000, CONSOLE, OS),
+		S(60000, RESTART, FIRMWARE),	U(60300, DEFAULT, FIRMWARE),
+		U(61000, CONFIGURED, FIRMWARE),
+	};
+
+	run(s, sizeof(s) / sizeof(s[0]));
+}
+
 static void test_names(void **state)
 {
 	assert_string_equal(phase_name(PHASE_BOOTING_MEDIA), "booting-media");
@@ -122,6 +155,8 @@ int main(void)
 		cmocka_unit_test(test_firmware_reenumerates_early),
 		cmocka_unit_test(test_reboot_sleep_off),
 		cmocka_unit_test(test_host_gone_without_usb_change),
+		cmocka_unit_test(test_reset_by_the_agent_in_firmware),
+		cmocka_unit_test(test_reset_by_the_agent_in_os),
 		cmocka_unit_test(test_names),
 	};
 
