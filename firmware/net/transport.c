@@ -32,6 +32,8 @@ void transport_close_session(struct transport *t)
 		close(t->local_fd);
 		t->local_fd = -1;
 	}
+	/* A handshake on its thread ends there, on its own socket. */
+	transport_hs_cancel(t);
 	/* Before its socket closes: TLS says goodbye on it (close_notify). */
 	if (t->stream) {
 		t->ops->destroy(t->stream);
@@ -106,6 +108,7 @@ void transport_free(struct transport *t)
 	if (!t)
 		return;
 	transport_close_session(t);
+	transport_hs_join_all(t);
 	loop_fd_del(t->loop, t->listen_fd);
 	close(t->listen_fd);
 	free(t);
