@@ -207,8 +207,9 @@ def bench_tlslag(cuts=20):
             c.publish("zerobmc/bt1/cmd/refresh", json.dumps({"id": "r1"}))
             time.sleep(0.5)
             after = last_state(env).get("loop", {}).get("max_lag_ms")
+            where = os.environ.get("ZEROBMC_WRAPPER") or "x86-64, native"
             print(f"tlslag: {cuts} TLS reconnects in {took:.1f} s "
-                  f"(x86-64, native); state.loop.max_lag_ms "
+                  f"({where}); state.loop.max_lag_ms "
                   f"{before} after the first connect, {after} after the "
                   f"reconnects")
         finally:
