@@ -261,6 +261,65 @@ class Faults(unittest.TestCase):
         print("media ENOSPC: 2 faults injected, each a clear error, agent "
               "answering after", file=sys.stderr)
 
+    def test_create_media_on_a_slow_file_system(self):
+        """Growing an image on a file system without sparse files writes
+        zeros: a slow ftruncate (LD_PRELOAD, tests/fake/slow_truncate.c,
+        50 ms per MiB: 3.2 s for 64 MiB) must not hold the loop. A `key`
+        sent just after the `create` is answered first, promptly."""
+        shim = os.path.join(os.environ.get("ZB_BUILD", "build"), "tests",
+                            "fake", "libzb_slow_truncate.so")
+        if os.environ.get("ZEROBMC_WRAPPER"):
+            self.skipTest("LD_PRELOAD would go to the emulator")
+        if not os.path.exists(shim):
+            self.skipTest(f"{shim} is not built")
+        images = os.path.join(self.tmp, "images")
+        lun = os.path.join(self.tmp, "lun")
+        os.makedirs(images)
+        os.makedirs(lun)
+        for name, value in (("file", ""), ("ro", "0\n"), ("cdrom", "0\n"),
+                            ("forced_eject", "")):
+            with open(os.path.join(lun, name), "w") as f:
+                f.write(value)
+        w = self.watcher("fault5")
+        self.agent(self.broker.port, "fault5", sections={"media": {
+            "dir": images, "lun": lun,
+            "state_file": os.path.join(self.tmp, "media.state")}}, env={
+            "LD_PRELOAD": os.path.abspath(shim),
+            # An ASan build wants its runtime first; the shim is harmless.
+            "ASAN_OPTIONS": "verify_asan_link_order=0:" +
+            os.environ.get("ASAN_OPTIONS", ""),
+            "ZB_SLOW_TRUNCATE_PATH": "/images/",
+            "ZB_SLOW_TRUNCATE_MS_PER_MIB": "50"})
+        w.wait(lambda m: m["payload"] == b"online", 10, "online")
+
+        def result(rid):
+            return w.wait(lambda m: m["topic"] == "zerobmc/fault5/result"
+                          and json.loads(m["payload"]).get("id") == rid,
+                          30, rid)
+        t0 = time.time()
+        w.publish("zerobmc/fault5/cmd/media", json.dumps(
+            {"id": "c1", "create": "slow.img", "size_mb": 64}))
+        time.sleep(0.2)
+        w.publish("zerobmc/fault5/cmd/key", json.dumps(
+            {"id": "k1", "keys": "a"}))
+        key = result("k1")
+        key_at = time.time() - t0
+        create = result("c1")
+        create_at = time.time() - t0
+        self.assertEqual(json.loads(key["payload"])["status"], "ok")
+        self.assertEqual(json.loads(create["payload"])["status"], "ok",
+                         create["payload"])
+        self.assertEqual(os.path.getsize(os.path.join(images, "slow.img")),
+                         64 << 20)
+        # The create takes 3.2 s; the key, sent 0.2 s after it, is
+        # answered before it is done (generous: half of that).
+        self.assertLess(key_at, 1.6, f"key answered after {key_at:.1f} s, "
+                        f"create after {create_at:.1f} s")
+        self.assertGreater(create_at, key_at)
+        print(f"media create, slow ftruncate: 1 fault injected, key "
+              f"answered at {key_at:.2f} s, create at {create_at:.2f} s",
+              file=sys.stderr)
+
 
 if __name__ == "__main__":
     unittest.main()

@@ -163,8 +163,11 @@ class Agent:
     """The real zerobmc binary with a generated configuration."""
 
     def __init__(self, tmp, broker_port, agent_id="t1", extra="",
-                 sections=None, keyboard=None, console=None, args=()):
+                 sections=None, keyboard=None, console=None, args=(),
+                 env=None):
         self.tmp = tmp
+        # Variables added to the agent's environment (e.g. LD_PRELOAD).
+        self.env = dict(os.environ, **env) if env else None
         self.id = agent_id
         self.keyboard = keyboard or Keyboard()
         self.console = console
@@ -197,7 +200,8 @@ class Agent:
     def start(self):
         self.logf = open(self.log, "ab")
         self.proc = subprocess.Popen([self.binary, "-c", self.conf] + self.args,
-                                     stdout=self.logf, stderr=self.logf)
+                                     stdout=self.logf, stderr=self.logf,
+                                     env=self.env)
         return self
 
     def alive(self):
