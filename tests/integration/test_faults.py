@@ -261,11 +261,9 @@ class Faults(unittest.TestCase):
         print("media ENOSPC: 2 faults injected, each a clear error, agent "
               "answering after", file=sys.stderr)
 
-    def test_create_media_on_a_slow_file_system(self):
-        """Growing an image on a file system without sparse files writes
-        zeros: a slow ftruncate (LD_PRELOAD, tests/fake/slow_truncate.c,
-        50 ms per MiB: 3.2 s for 64 MiB) must not hold the loop. A `key`
-        sent just after the `create` is answered first, promptly."""
+    def slow_media_agent(self, aid, ms_per_mib):
+        """An agent whose ftruncate in its images folder takes ms_per_mib
+        for every MiB grown (LD_PRELOAD, tests/fake/slow_truncate.c)."""
         shim = os.path.join(os.environ.get("ZB_BUILD", "build"), "tests",
                             "fake", "libzb_slow_truncate.so")
         if os.environ.get("ZEROBMC_WRAPPER"):
@@ -280,8 +278,8 @@ class Faults(unittest.TestCase):
                             ("forced_eject", "")):
             with open(os.path.join(lun, name), "w") as f:
                 f.write(value)
-        w = self.watcher("fault5")
-        self.agent(self.broker.port, "fault5", sections={"media": {
+        w = self.watcher(aid)
+        a = self.agent(self.broker.port, aid, sections={"media": {
             "dir": images, "lun": lun,
             "state_file": os.path.join(self.tmp, "media.state")}}, env={
             "LD_PRELOAD": os.path.abspath(shim),
@@ -289,26 +287,39 @@ class Faults(unittest.TestCase):
             "ASAN_OPTIONS": "verify_asan_link_order=0:" +
             os.environ.get("ASAN_OPTIONS", ""),
             "ZB_SLOW_TRUNCATE_PATH": "/images/",
-            "ZB_SLOW_TRUNCATE_MS_PER_MIB": "50"})
+            "ZB_SLOW_TRUNCATE_MS_PER_MIB": str(ms_per_mib)})
         w.wait(lambda m: m["payload"] == b"online", 10, "online")
 
         def result(rid):
-            return w.wait(lambda m: m["topic"] == "zerobmc/fault5/result"
-                          and json.loads(m["payload"]).get("id") == rid,
-                          30, rid)
+            m = w.wait(lambda m: m["topic"] == f"zerobmc/{aid}/result"
+                       and json.loads(m["payload"]).get("id") == rid,
+                       30, rid)
+            return json.loads(m["payload"])
+        return a, w, images, result
+
+    def test_create_media_on_a_slow_file_system(self):
+        """Growing an image on a file system without sparse files writes
+        zeros: a slow ftruncate (LD_PRELOAD, tests/fake/slow_truncate.c,
+        50 ms per MiB: 3.2 s for 64 MiB) must not hold the loop. A `key`
+        sent just after the `create` is answered first, promptly."""
+        _, w, images, result = self.slow_media_agent("fault5", 50)
         t0 = time.time()
         w.publish("zerobmc/fault5/cmd/media", json.dumps(
             {"id": "c1", "create": "slow.img", "size_mb": 64}))
         time.sleep(0.2)
         w.publish("zerobmc/fault5/cmd/key", json.dumps(
             {"id": "k1", "keys": "a"}))
+        w.publish("zerobmc/fault5/cmd/media", json.dumps(
+            {"id": "c2", "create": "other.img", "size_mb": 1}))
         key = result("k1")
         key_at = time.time() - t0
+        second = result("c2")
         create = result("c1")
         create_at = time.time() - t0
-        self.assertEqual(json.loads(key["payload"])["status"], "ok")
-        self.assertEqual(json.loads(create["payload"])["status"], "ok",
-                         create["payload"])
+        self.assertEqual(key["status"], "ok")
+        # One create at a time.
+        self.assertEqual(second["status"], "busy", second)
+        self.assertEqual(create["status"], "ok", create)
         self.assertEqual(os.path.getsize(os.path.join(images, "slow.img")),
                          64 << 20)
         # The create takes 3.2 s; the key, sent 0.2 s after it, is
@@ -319,6 +330,22 @@ class Faults(unittest.TestCase):
         print(f"media create, slow ftruncate: 1 fault injected, key "
               f"answered at {key_at:.2f} s, create at {create_at:.2f} s",
               file=sys.stderr)
+
+    def test_stop_during_a_slow_create(self):
+        """SIGTERM while the worker grows an image (4 steps of 64 MiB,
+        0.64 s each): the create is answered `cancelled`, the unfinished
+        file removed, and the agent exits cleanly after the step."""
+        a, w, images, result = self.slow_media_agent("fault6", 10)
+        w.publish("zerobmc/fault6/cmd/media", json.dumps(
+            {"id": "c1", "create": "big.img", "size_mb": 256}))
+        time.sleep(0.3)
+        t0 = time.time()
+        rc = a.stop(timeout=10)
+        took = time.time() - t0
+        self.assertEqual(rc, 0, a.log_text())
+        self.assertEqual(result("c1")["status"], "cancelled")
+        self.assertFalse(os.path.exists(os.path.join(images, "big.img")))
+        self.assertLess(took, 5, a.log_text())
 
 
 if __name__ == "__main__":
