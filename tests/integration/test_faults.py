@@ -227,14 +227,7 @@ class Faults(unittest.TestCase):
     def test_create_media_enospc_on_small_tmpfs(self):
         if os.geteuid() != 0:
             self.skipTest("mounting a tmpfs needs root")
-        images = os.path.join(self.tmp, "images")
-        lun = os.path.join(self.tmp, "lun")
-        os.makedirs(images)
-        os.makedirs(lun)
-        for name, value in (("file", ""), ("ro", "0\n"), ("cdrom", "0\n"),
-                            ("forced_eject", "")):
-            with open(os.path.join(lun, name), "w") as f:
-                f.write(value)
+        images, lun = zbtest.media_dirs(self.tmp)
         subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "zbfault",
                         images], check=True)
         self.addCleanup(subprocess.run, ["umount", "-l", images])
@@ -270,14 +263,7 @@ class Faults(unittest.TestCase):
             self.skipTest("LD_PRELOAD would go to the emulator")
         if not os.path.exists(shim):
             self.skipTest(f"{shim} is not built")
-        images = os.path.join(self.tmp, "images")
-        lun = os.path.join(self.tmp, "lun")
-        os.makedirs(images)
-        os.makedirs(lun)
-        for name, value in (("file", ""), ("ro", "0\n"), ("cdrom", "0\n"),
-                            ("forced_eject", "")):
-            with open(os.path.join(lun, name), "w") as f:
-                f.write(value)
+        images, lun = zbtest.media_dirs(self.tmp)
         w = self.watcher(aid)
         a = self.agent(self.broker.port, aid, sections={"media": {
             "dir": images, "lun": lun,

@@ -53,6 +53,23 @@ if os.environ.get("ZEROBMC_WRAPPER"):
 MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
 
 
+def media_dirs(root):
+    """An images folder and a stand-in LUN (the attribute files of a
+    mass storage function, as plain files) under root; files already
+    there are kept. Returns (images, lun)."""
+    images = os.path.join(root, "images")
+    lun = os.path.join(root, "lun")
+    os.makedirs(images, exist_ok=True)
+    os.makedirs(lun, exist_ok=True)
+    for name, value in (("file", ""), ("ro", "0\n"), ("cdrom", "0\n"),
+                        ("forced_eject", "")):
+        p = os.path.join(lun, name)
+        if not os.path.exists(p):
+            with open(p, "w") as f:
+                f.write(value)
+    return images, lun
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
