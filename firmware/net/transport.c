@@ -94,8 +94,18 @@ int transport_new(struct loop *l, const struct config *c, transport_event_cb cb,
 		return r;
 	}
 	t->ops->destroy(probe);
+	if (t->ops->off_loop) {
+		r = transport_hs_new(t);
+		if (r) {
+			snprintf(err, errlen, "handshake thread: %s",
+				 strerror(-r));
+			free(t);
+			return r;
+		}
+	}
 	r = transport_local_open(t, err, errlen);
 	if (r) {
+		transport_hs_free(t);
 		free(t);
 		return r;
 	}
@@ -108,7 +118,7 @@ void transport_free(struct transport *t)
 	if (!t)
 		return;
 	transport_close_session(t);
-	transport_hs_join_all(t);
+	transport_hs_free(t);
 	loop_fd_del(t->loop, t->listen_fd);
 	close(t->listen_fd);
 	free(t);

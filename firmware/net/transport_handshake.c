@@ -5,24 +5,26 @@
  * step is tens of milliseconds on x86 and far more on an ARM1176, and
  * mbedTLS can only cut the ECC part of it into pieces (restartable ECC,
  * which Debian's mbedTLS is built without, and RSA not at all). So the
- * whole handshake runs on a thread of its own:
+ * handshakes run on a thread of their own:
  *
+ * - The thread starts with the transport (transport_hs_new), before the
+ *   loop runs, and lives as long as it: no thread is created in the loop
+ *   at each reconnect (under qemu-user a thread's creation alone held
+ *   the loop for up to 70 ms).
  * - The loop hands the connected socket to a job: the thread creates the
  *   stream, runs the handshake with its own poll() on the socket and a
- *   deadline, and writes an eventfd when done. While it works the loop
- *   does not touch the socket.
- * - The loop polls that eventfd; when it fires the thread has ended: the
- *   loop joins it (at once), takes the socket and the established stream
- *   back and relays as before. Nothing is shared while the thread runs.
- * - Cancelled (Paho gave up, or the agent stops), the job is abandoned:
- *   an eventfd tells the thread, which stops after the step it is in,
- *   and the loop frees the job when its done eventfd fires. The loop
- *   never waits for the thread, except at transport_free, where every
- *   job still alive is cancelled and joined: no thread outlives the
- *   transport.
+ *   deadline, marks the job finished and writes an eventfd. While it
+ *   works the loop does not touch the socket.
+ * - On that eventfd the loop takes the finished jobs off the queue: the
+ *   session's gets its socket and established stream back and relays as
+ *   before.
+ * - Cancelled (Paho gave up, or the agent stops), a job is abandoned: its
+ *   own eventfd tells the thread, which stops after the step it is in,
+ *   and the loop frees the job once finished. The loop never waits for
+ *   the thread, except at transport_free, which joins it.
  *
- * At most TRANSPORT_HS_MAX jobs exist at once (the current one and those
- * abandoned and still finishing their step).
+ * The queue holds at most TRANSPORT_HS_MAX jobs (the session's, and those
+ * abandoned and not yet finished); the thread runs them in order.
  */
 #include <errno.h>
 #include <poll.h>
@@ -43,35 +45,47 @@
  */
 #define TRANSPORT_HS_DEADLINE_MS 15000
 
-struct transport_hs {
-	struct transport *t; /* the loop's side only */
-	const struct transport_stream_ops *ops;
-	const struct config *cfg;
-	struct transport_hs *next; /* t->hs_jobs */
-	bool current;		   /* false: abandoned, freed when done */
-	pthread_t th;
-	int cancel_fd; /* loop -> thread */
-	int done_fd;   /* thread -> loop */
-	/* The thread's own until done_fd fires; then the loop's. */
+struct transport_hs_job {
+	struct transport_hs_job *next; /* the queue, oldest first */
+	bool current;		       /* the loop's: false when abandoned */
+	bool started, finished;	       /* under mu */
+	int cancel_fd;		       /* loop -> thread */
+	/* The thread's from start to finish; then the loop's. */
 	int fd;
 	void *stream;
 	int result;
 	char err[256];
 };
 
+struct transport_hs {
+	struct transport *t;
+	const struct transport_stream_ops *ops;
+	const struct config *cfg;
+	pthread_t th;
+	int done_fd; /* thread -> loop */
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	/* Under mu. */
+	bool quit;
+	struct transport_hs_job *jobs;
+	unsigned int n_jobs;
+	/* The loop's: the session's job, NULL if none. */
+	struct transport_hs_job *current;
+};
+
 /* The socket is ready for the step (0), or the job ends. */
-static int transport_hs_wait(struct transport_hs *h, short want,
-			     uint64_t deadline, char *err, size_t errlen)
+static int transport_hs_wait(struct transport_hs_job *j, short want,
+			     uint64_t deadline)
 {
-	struct pollfd p[2] = {{.fd = h->fd, .events = want},
-			      {.fd = h->cancel_fd, .events = POLLIN}};
+	struct pollfd p[2] = {{.fd = j->fd, .events = want},
+			      {.fd = j->cancel_fd, .events = POLLIN}};
 
 	for (;;) {
 		uint64_t now = loop_now_ms();
 		int r;
 
 		if (now >= deadline) {
-			snprintf(err, errlen,
+			snprintf(j->err, sizeof(j->err),
 				 "the TLS handshake took more than %d s",
 				 TRANSPORT_HS_DEADLINE_MS / 1000);
 			return -ETIMEDOUT;
@@ -89,133 +103,231 @@ static int transport_hs_wait(struct transport_hs *h, short want,
 	}
 }
 
-static void *transport_hs_thread(void *arg)
+static int transport_hs_run(struct transport_hs *h, struct transport_hs_job *j)
 {
-	struct transport_hs *h = arg;
-	const struct transport_stream_ops *ops = h->ops;
 	uint64_t deadline = loop_now_ms() + TRANSPORT_HS_DEADLINE_MS;
+	struct pollfd cancelled = {.fd = j->cancel_fd, .events = POLLIN};
 	short want = 0;
 	int r;
 
-	r = ops->create(h->cfg, &h->stream, h->err, sizeof(h->err));
+	/* Abandoned while queued. */
+	if (poll(&cancelled, 1, 0) > 0)
+		return -ECANCELED;
+	r = h->ops->create(h->cfg, &j->stream, j->err, sizeof(j->err));
 	while (!r) {
-		r = ops->handshake(h->stream, h->fd, &want, h->err,
-				   sizeof(h->err));
+		r = h->ops->handshake(j->stream, j->fd, &want, j->err,
+				      sizeof(j->err));
 		if (r != -EAGAIN)
 			break;
-		r = transport_hs_wait(h, want, deadline, h->err,
-				      sizeof(h->err));
+		r = transport_hs_wait(j, want, deadline);
 	}
-	h->result = r;
-	/* The last thing the thread does with the job. A write of 1 to an
-	 * eventfd read at most once cannot fail. */
-	(void)eventfd_write(h->done_fd, 1);
+	return r;
+}
+
+static struct transport_hs_job *transport_hs_next(struct transport_hs *h)
+{
+	for (struct transport_hs_job *j = h->jobs; j; j = j->next)
+		if (!j->started)
+			return j;
 	return NULL;
 }
 
-static void transport_hs_free(struct transport_hs *h)
+static void *transport_hs_thread(void *arg)
 {
-	struct transport_hs **p = &h->t->hs_jobs;
+	struct transport_hs *h = arg;
+	struct transport_hs_job *j;
 
-	while (*p != h)
+	pthread_mutex_lock(&h->mu);
+	while (!h->quit) {
+		j = transport_hs_next(h);
+		if (!j) {
+			pthread_cond_wait(&h->cv, &h->mu);
+			continue;
+		}
+		j->started = true;
+		pthread_mutex_unlock(&h->mu);
+		j->result = transport_hs_run(h, j);
+		pthread_mutex_lock(&h->mu);
+		j->finished = true;
+		/* A write of 1 to an eventfd the loop drains cannot fail. */
+		(void)eventfd_write(h->done_fd, 1);
+	}
+	pthread_mutex_unlock(&h->mu);
+	return NULL;
+}
+
+/* Off the queue (under mu, or with the thread gone). */
+static void transport_hs_unlink(struct transport_hs *h,
+				struct transport_hs_job *j)
+{
+	struct transport_hs_job **p = &h->jobs;
+
+	while (*p != j)
 		p = &(*p)->next;
-	*p = h->next;
-	h->t->n_hs--;
-	if (h->stream)
-		h->ops->destroy(h->stream);
-	if (h->fd >= 0)
-		close(h->fd);
-	if (h->cancel_fd >= 0)
-		close(h->cancel_fd);
-	if (h->done_fd >= 0)
-		close(h->done_fd);
-	free(h);
+	*p = j->next;
+	h->n_jobs--;
+}
+
+static void transport_hs_job_free(struct transport_hs *h,
+				  struct transport_hs_job *j)
+{
+	if (j->stream)
+		h->ops->destroy(j->stream);
+	if (j->fd >= 0)
+		close(j->fd);
+	if (j->cancel_fd >= 0)
+		close(j->cancel_fd);
+	free(j);
 }
 
 static void transport_hs_on_done(int fd, short revents, void *data)
 {
 	struct transport_hs *h = data;
-	struct transport *t = h->t;
-	char err[sizeof(h->err)];
-	int r = h->result;
+	struct transport_hs_job *done = NULL, *j, *next;
+	eventfd_t n;
 
-	loop_fd_del(t->loop, h->done_fd);
-	pthread_join(h->th, NULL);
-	if (!h->current) {
-		transport_hs_free(h);
-		return;
+	(void)eventfd_read(fd, &n);
+	pthread_mutex_lock(&h->mu);
+	for (j = h->jobs; j; j = next) {
+		next = j->next;
+		if (!j->finished)
+			continue;
+		transport_hs_unlink(h, j);
+		j->next = done;
+		done = j;
 	}
-	t->hs = NULL;
-	t->stream = h->stream;
-	t->up_fd = h->fd;
-	h->stream = NULL;
-	h->fd = -1;
-	memcpy(err, h->err, sizeof(err));
-	transport_hs_free(h);
-	transport_handshake_done(t, r, err);
+	pthread_mutex_unlock(&h->mu);
+	for (j = done; j; j = next) {
+		struct transport *t = h->t;
+		char err[sizeof(j->err)];
+		int r = j->result;
+
+		next = j->next;
+		if (!j->current) {
+			transport_hs_job_free(h, j);
+			continue;
+		}
+		h->current = NULL;
+		t->stream = j->stream;
+		t->up_fd = j->fd;
+		j->stream = NULL;
+		j->fd = -1;
+		memcpy(err, j->err, sizeof(err));
+		transport_hs_job_free(h, j);
+		transport_handshake_done(t, r, err);
+	}
 }
 
 int transport_hs_start(struct transport *t)
 {
-	struct transport_hs *h;
+	struct transport_hs *h = t->hs;
+	struct transport_hs_job *j, **tail;
+	int r = 0;
+
+	j = calloc(1, sizeof(*j));
+	if (!j)
+		return -ENOMEM;
+	j->fd = -1;
+	j->current = true;
+	j->cancel_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (j->cancel_fd < 0) {
+		r = -errno;
+		transport_hs_job_free(h, j);
+		return r;
+	}
+	pthread_mutex_lock(&h->mu);
+	if (h->n_jobs >= TRANSPORT_HS_MAX) {
+		r = -EBUSY;
+	} else {
+		/* The socket is the thread's now. */
+		loop_fd_del(t->loop, t->up_fd);
+		j->fd = t->up_fd;
+		t->up_fd = -1;
+		for (tail = &h->jobs; *tail; tail = &(*tail)->next)
+			;
+		*tail = j;
+		h->n_jobs++;
+		h->current = j;
+		pthread_cond_signal(&h->cv);
+	}
+	pthread_mutex_unlock(&h->mu);
+	if (r)
+		transport_hs_job_free(h, j);
+	return r;
+}
+
+void transport_hs_cancel(struct transport *t)
+{
+	struct transport_hs *h = t->hs;
+
+	if (!h || !h->current)
+		return;
+	h->current->current = false;
+	(void)eventfd_write(h->current->cancel_fd, 1);
+	h->current = NULL;
+}
+
+int transport_hs_new(struct transport *t)
+{
+	struct transport_hs *h = calloc(1, sizeof(*h));
 	int r;
 
-	if (t->n_hs >= TRANSPORT_HS_MAX)
-		return -EBUSY;
-	h = calloc(1, sizeof(*h));
 	if (!h)
 		return -ENOMEM;
 	h->t = t;
 	h->ops = t->ops;
 	h->cfg = t->cfg;
-	h->fd = -1;
-	h->cancel_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	pthread_mutex_init(&h->mu, NULL);
+	pthread_cond_init(&h->cv, NULL);
 	h->done_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	h->next = t->hs_jobs;
-	t->hs_jobs = h;
-	t->n_hs++;
-	if (h->cancel_fd < 0 || h->done_fd < 0) {
+	if (h->done_fd < 0) {
 		r = -errno;
 		goto fail;
 	}
 	r = loop_fd_add(t->loop, h->done_fd, POLLIN, transport_hs_on_done, h);
 	if (r)
 		goto fail;
-	/* The socket is the thread's now. */
-	loop_fd_del(t->loop, t->up_fd);
-	h->fd = t->up_fd;
-	t->up_fd = -1;
 	r = -pthread_create(&h->th, NULL, transport_hs_thread, h);
 	if (r) {
 		loop_fd_del(t->loop, h->done_fd);
 		goto fail;
 	}
-	h->current = true;
 	t->hs = h;
 	return 0;
 fail:
-	transport_hs_free(h);
+	if (h->done_fd >= 0)
+		close(h->done_fd);
+	pthread_cond_destroy(&h->cv);
+	pthread_mutex_destroy(&h->mu);
+	free(h);
 	return r;
 }
 
-void transport_hs_cancel(struct transport *t)
+void transport_hs_free(struct transport *t)
 {
-	if (!t->hs)
+	struct transport_hs *h = t->hs;
+
+	if (!h)
 		return;
-	t->hs->current = false;
-	(void)eventfd_write(t->hs->cancel_fd, 1);
-	t->hs = NULL;
-}
-
-void transport_hs_join_all(struct transport *t)
-{
 	transport_hs_cancel(t);
-	while (t->hs_jobs) {
-		struct transport_hs *h = t->hs_jobs;
+	pthread_mutex_lock(&h->mu);
+	h->quit = true;
+	for (struct transport_hs_job *j = h->jobs; j; j = j->next)
+		(void)eventfd_write(j->cancel_fd, 1);
+	pthread_cond_signal(&h->cv);
+	pthread_mutex_unlock(&h->mu);
+	/* At most the step a job is in. */
+	pthread_join(h->th, NULL);
+	while (h->jobs) {
+		struct transport_hs_job *j = h->jobs;
 
-		(void)eventfd_write(h->cancel_fd, 1);
-		loop_fd_del(t->loop, h->done_fd);
-		pthread_join(h->th, NULL);
-		transport_hs_free(h);
+		transport_hs_unlink(h, j);
+		transport_hs_job_free(h, j);
 	}
+	loop_fd_del(t->loop, h->done_fd);
+	close(h->done_fd);
+	pthread_cond_destroy(&h->cv);
+	pthread_mutex_destroy(&h->mu);
+	free(h);
+	t->hs = NULL;
 }
