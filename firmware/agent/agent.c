@@ -152,9 +152,14 @@ static cJSON *agent_state_json(void *data)
 		cJSON_AddNumberToObject(mq, "refused", (double)refused);
 	if (dropped)
 		cJSON_AddNumberToObject(mq, "inbound_dropped", (double)dropped);
-	/* How late the loop has served anything since start (issue 17). */
-	cJSON_AddNumberToObject(cJSON_AddObjectToObject(o, "loop"),
-				"max_lag_ms", (double)loop_max_lag_ms(a->loop));
+	/* How late the loop has served anything since start (issue 17),
+	 * and its longest round of work. */
+	cJSON *lp = cJSON_AddObjectToObject(o, "loop");
+
+	cJSON_AddNumberToObject(lp, "max_lag_ms",
+				(double)loop_max_lag_ms(a->loop));
+	cJSON_AddNumberToObject(lp, "max_busy_ms",
+				(double)loop_max_busy_ms(a->loop));
 	return o;
 }
 

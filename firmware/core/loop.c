@@ -30,6 +30,7 @@ struct loop {
 	bool quit;
 	bool in_dispatch;
 	uint64_t max_lag_us;
+	uint64_t max_busy_us;
 };
 
 uint64_t loop_now_us(void)
@@ -177,6 +178,21 @@ uint64_t loop_max_lag_ms(const struct loop *l)
 	return l->max_lag_us / 1000u;
 }
 
+/* The loop thread's own CPU time: its work, whatever else runs. */
+static uint64_t loop_cpu_us(void)
+{
+	struct timespec ts;
+
+	if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts))
+		return 0;
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+uint64_t loop_max_busy_ms(const struct loop *l)
+{
+	return l->max_busy_us / 1000u;
+}
+
 static void loop_lag(struct loop *l, uint64_t since_us)
 {
 	uint64_t now = loop_now_us();
@@ -224,6 +240,31 @@ static void loop_run_timers(struct loop *l)
 	}
 }
 
+static void loop_dispatch(struct loop *l, const struct pollfd *pfd, size_t n,
+			  uint64_t polled_us)
+{
+	l->in_dispatch = true;
+	for (size_t i = 0; i < n && !l->quit; i++) {
+		struct loop_fd *f;
+
+		if (!pfd[i].revents)
+			continue;
+		/*
+		 * By registration, not by number: entries stay in place
+		 * during dispatch (removal only marks, new ones go at the
+		 * end), so a number closed and reused this round does not
+		 * get the old descriptor's events.
+		 */
+		f = &l->fds[i];
+		if (f->dead)
+			continue;
+		loop_lag(l, polled_us);
+		f->cb(f->fd, pfd[i].revents, f->data);
+	}
+	l->in_dispatch = false;
+	loop_compact(l);
+}
+
 int loop_run(struct loop *l)
 {
 	struct pollfd *pfd = NULL;
@@ -249,35 +290,18 @@ int loop_run(struct loop *l)
 			pfd[i].revents = 0;
 		}
 		int pr = poll(pfd, n, loop_timeout(l, loop_now_ms()));
-		uint64_t polled_us = loop_now_us();
+		uint64_t polled_us = loop_now_us(), cpu_us = loop_cpu_us();
 
 		if (pr < 0 && errno != EINTR) {
 			r = -errno;
 			break;
 		}
 		loop_run_timers(l);
-		if (pr <= 0)
-			continue;
-		l->in_dispatch = true;
-		for (size_t i = 0; i < n && !l->quit; i++) {
-			struct loop_fd *f;
-
-			if (!pfd[i].revents)
-				continue;
-			/*
-			 * By registration, not by number: entries stay in
-			 * place during dispatch (removal only marks, new ones
-			 * go at the end), so a number closed and reused this
-			 * round does not get the old descriptor's events.
-			 */
-			f = &l->fds[i];
-			if (f->dead)
-				continue;
-			loop_lag(l, polled_us);
-			f->cb(f->fd, pfd[i].revents, f->data);
-		}
-		l->in_dispatch = false;
-		loop_compact(l);
+		if (pr > 0)
+			loop_dispatch(l, pfd, n, polled_us);
+		cpu_us = loop_cpu_us() - cpu_us;
+		if (cpu_us > l->max_busy_us)
+			l->max_busy_us = cpu_us;
 	}
 	free(pfd);
 	return r;

@@ -40,6 +40,12 @@ void loop_quit(struct loop *l);
  * (the time the callbacks before it took).
  */
 uint64_t loop_max_lag_ms(const struct loop *l);
+/*
+ * The most CPU time the loop thread spent in one round (the callbacks
+ * between two polls), in ms: the loop's own work, which a loaded
+ * machine's other processes do not add to as they do to the lag.
+ */
+uint64_t loop_max_busy_ms(const struct loop *l);
 
 uint64_t loop_now_ms(void);
 uint64_t loop_now_us(void);

@@ -274,6 +274,9 @@ void media_free(struct media *m)
 		atomic_store(&m->fetch->cancel, true);
 	/* Joins the thread after a pending state write is done. */
 	media_worker_free(m->worker);
+	/* A create the worker did not finish. */
+	if (m->create.busy && m->dirfd >= 0)
+		unlinkat(m->dirfd, m->create.name, 0);
 	media_download_free(m);
 	media_dir_close(m);
 	if (m->ino_fd >= 0) {

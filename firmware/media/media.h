@@ -97,9 +97,20 @@ int media_insert(struct media *m, const struct media_insert_req *rq,
 		 struct media_done *done, char *err, size_t errlen);
 int media_eject(struct media *m, struct media_done *done, char *err,
 		size_t errlen);
-/* A blank sparse image of bytes (name rules apply; never overwrites). */
+/*
+ * A blank sparse image of bytes (name rules apply; never overwrites).
+ * The checks and the empty file are done at once (an error returns with
+ * err, done is not called); the file is grown by the worker thread,
+ * since a file system without sparse files writes the zeros, and done
+ * is called from the loop when it is: err 0, or a negative errno with
+ * msg (the file is removed then). One at a time: -EBUSY.
+ */
+typedef void (*media_create_done_fn)(void *data, int err, const char *msg);
 int media_create(struct media *m, const char *name, size_t len, uint64_t bytes,
-		 char *err, size_t errlen);
+		 media_create_done_fn done, void *data, char *err,
+		 size_t errlen);
+/* The agent stops: done is not called, the unfinished file is removed. */
+void media_create_forget(struct media *m);
 
 /*
  * Downloads (cmd/media {"url"}): the URL is checked against the rules of

@@ -16,7 +16,10 @@ struct media_cap {
 	const struct cap *c;
 	struct media *m;
 	struct listeners l;
-	struct cmd_req *dl_req; /* the command of the running download */
+	struct cmd_req *dl_req;	    /* the command of the running download */
+	struct cmd_req *create_req; /* the create the worker finishes */
+	const char *create_name;    /* in create_req's payload */
+	uint64_t create_bytes;
 };
 
 static void media_cap_changed(void *data)
@@ -74,6 +77,8 @@ static void media_cap_detach(void *self)
 	media_free(mc->m);
 	if (mc->dl_req)
 		cmd_req_free(mc->dl_req);
+	if (mc->create_req)
+		cmd_req_free(mc->create_req);
 	free(mc);
 }
 
@@ -109,6 +114,25 @@ static void media_reply(struct media_cap *mc, struct cmd_req *req,
 	cap_reply(mc->c, req, RESULT_OK, NULL, x);
 }
 
+static void media_cmd_created(void *data, int err, const char *msg)
+{
+	struct media_cap *mc = data;
+	struct cmd_req *req = mc->create_req;
+	cJSON *x;
+
+	mc->create_req = NULL;
+	if (!req)
+		return;
+	if (err) {
+		cap_reply(mc->c, req, RESULT_ERROR, msg, NULL);
+		return;
+	}
+	x = cJSON_CreateObject();
+	cJSON_AddStringToObject(x, "created", mc->create_name);
+	cJSON_AddNumberToObject(x, "size", (double)mc->create_bytes);
+	cap_reply(mc->c, req, RESULT_OK, NULL, x);
+}
+
 static void media_cmd_create(struct media_cap *mc, struct cmd_req *req,
 			     const char *name)
 {
@@ -135,17 +159,16 @@ static void media_cmd_create(struct media_cap *mc, struct cmd_req *req,
 		cap_reply(mc->c, req, RESULT_ERROR, err, NULL);
 		return;
 	}
-	r = media_create(mc->m, name, strlen(name), (uint64_t)mb << 20, err,
-			 sizeof(err));
+	r = media_create(mc->m, name, strlen(name), (uint64_t)mb << 20,
+			 media_cmd_created, mc, err, sizeof(err));
 	if (r) {
-		cap_reply(mc->c, req, RESULT_ERROR, err, NULL);
+		cap_reply(mc->c, req, r == -EBUSY ? RESULT_BUSY : RESULT_ERROR,
+			  err, NULL);
 		return;
 	}
-	cJSON *x = cJSON_CreateObject();
-
-	cJSON_AddStringToObject(x, "created", name);
-	cJSON_AddNumberToObject(x, "size", (double)((uint64_t)mb << 20));
-	cap_reply(mc->c, req, RESULT_OK, NULL, x);
+	mc->create_req = req; /* answered when the worker grew the file */
+	mc->create_name = name;
+	mc->create_bytes = (uint64_t)mb << 20;
 }
 
 static void media_cmd_downloaded(void *data, int err, const char *msg,
@@ -239,8 +262,15 @@ static void media_cmd_cancel(struct media_cap *mc, struct cmd_req *req)
 static void media_cap_stop(void *self)
 {
 	struct media_cap *mc = self;
-	struct cmd_req *req = mc->dl_req;
+	struct cmd_req *req = mc->create_req;
 
+	if (req) {
+		mc->create_req = NULL;
+		media_create_forget(mc->m);
+		cap_reply(mc->c, req, RESULT_CANCELLED,
+			  "cancelled: the agent stops", NULL);
+	}
+	req = mc->dl_req;
 	if (!req)
 		return;
 	mc->dl_req = NULL;

@@ -167,7 +167,8 @@ void media_on_inotify(int fd, short revents, void *data)
 }
 
 int media_create(struct media *m, const char *name, size_t len, uint64_t bytes,
-		 char *err, size_t errlen)
+		 media_create_done_fn done, void *data, char *err,
+		 size_t errlen)
 {
 	char cname[MEDIA_NAME_MAX + 1];
 	enum media_rule rule;
@@ -176,6 +177,11 @@ int media_create(struct media *m, const char *name, size_t len, uint64_t bytes,
 	uint64_t avail;
 	int fd, r;
 
+	if (m->create.busy) {
+		snprintf(err, errlen, "the creation of \"%s\" is running",
+			 m->create.name);
+		return -EBUSY;
+	}
 	r = media_dir_open(m);
 	if (r) {
 		snprintf(err, errlen, "%s", m->dir_error);
@@ -219,16 +225,47 @@ int media_create(struct media *m, const char *name, size_t len, uint64_t bytes,
 			 bytes >> 20, avail >> 20);
 		goto fail;
 	}
-	if (ftruncate(fd, (off_t)bytes)) {
-		r = -errno;
+	/* The worker takes the descriptor over. */
+	r = media_worker_size(m->worker, fd, bytes);
+	if (r) {
 		snprintf(err, errlen, "sizing \"%s\": %s", cname, strerror(-r));
 		goto fail;
 	}
-	close(fd);
-	media_rescan(m);
+	m->create.busy = true;
+	memcpy(m->create.name, cname, len + 1);
+	m->create.done = done;
+	m->create.data = data;
 	return 0;
 fail:
 	close(fd);
 	unlinkat(m->dirfd, cname, 0);
 	return r;
+}
+
+void media_create_done(struct media *m, int err)
+{
+	media_create_done_fn done = m->create.done;
+	char msg[MEDIA_NAME_MAX + 128] = "";
+
+	if (!m->create.busy)
+		return;
+	m->create.busy = false;
+	m->create.done = NULL;
+	/* Forgotten (the agent stops): not kept half made. */
+	if (!err && !done)
+		err = -ECANCELED;
+	if (err) {
+		snprintf(msg, sizeof(msg), "sizing \"%s\": %s", m->create.name,
+			 strerror(-err));
+		if (m->dirfd >= 0)
+			unlinkat(m->dirfd, m->create.name, 0);
+	}
+	media_rescan(m);
+	if (done)
+		done(m->create.data, err, msg);
+}
+
+void media_create_forget(struct media *m)
+{
+	m->create.done = NULL;
 }

@@ -134,6 +134,8 @@ void media_on_worker(void *data, const struct media_worker_result *res)
 			m->save_error[0] = '\0';
 		media_changed(m);
 	}
+	if (res->size_done)
+		media_create_done(m, res->size_err);
 	if (res->job_done)
 		media_download_done(m, res->job_done);
 	if (res->hash_done && m->hashing && res->gen == m->hash_gen) {

@@ -115,6 +115,12 @@ struct media {
 	long url_timeout_s;
 	char url_ca_file[PATH_MAX];
 	struct media_fetch *fetch; /* the running download */
+	struct {
+		bool busy; /* the worker grows name */
+		char name[MEDIA_NAME_MAX + 1];
+		media_create_done_fn done; /* NULL: forgotten */
+		void *data;
+	} create;
 	int fetch_timer;
 	bool curl_ready;
 };
@@ -143,6 +149,7 @@ void media_dir_close(struct media *m);
 int media_dir_open(struct media *m);
 void media_rescan(struct media *m);
 void media_on_inotify(int fd, short revents, void *data);
+void media_create_done(struct media *m, int err);
 
 /* media_lun.c */
 bool media_is_iso(const char *name);

@@ -24,6 +24,8 @@
 #include <mbedtls/sha256.h>
 
 #define MEDIA_WORKER_CHUNK (1u << 20)
+/* Where a file system writes zeros, a step of a few seconds at most. */
+#define MEDIA_WORKER_SIZE_STEP (64ull << 20)
 
 struct media_worker {
 	struct loop *loop;
@@ -41,6 +43,8 @@ struct media_worker {
 	uint64_t job_gen;
 	char *save_text;
 	char save_path[PATH_MAX];
+	int size_fd; /* -1: none */
+	uint64_t size_bytes;
 	media_worker_job_fn job_fn; /* queued or running: job_arg */
 	void *job_arg;
 	bool job_running;
@@ -132,6 +136,46 @@ static void media_worker_do_save(struct media_worker *w)
 	media_worker_notify(w);
 }
 
+/* Under mu. Grows a pending file, unlocking around it. */
+static void media_worker_do_size(struct media_worker *w)
+{
+	int fd = w->size_fd, r = 0;
+	uint64_t want = w->size_bytes, at = 0;
+
+	w->size_fd = -1;
+	pthread_mutex_unlock(&w->mu);
+	while (!r && at < want) {
+		if (atomic_load(&w->stop)) {
+			r = -ECANCELED;
+			break;
+		}
+		at = want - at > MEDIA_WORKER_SIZE_STEP
+			     ? at + MEDIA_WORKER_SIZE_STEP
+			     : want;
+		if (ftruncate(fd, (off_t)at))
+			r = -errno;
+	}
+	close(fd);
+	pthread_mutex_lock(&w->mu);
+	w->res.size_done = true;
+	w->res.size_err = r;
+	media_worker_notify(w);
+}
+
+/* Under mu: what may not wait for a hash or a download. */
+static bool media_worker_do_urgent(struct media_worker *w)
+{
+	if (w->save_text) {
+		media_worker_do_save(w);
+		return true;
+	}
+	if (w->size_fd >= 0) {
+		media_worker_do_size(w);
+		return true;
+	}
+	return false;
+}
+
 /*
  * The hash reads the image through mmap, not read(): reads of the inserted
  * image are how the timeline sees the server booting from it (inotify
@@ -202,10 +246,7 @@ static int media_worker_do_hash(struct media_worker *w, int fd, uint64_t gen,
 			r = -ECANCELED;
 			break;
 		}
-		pthread_mutex_lock(&w->mu);
-		if (w->save_text)
-			media_worker_do_save(w);
-		pthread_mutex_unlock(&w->mu);
+		media_worker_yield(w);
 		r = media_worker_hash_window(&ctx, fd, off, len);
 		if (r)
 			break;
@@ -245,8 +286,8 @@ static void *media_worker_main(void *arg)
 	media_worker_lower_priority();
 	pthread_mutex_lock(&w->mu);
 	for (;;) {
-		if (w->save_text) {
-			media_worker_do_save(w);
+		if (media_worker_do_urgent(w)) {
+			continue;
 		} else if (w->quit) {
 			break;
 		} else if (w->job_fn && !w->job_running) {
@@ -299,7 +340,7 @@ static void media_worker_on_event(int fd, short revents, void *data)
 	res = w->res;
 	memset(&w->res, 0, sizeof(w->res));
 	pthread_mutex_unlock(&w->mu);
-	if (res.hash_done || res.save_done || res.job_done)
+	if (res.hash_done || res.save_done || res.size_done || res.job_done)
 		w->cb(w->data, &res);
 }
 
@@ -324,6 +365,7 @@ int media_worker_new(struct loop *l, media_worker_cb cb, void *data,
 	w->cb = cb;
 	w->data = data;
 	w->job_fd = -1;
+	w->size_fd = -1;
 	w->efd = -1;
 	pthread_mutex_init(&w->mu, NULL);
 	pthread_cond_init(&w->cv, NULL);
@@ -368,6 +410,8 @@ void media_worker_free(struct media_worker *w)
 	pthread_join(w->thread, NULL);
 	if (w->job_fd >= 0)
 		close(w->job_fd);
+	if (w->size_fd >= 0)
+		close(w->size_fd);
 	free(w->save_text);
 	loop_fd_del(w->loop, w->efd);
 	close(w->efd);
@@ -439,7 +483,23 @@ bool media_worker_stopping(struct media_worker *w)
 void media_worker_yield(struct media_worker *w)
 {
 	pthread_mutex_lock(&w->mu);
-	if (w->save_text)
-		media_worker_do_save(w);
+	while (media_worker_do_urgent(w))
+		;
 	pthread_mutex_unlock(&w->mu);
+}
+
+int media_worker_size(struct media_worker *w, int fd, uint64_t bytes)
+{
+	int r = 0;
+
+	pthread_mutex_lock(&w->mu);
+	if (w->size_fd >= 0) {
+		r = -EBUSY;
+	} else {
+		w->size_fd = fd;
+		w->size_bytes = bytes;
+		pthread_cond_signal(&w->cv);
+	}
+	pthread_mutex_unlock(&w->mu);
+	return r;
 }

@@ -1,10 +1,13 @@
 /*
- * The media module's one helper thread, for the two things that must not
- * block the loop: the SHA-256 of an image (seconds to minutes on a Pi)
- * and the atomic write of the state file (fsync on an SD card). The
+ * The media module's one helper thread, for what must not block the
+ * loop: the SHA-256 of an image (seconds to minutes on a Pi), the atomic
+ * write of the state file (fsync on an SD card), the sizing of a new
+ * image (zeros written on a file system without sparse files) and
+ * downloads. The
  * thread runs at nice 19 and idle I/O priority; it owns only the job it
  * was given and reports through an eventfd in the loop. A pending state
- * write goes first, even between two chunks of a running hash.
+ * write and a pending sizing go first, even between two chunks of a
+ * running hash or download.
  */
 #ifndef ZB_MEDIA_WORKER_H
 #define ZB_MEDIA_WORKER_H
@@ -26,6 +29,8 @@ struct media_worker_result {
 	uint64_t usec; /* wall time of the hash */
 	bool save_done;
 	int save_err;
+	bool size_done;
+	int size_err;	/* 0, -ECANCELED (the worker stops), or -errno */
 	void *job_done; /* the arg of a media_worker_run() job that ended */
 };
 
@@ -54,8 +59,15 @@ typedef void (*media_worker_job_fn)(struct media_worker *w, void *arg);
 int media_worker_run(struct media_worker *w, media_worker_job_fn fn, void *arg);
 /* For a job: the worker is being freed, end now. */
 bool media_worker_stopping(struct media_worker *w);
-/* For a job: do a pending state-file write now. */
+/* For a job: do a pending state-file write or sizing now. */
 void media_worker_yield(struct media_worker *w);
+
+/*
+ * Grow fd (taken over, closed by the worker) to bytes with ftruncate, in
+ * steps, so that a worker being freed stops between two. One at a time:
+ * -EBUSY while one is pending.
+ */
+int media_worker_size(struct media_worker *w, int fd, uint64_t bytes);
 
 /* Write text to path atomically, in the thread; text is taken over. */
 void media_worker_save(struct media_worker *w, const char *path, char *text);

@@ -32,6 +32,8 @@ void transport_close_session(struct transport *t)
 		close(t->local_fd);
 		t->local_fd = -1;
 	}
+	/* A handshake on its thread ends there, on its own socket. */
+	transport_hs_cancel(t);
 	/* Before its socket closes: TLS says goodbye on it (close_notify). */
 	if (t->stream) {
 		t->ops->destroy(t->stream);
@@ -92,8 +94,18 @@ int transport_new(struct loop *l, const struct config *c, transport_event_cb cb,
 		return r;
 	}
 	t->ops->destroy(probe);
+	if (t->ops->off_loop) {
+		r = transport_hs_new(t);
+		if (r) {
+			snprintf(err, errlen, "handshake thread: %s",
+				 strerror(-r));
+			free(t);
+			return r;
+		}
+	}
 	r = transport_local_open(t, err, errlen);
 	if (r) {
+		transport_hs_free(t);
 		free(t);
 		return r;
 	}
@@ -106,6 +118,7 @@ void transport_free(struct transport *t)
 	if (!t)
 		return;
 	transport_close_session(t);
+	transport_hs_free(t);
 	loop_fd_del(t->loop, t->listen_fd);
 	close(t->listen_fd);
 	free(t);

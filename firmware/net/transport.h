@@ -9,6 +9,7 @@
 #ifndef ZB_TRANSPORT_H
 #define ZB_TRANSPORT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -26,6 +27,9 @@ struct transport;
  */
 struct transport_stream_ops {
 	const char *name;
+	/* create and handshake take long: run them on a thread
+	 * (transport_handshake.c), not in the loop. */
+	bool off_loop;
 	int (*create)(const struct config *c, void **ctx, char *err,
 		      size_t errlen);
 	int (*handshake)(void *ctx, int fd, short *want, char *err,

@@ -17,6 +17,30 @@
 
 #include "firmware/net/transport_priv.h"
 
+static void transport_on_up(int fd, short revents, void *data);
+
+void transport_handshake_done(struct transport *t, int r, const char *err)
+{
+	if (r < 0) {
+		transport_set_error(t, "%s", err[0] ? err : strerror(-r));
+		transport_fail(t, TRANSPORT_FAILED);
+		return;
+	}
+	/* Back from a handshake thread: the socket is the loop's again. */
+	if (t->ops->off_loop &&
+	    loop_fd_add(t->loop, t->up_fd, 0, transport_on_up, t)) {
+		transport_set_error(t, "%s", "loop: cannot watch the socket");
+		transport_fail(t, TRANSPORT_FAILED);
+		return;
+	}
+	transport_relay_start(t);
+	/* On success a stream may describe the session (TLS version, suite). */
+	t->cb(t->cb_data, TRANSPORT_UP, err[0] ? err : t->ops->name);
+	/* Paho's CONNECT may already be waiting in the buffer. */
+	transport_relay(t);
+}
+
+/* A stream whose handshake is quick (plain TCP) runs it in the loop. */
 static void transport_handshake(struct transport *t)
 {
 	char err[256] = "";
@@ -28,16 +52,7 @@ static void transport_handshake(struct transport *t)
 		transport_update_events(t);
 		return;
 	}
-	if (r < 0) {
-		transport_set_error(t, "%s", err[0] ? err : strerror(-r));
-		transport_fail(t, TRANSPORT_FAILED);
-		return;
-	}
-	transport_relay_start(t);
-	/* On success a stream may describe the session (TLS version, suite). */
-	t->cb(t->cb_data, TRANSPORT_UP, err[0] ? err : t->ops->name);
-	/* Paho's CONNECT may already be waiting in the buffer. */
-	transport_relay(t);
+	transport_handshake_done(t, r, err);
 }
 
 static void transport_connect_next(struct transport *t);
@@ -58,7 +73,7 @@ static void transport_on_up(int fd, short revents, void *data)
 	struct transport *t = data;
 
 	if (t->phase == PH_CONNECTING) {
-		int soerr = 0;
+		int soerr = 0, r;
 		socklen_t sl = sizeof(soerr);
 		char err[256] = "";
 
@@ -77,12 +92,22 @@ static void transport_on_up(int fd, short revents, void *data)
 			return;
 		}
 		transport_set_sockopts(fd);
+		t->phase = PH_HANDSHAKE;
+		if (t->ops->off_loop) {
+			r = transport_hs_start(t);
+			if (r) {
+				transport_set_error(t,
+						    "TLS handshake thread: %s",
+						    strerror(-r));
+				transport_fail(t, TRANSPORT_FAILED);
+			}
+			return;
+		}
 		if (t->ops->create(t->cfg, &t->stream, err, sizeof(err))) {
 			transport_set_error(t, "%s", err);
 			transport_fail(t, TRANSPORT_FAILED);
 			return;
 		}
-		t->phase = PH_HANDSHAKE;
 		transport_handshake(t);
 		return;
 	}

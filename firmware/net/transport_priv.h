@@ -50,6 +50,9 @@ struct transport {
 	struct addrinfo *addrs, *next_addr;
 	int broker;	    /* index in cfg->mqtt.brokers of this session */
 	bool broker_failed; /* so the next session tries the next one */
+	/* The handshake thread and its jobs (transport_handshake.c), for
+	 * a stream with off_loop. */
+	struct transport_hs *hs;
 };
 
 /* transport.c: the session's lifetime. */
@@ -66,6 +69,20 @@ void transport_relay(struct transport *t);
 
 /* transport_connect.c: resolve, connect, handshake. */
 int transport_start_upstream(struct transport *t);
+/* The handshake ended (0 or a negative errno, err says why or what was
+ * negotiated); t->stream and t->up_fd are the session's again. */
+void transport_handshake_done(struct transport *t, int r, const char *err);
+
+/*
+ * transport_handshake.c: a stream's create and handshake on a thread of
+ * their own, for the streams with ops->off_loop. new starts the thread,
+ * start hands t->up_fd to it, cancel abandons the session's job, free
+ * joins the thread.
+ */
+int transport_hs_new(struct transport *t);
+int transport_hs_start(struct transport *t);
+void transport_hs_cancel(struct transport *t);
+void transport_hs_free(struct transport *t);
 
 /* transport_local.c: the endpoint Paho connects to. */
 int transport_local_open(struct transport *t, char *err, size_t errlen);

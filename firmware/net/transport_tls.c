@@ -3,12 +3,15 @@
  * non-blocking socket the relay owns. Certificates (server verification,
  * optionally a client certificate) or TLS-PSK; TLS 1.2 at least. A
  * failure is an error with a specific message, never a plaintext retry.
+ * create and handshake run on a handshake thread (off_loop), recv and
+ * send in the loop once the thread handed the stream over.
  */
 #include "firmware/net/transport.h"
 
 #include <errno.h>
 #include <malloc.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -64,11 +67,40 @@ struct tls_stream {
  * and without holding the whole bundle. If the broker's chain changes
  * and the anchor fails, it is forgotten and the next attempt reads the
  * store again. One per process, as the agent has one broker link.
+ * Handshakes run on their own threads (transport_handshake.c), an
+ * abandoned one perhaps beside the next: the anchor has a lock.
  */
 static struct {
+	pthread_mutex_t lock;
 	unsigned char *der;
 	size_t len;
-} tls_anchor;
+} tls_anchor = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+/* Trust the anchor alone, if there is one. */
+static int tls_anchor_load(struct tls_stream *s)
+{
+	int r = -ENOENT;
+
+	pthread_mutex_lock(&tls_anchor.lock);
+	if (tls_anchor.der)
+		r = mbedtls_x509_crt_parse_der(&s->ca, tls_anchor.der,
+					       tls_anchor.len);
+	pthread_mutex_unlock(&tls_anchor.lock);
+	s->on_anchor = r == 0;
+	if (r)
+		mbedtls_x509_crt_free(&s->ca);
+	return r;
+}
+
+/* Keep der (NULL: forget the anchor). */
+static void tls_anchor_set(unsigned char *der, size_t len)
+{
+	pthread_mutex_lock(&tls_anchor.lock);
+	free(tls_anchor.der);
+	tls_anchor.der = der;
+	tls_anchor.len = len;
+	pthread_mutex_unlock(&tls_anchor.lock);
+}
 
 /* ---- the socket under mbedTLS ---- */
 
@@ -238,16 +270,9 @@ static int tls_load_certs(struct tls_stream *s, const struct config *c,
 {
 	const char *ca = c->mqtt.ca_file[0] ? c->mqtt.ca_file : TLS_SYSTEM_CA;
 	char why[160];
-	int r = -1;
+	int r = tls_anchor_load(s);
 
-	if (tls_anchor.der) {
-		r = mbedtls_x509_crt_parse_der(&s->ca, tls_anchor.der,
-					       tls_anchor.len);
-		s->on_anchor = r == 0;
-		if (r)
-			mbedtls_x509_crt_free(&s->ca);
-	}
-	if (!s->on_anchor)
+	if (r)
 		r = mbedtls_x509_crt_parse_file(&s->ca, ca);
 	/* A bundle may hold certificates mbedTLS cannot read: skip them. */
 	if (r < 0 || !s->ca.raw.p) {
@@ -459,19 +484,15 @@ static int tls_handshake(void *ctx, int fd, short *want, char *err,
 		return -EAGAIN;
 	if (r) {
 		tls_handshake_message(s, r, err, errlen);
-		if (r == MBEDTLS_ERR_X509_CERT_VERIFY_FAILED && s->on_anchor) {
-			/* Read the whole store again next time. */
-			free(tls_anchor.der);
-			tls_anchor.der = NULL;
-		}
+		/* Read the whole store again next time. */
+		if (r == MBEDTLS_ERR_X509_CERT_VERIFY_FAILED && s->on_anchor)
+			tls_anchor_set(NULL, 0);
 		return r == MBEDTLS_ERR_X509_CERT_VERIFY_FAILED ? -EPERM
 								: -EPROTO;
 	}
 	s->established = true;
 	if (!s->on_anchor && s->top_der && !s->psk) {
-		free(tls_anchor.der);
-		tls_anchor.der = s->top_der;
-		tls_anchor.len = s->top_len;
+		tls_anchor_set(s->top_der, s->top_len);
 		s->top_der = NULL;
 	}
 	/* For the log: what was negotiated. */
@@ -568,6 +589,7 @@ static size_t tls_pending(void *ctx)
 
 const struct transport_stream_ops transport_tls_ops = {
 	.name = "tls",
+	.off_loop = true,
 	.create = tls_create,
 	.handshake = tls_handshake,
 	.recv = tls_recv,

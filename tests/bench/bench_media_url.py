@@ -66,13 +66,7 @@ def main():
     threading.Thread(target=srv.serve_forever, daemon=True).start()
     base = f"http://127.0.0.1:{srv.server_address[1]}/img/"
     root = tempfile.mkdtemp(prefix="zbbenchurl-")
-    images, lun = os.path.join(root, "images"), os.path.join(root, "lun")
-    os.makedirs(images)
-    os.makedirs(lun)
-    for name, value in (("file", ""), ("ro", "0\n"), ("cdrom", "0\n"),
-                        ("forced_eject", "")):
-        with open(os.path.join(lun, name), "w") as f:
-            f.write(value)
+    images, lun = zbtest.media_dirs(root)
     env = zbtest.Env("bu1", sections={"media": {
         "dir": images, "lun": lun, "url_allow": base,
         "state_file": os.path.join(root, "media.state")}})

@@ -79,14 +79,7 @@ class RedfishEnv:
 
     def add_agent(self, aid, wired=True, media_extra=None):
         root = os.path.join(self.tmp, aid)
-        images = os.path.join(root, "images")
-        lun = os.path.join(root, "lun")
-        os.makedirs(images)
-        os.makedirs(lun)
-        for name, value in (("file", ""), ("ro", "0\n"), ("cdrom", "0\n"),
-                            ("forced_eject", "")):
-            with open(os.path.join(lun, name), "w") as f:
-                f.write(value)
+        images, lun = zbtest.media_dirs(root)
         sparse(os.path.join(images, "debian-12.iso"), 1 << 20)
         sections = {"media": {"dir": images, "lun": lun,
                               "state_file": os.path.join(root, "m.state")}}

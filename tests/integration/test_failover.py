@@ -60,14 +60,7 @@ class FailoverTest(unittest.TestCase):
         cls.tmp = tempfile.mkdtemp(prefix="zbfail-")
         cls.a = zbtest.Broker(cls.tmp).start()
         cls.b = zbtest.Broker(cls.tmp).start()
-        images = os.path.join(cls.tmp, "images")
-        lun = os.path.join(cls.tmp, "lun")
-        os.makedirs(images)
-        os.makedirs(lun)
-        for name, value in (("file", ""), ("ro", "0\n"), ("cdrom", "0\n"),
-                            ("forced_eject", "")):
-            with open(os.path.join(lun, name), "w") as f:
-                f.write(value)
+        images, lun = zbtest.media_dirs(cls.tmp)
         sparse(os.path.join(images, "debian-12.iso"), 1 << 20)
         uris = (f"tcp://127.0.0.1:{cls.a.port} "
                 f"tcp://127.0.0.1:{cls.b.port}")

@@ -227,14 +227,7 @@ class Faults(unittest.TestCase):
     def test_create_media_enospc_on_small_tmpfs(self):
         if os.geteuid() != 0:
             self.skipTest("mounting a tmpfs needs root")
-        images = os.path.join(self.tmp, "images")
-        lun = os.path.join(self.tmp, "lun")
-        os.makedirs(images)
-        os.makedirs(lun)
-        for name, value in (("file", ""), ("ro", "0\n"), ("cdrom", "0\n"),
-                            ("forced_eject", "")):
-            with open(os.path.join(lun, name), "w") as f:
-                f.write(value)
+        images, lun = zbtest.media_dirs(self.tmp)
         subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "zbfault",
                         images], check=True)
         self.addCleanup(subprocess.run, ["umount", "-l", images])
@@ -260,6 +253,85 @@ class Faults(unittest.TestCase):
         self.assertEqual(cmd("key", {"keys": "a"})["status"], "ok")
         print("media ENOSPC: 2 faults injected, each a clear error, agent "
               "answering after", file=sys.stderr)
+
+    def slow_media_agent(self, aid, ms_per_mib):
+        """An agent whose ftruncate in its images folder takes ms_per_mib
+        for every MiB grown (LD_PRELOAD, tests/fake/slow_truncate.c)."""
+        shim = os.path.join(os.environ.get("ZB_BUILD", "build"), "tests",
+                            "fake", "libzb_slow_truncate.so")
+        if os.environ.get("ZEROBMC_WRAPPER"):
+            self.skipTest("LD_PRELOAD would go to the emulator")
+        if not os.path.exists(shim):
+            self.skipTest(f"{shim} is not built")
+        images, lun = zbtest.media_dirs(self.tmp)
+        w = self.watcher(aid)
+        a = self.agent(self.broker.port, aid, sections={"media": {
+            "dir": images, "lun": lun,
+            "state_file": os.path.join(self.tmp, "media.state")}}, env={
+            "LD_PRELOAD": os.path.abspath(shim),
+            # An ASan build wants its runtime first; the shim is harmless.
+            "ASAN_OPTIONS": "verify_asan_link_order=0:" +
+            os.environ.get("ASAN_OPTIONS", ""),
+            "ZB_SLOW_TRUNCATE_PATH": "/images/",
+            "ZB_SLOW_TRUNCATE_MS_PER_MIB": str(ms_per_mib)})
+        w.wait(lambda m: m["payload"] == b"online", 10, "online")
+
+        def result(rid):
+            m = w.wait(lambda m: m["topic"] == f"zerobmc/{aid}/result"
+                       and json.loads(m["payload"]).get("id") == rid,
+                       30, rid)
+            return json.loads(m["payload"])
+        return a, w, images, result
+
+    def test_create_media_on_a_slow_file_system(self):
+        """Growing an image on a file system without sparse files writes
+        zeros: a slow ftruncate (LD_PRELOAD, tests/fake/slow_truncate.c,
+        50 ms per MiB: 3.2 s for 64 MiB) must not hold the loop. A `key`
+        sent just after the `create` is answered first, promptly."""
+        _, w, images, result = self.slow_media_agent("fault5", 50)
+        t0 = time.time()
+        w.publish("zerobmc/fault5/cmd/media", json.dumps(
+            {"id": "c1", "create": "slow.img", "size_mb": 64}))
+        time.sleep(0.2)
+        w.publish("zerobmc/fault5/cmd/key", json.dumps(
+            {"id": "k1", "keys": "a"}))
+        w.publish("zerobmc/fault5/cmd/media", json.dumps(
+            {"id": "c2", "create": "other.img", "size_mb": 1}))
+        key = result("k1")
+        key_at = time.time() - t0
+        second = result("c2")
+        create = result("c1")
+        create_at = time.time() - t0
+        self.assertEqual(key["status"], "ok")
+        # One create at a time.
+        self.assertEqual(second["status"], "busy", second)
+        self.assertEqual(create["status"], "ok", create)
+        self.assertEqual(os.path.getsize(os.path.join(images, "slow.img")),
+                         64 << 20)
+        # The create takes 3.2 s; the key, sent 0.2 s after it, is
+        # answered before it is done (generous: half of that).
+        self.assertLess(key_at, 1.6, f"key answered after {key_at:.1f} s, "
+                        f"create after {create_at:.1f} s")
+        self.assertGreater(create_at, key_at)
+        print(f"media create, slow ftruncate: 1 fault injected, key "
+              f"answered at {key_at:.2f} s, create at {create_at:.2f} s",
+              file=sys.stderr)
+
+    def test_stop_during_a_slow_create(self):
+        """SIGTERM while the worker grows an image (4 steps of 64 MiB,
+        0.64 s each): the create is answered `cancelled`, the unfinished
+        file removed, and the agent exits cleanly after the step."""
+        a, w, images, result = self.slow_media_agent("fault6", 10)
+        w.publish("zerobmc/fault6/cmd/media", json.dumps(
+            {"id": "c1", "create": "big.img", "size_mb": 256}))
+        time.sleep(0.3)
+        t0 = time.time()
+        rc = a.stop(timeout=10)
+        took = time.time() - t0
+        self.assertEqual(rc, 0, a.log_text())
+        self.assertEqual(result("c1")["status"], "cancelled")
+        self.assertFalse(os.path.exists(os.path.join(images, "big.img")))
+        self.assertLess(took, 5, a.log_text())
 
 
 if __name__ == "__main__":

@@ -30,17 +30,9 @@ class MediaEnv(zbtest.Env):
 
     def __init__(self, agent_id, allow_writable=False, broker_conf=""):
         self.root = tempfile.mkdtemp(prefix="zbmedia-")
-        self.images = os.path.realpath(os.path.join(self.root, "images"))
-        self.lun = os.path.join(self.root, "lun")
+        images, self.lun = zbtest.media_dirs(self.root)
+        self.images = os.path.realpath(images)
         self.state_file = os.path.join(self.root, "media.state")
-        os.makedirs(self.images, exist_ok=True)
-        os.makedirs(self.lun, exist_ok=True)
-        for name, value in (("file", ""), ("ro", "0\n"), ("cdrom", "0\n"),
-                            ("forced_eject", "")):
-            p = os.path.join(self.lun, name)
-            if not os.path.exists(p):
-                with open(p, "w") as f:
-                    f.write(value)
         sparse(os.path.join(self.images, "debian-12.iso"), 700 << 20)
         sparse(os.path.join(self.images, "disk.img"), 64 << 20)
         super().__init__(agent_id, sections={"media": {

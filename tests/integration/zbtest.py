@@ -53,6 +53,23 @@ if os.environ.get("ZEROBMC_WRAPPER"):
 MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
 
 
+def media_dirs(root):
+    """An images folder and a stand-in LUN (the attribute files of a
+    mass storage function, as plain files) under root; files already
+    there are kept. Returns (images, lun)."""
+    images = os.path.join(root, "images")
+    lun = os.path.join(root, "lun")
+    os.makedirs(images, exist_ok=True)
+    os.makedirs(lun, exist_ok=True)
+    for name, value in (("file", ""), ("ro", "0\n"), ("cdrom", "0\n"),
+                        ("forced_eject", "")):
+        p = os.path.join(lun, name)
+        if not os.path.exists(p):
+            with open(p, "w") as f:
+                f.write(value)
+    return images, lun
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -163,8 +180,11 @@ class Agent:
     """The real zerobmc binary with a generated configuration."""
 
     def __init__(self, tmp, broker_port, agent_id="t1", extra="",
-                 sections=None, keyboard=None, console=None, args=()):
+                 sections=None, keyboard=None, console=None, args=(),
+                 env=None):
         self.tmp = tmp
+        # Variables added to the agent's environment (e.g. LD_PRELOAD).
+        self.env = dict(os.environ, **env) if env else None
         self.id = agent_id
         self.keyboard = keyboard or Keyboard()
         self.console = console
@@ -197,7 +217,8 @@ class Agent:
     def start(self):
         self.logf = open(self.log, "ab")
         self.proc = subprocess.Popen([self.binary, "-c", self.conf] + self.args,
-                                     stdout=self.logf, stderr=self.logf)
+                                     stdout=self.logf, stderr=self.logf,
+                                     env=self.env)
         return self
 
     def alive(self):

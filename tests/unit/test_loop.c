@@ -1,7 +1,8 @@
 /*
  * The event loop: events go to the registration that was polled, not to
  * whatever holds the same fd number by the time they are dispatched, and
- * the loop measures how late it serves timers and fds.
+ * the loop measures how late it serves timers and fds, and its longest
+ * round of CPU work.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -108,11 +109,51 @@ static void test_lag_is_measured(void **state)
 	loop_free(l);
 }
 
+static uint64_t thread_cpu_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static void on_busy(void *data)
+{
+	uint64_t until = thread_cpu_ms() + 30;
+
+	while (thread_cpu_ms() < until)
+		;
+}
+
+/* CPU work counts in max_busy; sleeping (the slow timer) does not. */
+static void test_busy_is_measured(void **state)
+{
+	struct loop *l = loop_new();
+
+	t.l = l;
+	assert_non_null(l);
+	assert_true(loop_timer_add(l, 1, on_slow, NULL) > 0);
+	assert_true(loop_timer_add(l, 60, on_quit, NULL) > 0);
+	assert_int_equal(loop_run(l), 0);
+	assert_true(loop_max_busy_ms(l) < 30);
+	loop_free(l);
+
+	l = loop_new();
+	t.l = l;
+	assert_non_null(l);
+	assert_true(loop_timer_add(l, 1, on_busy, NULL) > 0);
+	assert_true(loop_timer_add(l, 60, on_quit, NULL) > 0);
+	assert_int_equal(loop_run(l), 0);
+	assert_true(loop_max_busy_ms(l) >= 29);
+	loop_free(l);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_reused_fd_gets_no_old_events),
 		cmocka_unit_test(test_lag_is_measured),
+		cmocka_unit_test(test_busy_is_measured),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

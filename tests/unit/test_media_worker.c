@@ -2,7 +2,8 @@
  * The media worker thread: SHA-256 sums of real files (known vectors and a
  * file cut short while it is hashed, which must not end the process), and
  * the atomic state-file write, and a longer job (a download) run in the
- * thread: one at a time, a pending save done during it, ended by free.
+ * thread: one at a time, a pending save done during it, ended by free;
+ * a create's sizing, done during a job too, one at a time.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -26,7 +27,7 @@ struct run {
 	struct loop *loop;
 	struct media_worker *w;
 	struct media_worker_result res;
-	bool got_hash, got_save;
+	bool got_hash, got_save, got_size;
 	bool want_job; /* wait for a job's end, not for a save */
 	void *job;
 };
@@ -43,9 +44,14 @@ static void on_result(void *data, const struct media_worker_result *res)
 		r->res.save_err = res->save_err;
 		r->got_save = true;
 	}
+	if (res->size_done) {
+		r->res.size_err = res->size_err;
+		r->got_size = true;
+	}
 	if (res->job_done)
 		r->job = res->job_done;
-	if (r->want_job ? r->job != NULL : (r->got_hash || r->got_save))
+	if (r->want_job ? r->job != NULL
+			: (r->got_hash || r->got_save || r->got_size))
 		loop_quit(r->loop);
 }
 
@@ -274,6 +280,57 @@ static void test_free_ends_a_job(void **state)
 	assert_true(j.stopped);
 }
 
+/* Waits (at most 5 s) until the file is grown, through yield. */
+static void job_wait_size(struct media_worker *w, void *arg)
+{
+	struct job *j = arg;
+	struct stat st;
+
+	for (int i = 0; i < 5000 && !j->saw_save; i++) {
+		media_worker_yield(w);
+		j->saw_save = !stat(j->path, &st) && st.st_size == 200 << 20;
+		usleep(1000);
+	}
+}
+
+/* A create's sizing: in steps, during a running job, one at a time. */
+static void test_size_during_a_job(void **state)
+{
+	struct run *r = run_new();
+	struct job j = {.w = r->w};
+	int fd = temp_file("", 0, j.path);
+
+	assert_int_equal(media_worker_run(r->w, job_wait_size, &j), 0);
+	assert_int_equal(media_worker_size(r->w, fd, 200 << 20), 0);
+	r->want_job = true;
+	run_until_result(r);
+	assert_ptr_equal(r->job, &j);
+	assert_true(j.saw_save);
+	/* The size's own result came with or before the job's. */
+	assert_true(r->got_size);
+	assert_int_equal(r->res.size_err, 0);
+	unlink(j.path);
+	run_free(r);
+}
+
+static void test_size_refused_while_pending(void **state)
+{
+	struct run *r = run_new();
+	struct job j = {.w = r->w};
+	char path[64];
+	int fd = temp_file("", 0, path), fd2 = dup(fd);
+
+	/* The worker is busy with a job that does not yield for a while. */
+	assert_int_equal(media_worker_run(r->w, job_until_stopped, &j), 0);
+	for (int i = 0; i < 5000 && !atomic_load(&j.running); i++)
+		usleep(1000);
+	assert_int_equal(media_worker_size(r->w, fd, 1 << 20), 0);
+	assert_int_equal(media_worker_size(r->w, fd2, 1 << 20), -EBUSY);
+	close(fd2);
+	run_free(r); /* closes the pending descriptor */
+	unlink(path);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -284,6 +341,8 @@ int main(void)
 		cmocka_unit_test(test_save_in_the_thread),
 		cmocka_unit_test(test_job_in_the_thread),
 		cmocka_unit_test(test_free_ends_a_job),
+		cmocka_unit_test(test_size_during_a_job),
+		cmocka_unit_test(test_size_refused_while_pending),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
