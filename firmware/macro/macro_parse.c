@@ -242,8 +242,7 @@ static int macro_parse_profile(struct macro_parser *p, char *args, size_t len)
 	args[len] = '\0';
 	if (!len || typing_profile_parse(args, &prof))
 		return macro_parse_error(
-			p, -EINVAL,
-			"unknown profile \"%s\" (" TYPING_PROFILE_NAMES ")",
+			p, -EINVAL, "unknown profile \"%s\" (fast or bios)",
 			macro_lex_shown(args, len, b));
 	p->profile = (int)prof;
 	return 0;
