@@ -107,7 +107,13 @@ def main():
     for attempt in range(3):
         dev = lab.pi_shell(EVDEV + STABLE).strip().splitlines()[-1]
         assert dev.startswith("/dev/input/event"), dev
-        lab.pi_shell("cat %s >/tmp/ev & echo $! >/tmp/ev.pid" % dev)
+        # The key goes out only once the reader holds the evdev: the
+        # host polls the keyboard anyway (the VT handler has it open), so
+        # a key sent before cat opened it is delivered, and lost to cat.
+        lab.pi_shell("cat %s >/tmp/ev & echo $! >/tmp/ev.pid; i=0; "
+                     "while [ $i -lt 50 ] && ! ls -l /proc/$!/fd 2>/dev/null"
+                     " | grep -q %s; do sleep 0.1; i=$((i+1)); done"
+                     % (dev, dev))
         res = lab.cmd("key", {"keys": "a"}, timeout=30)
         assert res["status"] == "ok", res
         try:
