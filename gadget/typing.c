@@ -9,47 +9,68 @@
 
 /*
  * Pauses after a report, by what the report does. A report that presses
- * keys or modifiers waits key_ms or mod_ms for each newly pressed one; a
- * report that presses nothing (a release) waits release_ms.
+ * keys or modifiers waits press_us for each newly pressed one; a report
+ * that presses nothing (a release) waits release_us. With release_inside,
+ * a release that follows a press in a plan takes its pause out of the
+ * press's (the budget is per press: press to press stays press_us).
  *
  * fast: no pauses. The HID function holds one report at a time and a
  * write waits until the host has taken the previous one, so the host's
  * polling is the pace, and a host that reads reports never loses one.
  *
- * bios: EDK2's USB keyboard driver (UsbKbDxe) queues every change
- * between two reports as an event (each modifier bit and each key, press
- * and release) in a 32-entry queue that drops the oldest entry when full.
- * A 20 ms timer takes events off that queue until it has found one press,
- * modifiers included, and turns it into at most one character. Releases
- * cost nothing, but every press costs one 20 ms tick, so presses must
- * come slower than one per 20 ms on average, with room to spare. Each
- * report that presses something is held 20 ms per new press (key_ms, and
- * mod_ms for each modifier), and a release adds 3 ms. Plain characters go
- * out every 23 ms (43 per second); the worst case, shifted and unshifted
- * characters taking turns, is three presses in 66 ms, one per 22 ms,
- * still 9% slower than the timer drains them. So the queue holds the
- * events of a character or two at most, and a firmware that misses ticks
- * while it redraws has the rest of the 32 entries as margin, which the
- * spare rate drains again. Holding a press for a full tick also suits
- * firmware that samples the key state instead of queueing events, and
- * stays far below the 500 ms after which firmware starts to repeat a key.
- * A host that polls less often than every millisecond only adds time.
+ * bios: EDK2's USB keyboard driver (UsbKbDxe) compares each report with
+ * the one before and queues every change as an event (each modifier bit,
+ * then each released key, then each newly pressed key in the order of
+ * the report's slots) in a 32-entry queue that drops the oldest entry
+ * when full. A 20 ms timer takes events off that queue, applying releases
+ * as it goes, until it has found one press, modifiers included, and turns
+ * it into at most one character. Releases cost nothing; every press costs
+ * one 20 ms tick. So presses go out 20.25 ms apart, counted from press to
+ * press (1.25% slower than the timer drains them), and the release after
+ * a key goes out 3 ms before the next press, inside those 20.25 ms. Plain
+ * characters go out at 49 per second; a run of shifted ones costs one
+ * more press for Shift, which stays held across the run (mixed text with
+ * half of it shifted: 1.22 presses a character, 40.4 per second, where
+ * the firmware's ceiling is 40.9). The queue holds the events of a
+ * character or two; a tick the firmware misses leaves a press behind
+ * that the spare drains within two seconds, and the rest of the 32
+ * entries (a dozen characters) is the margin for several missed in a
+ * row. The job keeps the reports on a fixed timeline (keyboard.c), so
+ * timer rounding does not add up. Each key is held 17.25 ms, far below
+ * the 500 ms after which firmware starts to repeat it. A host that takes
+ * reports more slowly than the plan asks only adds time. Firmware with
+ * another keyboard driver (AMI, Insyde) may count differently: measured
+ * only on EDK2 (OVMF, tests/lab/test_type.py).
+ *
+ * edk2: bios's pace per press, but up to keys_per_report characters with
+ * the same modifiers go out in one report, in typing order in its slots,
+ * with their modifiers, replacing the keys of the report before (a
+ * release report only where a key comes back while still held). For a
+ * host that takes reports slowly: OVMF in the lab takes one report per
+ * 20 ms, and at two reports a character bios shows there at 22 per
+ * second. It rests on EDK2's driver: modifier changes queued before key
+ * changes, new keys in slot order, a press per tick whatever the report.
+ * The HID specification gives the order of keys within a report no
+ * meaning, so other firmware may type a packed report out of order.
  */
 struct typing_pace {
-	uint16_t mod_ms;
-	uint16_t key_ms;
-	uint16_t release_ms;
+	uint32_t press_us;
+	uint32_t release_us;
+	bool release_inside;
+	uint8_t keys_per_report; /* > 1 (at most 6): packed */
 };
 
 static const struct {
 	const char *name;
 	struct typing_pace pace;
 } typing_profiles[] = {
-	[TYPING_FAST] = {"fast", {0, 0, 0}},
-	[TYPING_BIOS] = {"bios", {20, 20, 3}},
+	[TYPING_FAST] = {"fast", {0, 0, false, 1}},
+	[TYPING_BIOS] = {"bios", {20250, 3000, true, 1}},
+	[TYPING_EDK2] = {"edk2", {20250, 3000, true, 3}},
 };
 
 #define TYPING_N_PROFILES (sizeof(typing_profiles) / sizeof(typing_profiles[0]))
+_Static_assert(TYPING_N_PROFILES == TYPING_EDK2 + 1, "a pace per profile");
 #define TYPING_ENTER 0x28
 
 int typing_profile_parse(const char *name, enum typing_profile *out)
@@ -85,25 +106,36 @@ static bool typing_has_key(const struct hid_report *r, uint8_t usage)
 	return false;
 }
 
-uint16_t typing_gap(enum typing_profile prof, const struct hid_report *prev,
-		    const struct hid_report *cur)
+static const struct typing_pace *typing_pace_of(enum typing_profile prof)
 {
-	const struct typing_pace *pace;
-	unsigned int new_mods, new_keys = 0, gap;
-	size_t i;
-
 	if ((size_t)prof >= TYPING_N_PROFILES)
 		prof = TYPING_BIOS;
-	pace = &typing_profiles[prof].pace;
-	new_mods = (unsigned int)__builtin_popcount(cur->b[0] & ~prev->b[0]);
+	return &typing_profiles[prof].pace;
+}
+
+/* How many keys and modifiers cur presses that prev did not. */
+static unsigned int typing_presses(const struct hid_report *prev,
+				   const struct hid_report *cur)
+{
+	unsigned int n =
+		(unsigned int)__builtin_popcount(cur->b[0] & ~prev->b[0]);
+	size_t i;
+
 	for (i = 2; i < HID_REPORT_LEN; i++) {
 		if (cur->b[i] && !typing_has_key(prev, cur->b[i]))
-			new_keys++;
+			n++;
 	}
-	if (!new_mods && !new_keys)
-		return pace->release_ms;
-	gap = new_mods * pace->mod_ms + new_keys * pace->key_ms;
-	return gap > UINT16_MAX ? UINT16_MAX : (uint16_t)gap;
+	return n;
+}
+
+uint32_t typing_gap(enum typing_profile prof, const struct hid_report *prev,
+		    const struct hid_report *cur)
+{
+	const struct typing_pace *pace = typing_pace_of(prof);
+	unsigned int n = typing_presses(prev, cur);
+
+	/* At most 14 presses (8 modifiers, 6 keys): no overflow. */
+	return n ? n * pace->press_us : pace->release_us;
 }
 
 static int typing_reserve(struct typing_plan *p, size_t more)
@@ -129,21 +161,21 @@ static int typing_reserve(struct typing_plan *p, size_t more)
 
 /* Append without growing: the caller reserved the room. */
 static void typing_push(struct typing_plan *p, const struct hid_report *r,
-			uint16_t gap_ms)
+			uint32_t gap_us)
 {
 	p->steps[p->n].r = *r;
-	p->steps[p->n].gap_ms = gap_ms;
+	p->steps[p->n].gap_us = gap_us;
 	p->n++;
 }
 
 int typing_plan_report(struct typing_plan *p, const struct hid_report *r,
-		       uint16_t gap_ms)
+		       uint32_t gap_us)
 {
 	int err = typing_reserve(p, 1);
 
 	if (err)
 		return err;
-	typing_push(p, r, gap_ms);
+	typing_push(p, r, gap_us);
 	return 0;
 }
 
@@ -155,38 +187,112 @@ void typing_plan_free(struct typing_plan *p)
 	p->cap = 0;
 }
 
-/* The state the host sees now: the plan's last report, or nothing held. */
-static void typing_last(const struct typing_plan *p, struct hid_report *r)
-{
-	if (p->n)
-		*r = p->steps[p->n - 1].r;
-	else
-		hid_report_clear(r);
-}
-
 static bool typing_same(const struct hid_report *a, const struct hid_report *b)
 {
 	return !memcmp(a->b, b->b, sizeof(a->b));
 }
 
-/* Append r with the gap the profile wants after *cur, then make it *cur. */
-static void typing_emit(struct typing_plan *p, enum typing_profile prof,
-			struct hid_report *cur, const struct hid_report *r)
+/* A plan being appended to, in one profile. */
+struct typing_build {
+	struct typing_plan *p;
+	const struct typing_pace *pace;
+	struct hid_report cur; /* the state after the last step */
+	bool pressed;	       /* the last step appended here presses */
+};
+
+static void typing_build_start(struct typing_build *b, struct typing_plan *p,
+			       enum typing_profile prof)
 {
-	typing_push(p, r, typing_gap(prof, cur, r));
-	*cur = *r;
+	b->p = p;
+	b->pace = typing_pace_of(prof);
+	if (p->n)
+		b->cur = p->steps[p->n - 1].r;
+	else
+		hid_report_clear(&b->cur);
+	b->pressed = false;
+}
+
+/*
+ * Append r with the gap the profile wants after the current state. A
+ * release right after a press appended here takes its gap out of the
+ * press's when the profile counts time per press (release_inside).
+ */
+static void typing_emit(struct typing_build *b, const struct hid_report *r)
+{
+	unsigned int n = typing_presses(&b->cur, r);
+	uint32_t gap = n ? n * b->pace->press_us : b->pace->release_us;
+
+	if (!n && b->pressed && b->pace->release_inside) {
+		uint32_t *prev = &b->p->steps[b->p->n - 1].gap_us;
+
+		*prev = *prev > gap ? *prev - gap : 0;
+	}
+	typing_push(b->p, r, gap);
+	b->cur = *r;
+	b->pressed = n > 0;
 }
 
 /* Get to "these modifiers, no keys" unless that is already the state. */
-static void typing_mods(struct typing_plan *p, enum typing_profile prof,
-			struct hid_report *cur, uint8_t mods)
+static void typing_mods(struct typing_build *b, uint8_t mods)
 {
 	struct hid_report r;
 
 	hid_report_clear(&r);
 	r.b[0] = mods;
-	if (!typing_same(cur, &r))
-		typing_emit(p, prof, cur, &r);
+	if (!typing_same(&b->cur, &r))
+		typing_emit(b, &r);
+}
+
+/* One key a report: modifiers first, each key pressed and released. */
+static void typing_text_single(struct typing_build *b,
+			       const struct keystroke *ks, size_t n)
+{
+	struct hid_report r;
+	size_t i;
+	bool keep;
+
+	for (i = 0; i < n; i++) {
+		typing_mods(b, ks[i].mods);
+		hid_report_clear(&r);
+		r.b[0] = ks[i].mods;
+		r.b[2] = ks[i].usage;
+		typing_emit(b, &r);
+		keep = i + 1 < n && ks[i].mods && ks[i + 1].mods == ks[i].mods;
+		hid_report_clear(&r);
+		r.b[0] = keep ? ks[i].mods : 0;
+		typing_emit(b, &r);
+	}
+}
+
+/*
+ * Packed: each report holds the next strokes that share modifiers and
+ * keys, up to keys_per_report, with those modifiers, in typing order; a
+ * group that presses a key still held goes after a release of the keys.
+ */
+static void typing_text_packed(struct typing_build *b,
+			       const struct keystroke *ks, size_t n)
+{
+	struct hid_report r;
+	size_t i = 0, k, j;
+
+	while (i < n) {
+		hid_report_clear(&r);
+		r.b[0] = ks[i].mods;
+		r.b[2] = ks[i++].usage;
+		for (k = 1;
+		     i < n && k < b->pace->keys_per_report &&
+		     ks[i].mods == r.b[0] && !typing_has_key(&r, ks[i].usage);
+		     k++, i++)
+			r.b[2 + k] = ks[i].usage;
+		for (j = 0; j < k; j++) {
+			if (typing_has_key(&b->cur, r.b[2 + j])) {
+				typing_mods(b, b->cur.b[0]);
+				break;
+			}
+		}
+		typing_emit(b, &r);
+	}
+	typing_mods(b, 0);
 }
 
 /*
@@ -236,10 +342,9 @@ int typing_plan_text(struct typing_plan *p, const struct layout *l,
 		     const char *utf8, size_t len, enum typing_profile prof,
 		     size_t *bad_pos, uint32_t *bad_cp)
 {
+	struct typing_build b;
 	struct keystroke *ks = NULL;
-	struct hid_report cur, r;
-	size_t n = 0, i;
-	bool keep;
+	size_t n = 0;
 	int err;
 
 	if (!l)
@@ -251,18 +356,11 @@ int typing_plan_text(struct typing_plan *p, const struct layout *l,
 	err = typing_reserve(p, 3 * n);
 	if (err)
 		goto out;
-	typing_last(p, &cur);
-	for (i = 0; i < n; i++) {
-		typing_mods(p, prof, &cur, ks[i].mods);
-		hid_report_clear(&r);
-		r.b[0] = ks[i].mods;
-		r.b[2] = ks[i].usage;
-		typing_emit(p, prof, &cur, &r);
-		keep = i + 1 < n && ks[i].mods && ks[i + 1].mods == ks[i].mods;
-		hid_report_clear(&r);
-		r.b[0] = keep ? ks[i].mods : 0;
-		typing_emit(p, prof, &cur, &r);
-	}
+	typing_build_start(&b, p, prof);
+	if (b.pace->keys_per_report > 1)
+		typing_text_packed(&b, ks, n);
+	else
+		typing_text_single(&b, ks, n);
 out:
 	free(ks);
 	return err;
@@ -271,22 +369,23 @@ out:
 int typing_plan_chords(struct typing_plan *p, const struct key_chord *c,
 		       size_t n, enum typing_profile prof)
 {
-	struct hid_report cur, r;
+	struct typing_build b;
+	struct hid_report r;
 	size_t i, k;
 
 	if (n > SIZE_MAX / 3 || typing_reserve(p, 3 * n))
 		return -ENOMEM;
-	typing_last(p, &cur);
+	typing_build_start(&b, p, prof);
 	for (i = 0; i < n; i++) {
-		typing_mods(p, prof, &cur, c[i].mods);
+		typing_mods(&b, c[i].mods);
 		if (c[i].nkeys) {
 			hid_report_clear(&r);
 			r.b[0] = c[i].mods;
 			for (k = 0; k < c[i].nkeys && k < KEYS_CHORD_MAX; k++)
 				r.b[2 + k] = c[i].keys[k];
-			typing_emit(p, prof, &cur, &r);
+			typing_emit(&b, &r);
 		}
-		typing_mods(p, prof, &cur, 0);
+		typing_mods(&b, 0);
 	}
 	return 0;
 }
@@ -311,19 +410,20 @@ int typing_plan_sysrq(struct typing_plan *p)
 	for (size_t i = 0; !err && i < sizeof(steps) / sizeof(steps[0]); i++) {
 		hid_report_clear(&r);
 		r.b[0] = HID_MOD_LALT;
-		err = typing_plan_report(p, &r, 30);
+		err = typing_plan_report(p, &r, 30000);
 		r.b[2] = 0x46; /* PrintScreen / SysRq */
 		if (!err)
-			err = typing_plan_report(p, &r, 30);
+			err = typing_plan_report(p, &r, 30000);
 		r.b[3] = steps[i].usage;
 		if (!err)
-			err = typing_plan_report(p, &r, 100);
+			err = typing_plan_report(p, &r, 100000);
 		r.b[3] = 0;
 		if (!err)
-			err = typing_plan_report(p, &r, 30);
+			err = typing_plan_report(p, &r, 30000);
 		hid_report_clear(&r);
 		if (!err)
-			err = typing_plan_report(p, &r, steps[i].after_ms);
+			err = typing_plan_report(
+				p, &r, (uint32_t)steps[i].after_ms * 1000);
 	}
 	return err;
 }

@@ -15,11 +15,15 @@
 enum typing_profile {
 	TYPING_FAST, /* as fast as the host takes reports */
 	TYPING_BIOS, /* UEFI: one press per 20 ms tick, 32-event queue */
+	TYPING_EDK2, /* bios, packed: several keys a report (EDK2 only) */
 };
+
+/* The profile names, for messages. */
+#define TYPING_PROFILE_NAMES "fast, bios or edk2"
 
 struct typing_step {
 	struct hid_report r;
-	uint16_t gap_ms; /* pause after the host took this report */
+	uint32_t gap_us; /* pause after this report before the next one */
 };
 
 struct typing_plan {
@@ -27,17 +31,18 @@ struct typing_plan {
 	size_t n, cap;
 };
 
-/* "fast" or "bios" (case-insensitive); -EINVAL for anything else. */
+/* A profile by name (case-insensitive); -EINVAL for anything else. */
 int typing_profile_parse(const char *name, enum typing_profile *out);
 /* The profile's name, NULL for a value that is not a profile. */
 const char *typing_profile_name(enum typing_profile p);
 
 /*
- * The pause a profile wants after report cur when prev was the report
- * before it: it depends on how many keys and modifiers cur newly presses.
- * For callers that build their own reports (hold, release, macros).
+ * The pause in microseconds a profile wants after report cur when prev
+ * was the report before it: it depends on how many keys and modifiers cur
+ * newly presses. For callers that build their own reports (hold, release,
+ * macros); it does not look ahead, so a release costs its own pause here.
  */
-uint16_t typing_gap(enum typing_profile prof, const struct hid_report *prev,
+uint32_t typing_gap(enum typing_profile prof, const struct hid_report *prev,
 		    const struct hid_report *cur);
 
 /*
@@ -49,6 +54,8 @@ uint16_t typing_gap(enum typing_profile prof, const struct hid_report *prev,
  * Each character is pressed and released; Shift/AltGr go out in a report
  * of their own before the key and stay held only while the next
  * character needs the same ones. The last report releases everything.
+ * A packed profile (edk2) puts several characters in one report instead
+ * (see typing.c).
  */
 int typing_plan_text(struct typing_plan *p, const struct layout *l,
 		     const char *utf8, size_t len, enum typing_profile prof,
@@ -61,9 +68,9 @@ int typing_plan_text(struct typing_plan *p, const struct layout *l,
 int typing_plan_chords(struct typing_plan *p, const struct key_chord *c,
 		       size_t n, enum typing_profile prof);
 
-/* Append one report (press or release) with an explicit gap. */
+/* Append one report (press or release) with an explicit gap in µs. */
 int typing_plan_report(struct typing_plan *p, const struct hid_report *r,
-		       uint16_t gap_ms);
+		       uint32_t gap_us);
 
 void typing_plan_free(struct typing_plan *p);
 

@@ -18,6 +18,9 @@
  * so a device that never comes back costs no idle CPU. */
 #define KEYBOARD_REOPEN_MS 1000
 #define KEYBOARD_REOPEN_MAX_MS 30000
+/* How far behind its timeline a job may fall and still catch up: one
+ * EDK2 keyboard tick (see keyboard_next_due). */
+#define KEYBOARD_CATCHUP_US 20000
 
 struct keyboard {
 	struct loop *loop;
@@ -173,6 +176,21 @@ static void keyboard_fail(struct keyboard *kb, int err)
 	keyboard_release(kb);
 }
 
+/*
+ * When the report after one due at due (0: the first) that went out at now
+ * is due: gap after its due time, so the timer's rounding to milliseconds,
+ * the loop's lateness and a host that took a report late do not add up
+ * over a plan. A report more than KEYBOARD_CATCHUP_US behind its due time
+ * moves the timeline instead, so a host that took no reports for a while
+ * gets at most that much of the missed pauses back as a burst.
+ */
+static uint64_t keyboard_next_due(uint64_t due, uint64_t now, uint32_t gap)
+{
+	if (!due || now > due + KEYBOARD_CATCHUP_US)
+		due = due ? now - KEYBOARD_CATCHUP_US : now;
+	return due + gap;
+}
+
 static void keyboard_pump(struct keyboard *kb)
 {
 	int burst = 0;
@@ -220,7 +238,8 @@ static void keyboard_pump(struct keyboard *kb)
 			return;
 		}
 		kb->idx++;
-		kb->next_due_us = loop_now_us() + (uint64_t)s->gap_ms * 1000;
+		kb->next_due_us = keyboard_next_due(kb->next_due_us,
+						    loop_now_us(), s->gap_us);
 	}
 	keyboard_set_out(kb, false);
 	if (kb->timer) {

@@ -92,8 +92,8 @@ static int keyboard_cap_attach(const struct cap *c, void **self, char *msg,
 	}
 	if (typing_profile_parse(cfg->keyboard.profile, &k->profile)) {
 		snprintf(msg, len,
-			 "[keyboard] profile: unknown profile \"%s\" (fast or "
-			 "bios)",
+			 "[keyboard] profile: unknown profile \"%s\" "
+			 "(" TYPING_PROFILE_NAMES ")",
 			 cfg->keyboard.profile);
 		r = -EINVAL;
 		goto fail;

@@ -98,7 +98,8 @@ static int keyboard_cmd_profile(struct keyboard_cap *k, struct cmd_req *req,
 		char msg[128];
 
 		snprintf(msg, sizeof(msg),
-			 "unknown profile \"%.32s\" (fast or bios)", name);
+			 "unknown profile \"%.32s\" (" TYPING_PROFILE_NAMES ")",
+			 name);
 		cap_reply(k->c, req, RESULT_ERROR, msg, NULL);
 		return -EINVAL;
 	}
@@ -202,11 +203,13 @@ void keyboard_cmd_key(void *self, struct cmd_req *req)
 			r = typing_plan_chords(&one, &chords[i], 1, prof);
 			/* The last step releases; the one before holds. */
 			if (!r && one.n >= 2)
-				one.steps[one.n - 2].gap_ms =
-					(uint16_t)(hold > 60000 ? 60000 : hold);
+				one.steps[one.n - 2].gap_us =
+					(uint32_t)(hold > 60000 ? 60000
+								: hold) *
+					1000;
 			for (size_t j = 0; !r && j < one.n; j++)
 				r = typing_plan_report(&plan, &one.steps[j].r,
-						       one.steps[j].gap_ms);
+						       one.steps[j].gap_us);
 			typing_plan_free(&one);
 		}
 	} else {

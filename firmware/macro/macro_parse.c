@@ -242,7 +242,8 @@ static int macro_parse_profile(struct macro_parser *p, char *args, size_t len)
 	args[len] = '\0';
 	if (!len || typing_profile_parse(args, &prof))
 		return macro_parse_error(
-			p, -EINVAL, "unknown profile \"%s\" (fast or bios)",
+			p, -EINVAL,
+			"unknown profile \"%s\" (" TYPING_PROFILE_NAMES ")",
 			macro_lex_shown(args, len, b));
 	p->profile = (int)prof;
 	return 0;

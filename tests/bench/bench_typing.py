@@ -7,13 +7,30 @@ interval (1 ms by default, like a high-speed f_hid endpoint), pacing
 itself on the monotonic clock. A 10,000-character mixed US-ASCII text
 (letters, digits, shifted symbols, repeats, spaces, newlines) is sent
 with `type` in each profile; chars/s is the text length divided by the
-time from publish to the result. The reports are decoded back to text
-with the US layout (a key counts when it appears in a report, with the
-shift state of that report) and compared with what was sent: wrong
-characters must be zero.
+time from publish to the moment the host took the last report. The
+reports are decoded back to text with the US layout (a key counts when it
+appears in a report, in the order of the report's slots, with the shift
+state of that report) and compared with what was sent: wrong characters
+must be zero.
+
+For each profile it also prints the key presses per character (keys and
+modifier bits newly down) and EDK2's ceiling for them (its USB keyboard
+driver turns one press into a character per 20 ms timer tick: 50 presses
+a second), and replays the reports, at the times the host took them,
+through a model of that driver (a 32-event queue that drops the oldest,
+a tick every 20 ms that applies releases until it meets one press) at
+four tick phases: characters the firmware would lose or get wrong, and
+the deepest the queue got. A host thread that stalls (a loaded machine)
+makes the replay pessimistic: the pty keeps what the agent wrote
+meanwhile, where the HID function would have held the agent back, and
+the thread then takes it as a burst; the most reports it took within
+10 ms is printed with it (bios plans at most 2-3: a press, its release
+3 ms before the next press, that press), and the longest the host took
+none (bios plans at most 20.25 ms; edk2 81 ms, a report of four presses).
 
 Usage: tests/bench/bench_typing.py [CHARS] [POLL_MS]  (defaults 10000, 1)
 """
+import difflib
 import json
 import os
 import random
@@ -41,17 +58,92 @@ for u, a, b in ((0x28, "\n", "\n"), (0x2b, "\t", "\t"), (0x2c, " ", " "),
     US[u] = (a, b)
 
 
+def wrong_chars(expected, got):
+    """Characters missing, extra or changed between the two strings."""
+    if expected == got:
+        return 0
+    sm = difflib.SequenceMatcher(None, expected, got, autojunk=False)
+    same = sum(b.size for b in sm.get_matching_blocks())
+    return max(len(expected), len(got)) - same
+
+
 def decode(reports):
     out = []
     prev = set()
     for r in reports:
         shift = bool(r[0] & 0x22)
-        keys = {k for k in r[2:] if k}
-        for k in keys - prev:
-            if k in US:
+        for k in r[2:]:
+            if k and k not in prev and k in US:
                 out.append(US[k][1 if shift else 0])
-        prev = keys
+        prev = {k for k in r[2:] if k}
     return "".join(out)
+
+
+def presses(reports):
+    n = 0
+    prev = bytes(8)
+    for r in reports:
+        n += bin(r[0] & ~prev[0] & 0xff).count("1")
+        n += sum(1 for k in r[2:] if k and k not in prev[2:])
+        prev = r
+    return n
+
+
+def burst(times, window=0.010):
+    """The most reports the host took within any window."""
+    most, j = 0, 0
+    for i, t in enumerate(times):
+        while times[j] < t - window:
+            j += 1
+        most = max(most, i - j + 1)
+    return most
+
+
+def edk2(timed, phase):
+    """Replays (time, report) through a model of EDK2's UsbKbDxe; returns
+    the typed text and the deepest the event queue got."""
+    q, depth, out, shift = [], 0, [], 0
+    prev = bytes(8)
+    tick = timed[0][0] + phase if timed else 0
+
+    def run_tick():
+        nonlocal shift
+        while q:
+            code, down = q.pop(0)
+            if code >= 0xe0:
+                bit = 1 << (code - 0xe0)
+                shift = shift | bit if down else shift & ~bit
+                if down:
+                    return
+                continue
+            if down:
+                if code in US:
+                    out.append(US[code][1 if shift & 0x22 else 0])
+                return
+
+    def put(ev):
+        if len(q) == 32:
+            q.pop(0)
+        q.append(ev)
+
+    for t, r in timed:
+        while tick < t:
+            run_tick()
+            tick += 0.020
+        for i in range(8):
+            if (r[0] ^ prev[0]) & (1 << i):
+                put((0xe0 + i, bool(r[0] & (1 << i))))
+        for k in prev[2:]:
+            if k and k not in r[2:]:
+                put((k, False))
+        for k in r[2:]:
+            if k and k not in prev[2:]:
+                put((k, True))
+        depth = max(depth, len(q))
+        prev = r
+    while q:
+        run_tick()
+    return "".join(out), depth
 
 
 def text(n, seed=1):
@@ -76,7 +168,7 @@ class Host(threading.Thread):
     def __init__(self, fd, poll_s):
         super().__init__(daemon=True)
         self.fd, self.poll_s = fd, poll_s
-        self.reports, self.stop = [], False
+        self.reports, self.times, self.stop = [], [], False
         self.buf = b""
         self.last = 0.0
 
@@ -97,6 +189,7 @@ class Host(threading.Thread):
                     nxt = time.monotonic() + self.poll_s
             self.reports.append(self.buf[:8])
             self.last = time.monotonic()
+            self.times.append(self.last)
             self.buf = self.buf[8:]
             d = nxt - time.monotonic()
             if d > 0:
@@ -116,7 +209,7 @@ def main():
         sent = text(n)
         print(f"typing {n} mixed US characters, host polls every "
               f"{poll_ms} ms (one report per poll)")
-        for prof in ("fast", "bios"):
+        for prof in ("fast", "bios", "edk2"):
             host = Host(kb.fd, poll_ms / 1000.0)
             host.start()
             t0 = time.monotonic()
@@ -130,10 +223,23 @@ def main():
             host.stop = True
             host.join()
             got = decode(host.reports)
-            wrong = sum(1 for a, b in zip(got, sent) if a != b) + \
-                abs(len(got) - len(sent))
+            wrong = wrong_chars(sent, got)
+            ppc = presses(host.reports) / n
+            stall = max((b - a for a, b in zip(host.times, host.times[1:])),
+                        default=0.0)
+            timed = list(zip(host.times, host.reports))
+            lost, depth = 0, 0
+            for phase in (0.0, 0.005, 0.010, 0.015):
+                typed, d = edk2(timed, phase)
+                lost = max(lost, wrong_chars(sent, typed))
+                depth = max(depth, d)
             print(f"{prof:4}: {res['status']}, {n / dt:7.1f} chars/s, "
-                  f"{len(host.reports)} reports, {wrong} wrong characters")
+                  f"{len(host.reports)} reports, {wrong} wrong characters; "
+                  f"{ppc:.3f} presses a character (EDK2's ceiling "
+                  f"{50 / ppc:.1f} chars/s); EDK2 model: {lost} characters "
+                  f"lost or wrong, queue at most {depth} of 32; the host "
+                  f"took up to {burst(host.times)} reports in 10 ms, and "
+                  f"none for up to {stall * 1000:.0f} ms")
     finally:
         env.close()
 

@@ -20,9 +20,9 @@
 #include "gadget/layout.h"
 
 int __real_typing_plan_report(struct typing_plan *p, const struct hid_report *r,
-			      uint16_t gap_ms);
+			      uint32_t gap_us);
 int __wrap_typing_plan_report(struct typing_plan *p, const struct hid_report *r,
-			      uint16_t gap_ms);
+			      uint32_t gap_us);
 
 static struct {
 	bool fail_report;
@@ -33,11 +33,11 @@ static struct {
 } t;
 
 int __wrap_typing_plan_report(struct typing_plan *p, const struct hid_report *r,
-			      uint16_t gap_ms)
+			      uint32_t gap_us)
 {
 	if (t.fail_report)
 		return -ENOMEM;
-	return __real_typing_plan_report(p, r, gap_ms);
+	return __real_typing_plan_report(p, r, gap_us);
 }
 
 static void fake_reply(void *agent, struct cmd_req *req, enum result_status st,

@@ -113,7 +113,7 @@ static int sim_kb_run(void *d, struct typing_plan *p)
 		t += SIM_REPORT_MS;
 		s->rep[s->nrep] = p->steps[i].r;
 		s->rep_at[s->nrep++] = t;
-		t += p->steps[i].gap_ms;
+		t += p->steps[i].gap_us / 1000;
 	}
 	typing_plan_free(p);
 	s->job_err = s->fail_next;
