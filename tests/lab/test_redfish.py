@@ -66,22 +66,30 @@ class Gateway(rfenv.RedfishEnv):
         self.stop_gateway()
 
 
+def docs_since(client, seen):
+    """(kind, doc) of the agent's state and event messages after message
+    number seen: kind is "state" or "event"."""
+    base = "zerobmc/%s/" % labmod.AGENT_ID
+    with client.lock:
+        msgs = list(client.msgs[seen:])
+    for m in msgs:
+        kind = m["topic"][len(base):]
+        if not m["topic"].startswith(base) or kind not in ("state",
+                                                            "event"):
+            continue
+        try:
+            yield kind, json.loads(m["payload"])
+        except ValueError:
+            continue
+
+
 def phase_since(client, seen, want):
     """The first phase change to `want` after message number `seen`: an
     event on the event topic, or a state document in that phase. (A
     state is a snapshot published at most every so often: a medium that
     boots Linux passes through booting-media faster than that.)"""
-    base = "zerobmc/%s/" % labmod.AGENT_ID
-    with client.lock:
-        msgs = list(client.msgs[seen:])
-    for m in msgs:
-        if m["topic"] not in (base + "state", base + "event"):
-            continue
-        try:
-            doc = json.loads(m["payload"])
-        except ValueError:
-            continue
-        if m["topic"] == base + "event":
+    for kind, doc in docs_since(client, seen):
+        if kind == "event":
             if doc.get("what") == "phase" and doc.get("to") == want:
                 return {"phase": doc}
         elif (doc.get("phase") or {}).get("phase") == want:
@@ -90,24 +98,17 @@ def phase_since(client, seen, want):
 
 
 def phases_since(client, seen):
-    """The phase events and state phases after message number seen."""
-    base = "zerobmc/%s/" % labmod.AGENT_ID
-    with client.lock:
-        msgs = list(client.msgs[seen:])
+    """The events and state phases after message number seen, as text."""
     out = []
-    for m in msgs:
-        try:
-            doc = json.loads(m["payload"])
-        except ValueError:
-            continue
-        if m["topic"] == base + "event" and doc.get("what") == "phase":
+    for kind, doc in docs_since(client, seen):
+        if kind == "event" and doc.get("what") == "phase":
             out.append("event %s->%s" % (doc.get("from"), doc.get("to")))
-        elif m["topic"] == base + "event":
+        elif kind == "event":
             out.append("event %s %s %s" % (doc.get("source"),
                                            doc.get("what"),
                                            doc.get("to") or doc.get("reads")
                                            or ""))
-        elif m["topic"] == base + "state":
+        else:
             out.append("state %s" % (doc.get("phase") or {}).get("phase"))
     return out
 
