@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "firmware/boot/boot_priv.h"
 #include "firmware/host/hostwatch.h"
@@ -133,7 +134,7 @@ static int boot_env_hard_reset(void *data, char *err, size_t len)
 			   err, len);
 }
 
-/* The runner serves a boot's attempts, or a reinstall's waits. */
+/* The runner serves a boot's attempts, a reinstall's or a UEFI script's. */
 static void boot_env_done(void *data, enum macro_status st, uint32_t line,
 			  const char *msg)
 {
@@ -141,8 +142,31 @@ static void boot_env_done(void *data, enum macro_status st, uint32_t line,
 
 	if (b->job)
 		boot_once_done(b, st, line, msg);
-	else
+	else if (b->reinstall)
 		reinstall_run_done(b, st, line, msg);
+	else if (b->uefi)
+		uefi_run_done(b, st, msg);
+}
+
+int boot_run_text(struct boot *b, struct macro_script *s, const char *text,
+		  char *msg, size_t len)
+{
+	struct macro_error err;
+	int r;
+
+	macro_script_free(s);
+	r = macro_parse(text, strlen(text), keyboard_cap_layout(b->kb), s,
+			&err);
+	if (!r)
+		r = macro_run_start(&b->run, &b->env, s, &err);
+	if (r)
+		macro_error_format(&err, msg, len);
+	return r;
+}
+
+const char *boot_reboot_line(const struct boot *b)
+{
+	return b->env.hard_reset ? "hard" : "soft";
 }
 
 static void boot_env_progress(void *data)

@@ -108,6 +108,14 @@ extern const char *const boot_strategy_names[BOOT_STRATEGY_COUNT];
 
 /* boot_env.c: the runner's world, wired to the capabilities. */
 void boot_env_init(struct boot *b);
+/*
+ * Parse text into s and start it on the capability's runner (a reinstall's
+ * or a UEFI script's waits and reboots). 0, or msg says why not.
+ */
+int boot_run_text(struct boot *b, struct macro_script *s, const char *text,
+		  char *msg, size_t len);
+/* The reboot line for this server: the reset pin when wired. */
+const char *boot_reboot_line(const struct boot *b);
 
 /* boot_once.c */
 int boot_once_plan(struct boot *b, struct boot_job *job);
@@ -143,6 +151,8 @@ void uefi_cancel(struct boot *b, bool stopping);
 cJSON *uefi_state_json(void *data);
 /* The worker's end of a job (boot_worker_cb). */
 void uefi_work_done(void *data, struct boot_work *w);
+/* The runner's end of the reset wait (env.done). */
+void uefi_run_done(struct boot *b, enum macro_status st, const char *msg);
 
 /* boot_calib.c */
 void boot_calib_load(struct boot *b);

@@ -89,17 +89,7 @@ static void reinstall_eject(struct boot *b, char *msg, size_t len)
 static int reinstall_run(struct boot *b, struct reinstall_job *j,
 			 const char *text, char *msg, size_t len)
 {
-	struct macro_error err;
-	int r;
-
-	macro_script_free(&j->s);
-	r = macro_parse(text, strlen(text), keyboard_cap_layout(b->kb), &j->s,
-			&err);
-	if (!r)
-		r = macro_run_start(&b->run, &b->env, &j->s, &err);
-	if (r)
-		macro_error_format(&err, msg, len);
-	return r;
+	return boot_run_text(b, &j->s, text, msg, len);
 }
 
 static void reinstall_os_timeout(void *data)
@@ -164,7 +154,7 @@ static void reinstall_reboot(struct boot *b, struct reinstall_job *j)
 	j->left_os = false;
 	cap_state_dirty(b->c);
 	snprintf(text, sizeof(text), "PROFILE bios\nREBOOT %s\n",
-		 b->env.hard_reset ? "hard" : "soft");
+		 boot_reboot_line(b));
 	if (reinstall_run(b, j, text, msg, sizeof(msg))) {
 		snprintf(j->reboot_note, sizeof(j->reboot_note), "%s", msg);
 		reinstall_os(b, j);

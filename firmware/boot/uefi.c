@@ -8,7 +8,9 @@
  * marker with mtype (reading the backing file, which the gadget writes
  * through the same page cache: never a mount, whose cache would be
  * stale), reads the output, and ejects, so the reset boots the server
- * normally.
+ * normally. It answers once the server has reset (its USB re-enumerated):
+ * until then the script's own reset could boot whatever medium the next
+ * command inserts.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -36,6 +38,7 @@ enum uefi_phase {
 	UEFI_BOOT,
 	UEFI_SCRIPT,
 	UEFI_READ,
+	UEFI_RESET,
 	UEFI_PHASES
 };
 
@@ -44,6 +47,7 @@ static const char *const uefi_phase_names[UEFI_PHASES] = {
 	[UEFI_BOOT] = "boot",
 	[UEFI_SCRIPT] = "script",
 	[UEFI_READ] = "read",
+	[UEFI_RESET] = "reset",
 };
 
 struct uefi_job {
@@ -63,6 +67,8 @@ struct uefi_job {
 	cJSON *boot; /* the boot's result fields */
 	char *output;
 	bool truncated;
+	struct macro_script s; /* the reset and its wait */
+	char reset_note[200];
 };
 
 static const char *const uefi_fields[] = {"script", "timeout_s", "cancel",
@@ -72,6 +78,7 @@ static void uefi_job_free(struct uefi_job *j)
 {
 	free(j->work.out);
 	free(j->output);
+	macro_script_free(&j->s);
 	cJSON_Delete(j->boot);
 	free(j);
 }
@@ -92,6 +99,8 @@ static void uefi_finish(struct boot *b, enum result_status st,
 	if (j->poll_timer)
 		loop_timer_cancel(b->loop, j->poll_timer);
 	j->poll_timer = 0;
+	if (j->phase == UEFI_RESET && macro_run_active(&b->run))
+		macro_run_cancel(&b->run);
 	if (j->output) {
 		cJSON_AddStringToObject(x, "output", j->output);
 		if (j->truncated)
@@ -100,6 +109,8 @@ static void uefi_finish(struct boot *b, enum result_status st,
 		cJSON_AddNullToObject(x, "output");
 	}
 	cJSON_AddStringToObject(x, "image", UEFI_IMAGE);
+	if (j->reset_note[0])
+		cJSON_AddStringToObject(x, "reset", j->reset_note);
 	boot_phases_report(&j->clock, st != RESULT_OK, &j->boot, x);
 	b->uefi = NULL;
 	keyboard_cap_unclaim(b->kb);
@@ -254,6 +265,43 @@ static void uefi_built(struct boot *b, struct uefi_job *j, struct boot_work *w)
 	boot_start_job(b, bj);
 }
 
+/*
+ * The medium is out: reset the server now (the reset pin, else
+ * Ctrl+Alt+Del; the script's own reset follows its stall anyway) and
+ * wait for its USB to come back, for the script's stall plus the job's
+ * timeout. A server that keeps its USB configured across a reset never
+ * shows it: the answer is still ok, with a note.
+ */
+static void uefi_reset(struct boot *b, struct uefi_job *j)
+{
+	char text[96], msg[200];
+
+	uefi_phase_enter(j, UEFI_RESET);
+	cap_state_dirty(b->c);
+	snprintf(text, sizeof(text),
+		 "PROFILE bios\nREBOOT %s\nWAIT_USB configured %ums\n",
+		 boot_reboot_line(b),
+		 j->timeout_ms + UEFI_RESET_STALL_US / 1000u);
+	if (boot_run_text(b, &j->s, text, msg, sizeof(msg))) {
+		snprintf(j->reset_note, sizeof(j->reset_note),
+			 "not seen: %s", msg);
+		uefi_finish(b, RESULT_OK, NULL);
+	}
+}
+
+void uefi_run_done(struct boot *b, enum macro_status st, const char *msg)
+{
+	struct uefi_job *j = b->uefi;
+
+	/* A cancelled run is uefi_finish's own doing: it answers. */
+	if (!j || j->phase != UEFI_RESET || st == MACRO_CANCELLED)
+		return;
+	if (st != MACRO_OK)
+		snprintf(j->reset_note, sizeof(j->reset_note),
+			 "not seen: %s", msg ? msg : "failed");
+	uefi_finish(b, RESULT_OK, NULL);
+}
+
 static void uefi_read_done(struct boot *b, struct uefi_job *j,
 			   struct boot_work *w)
 {
@@ -273,7 +321,7 @@ static void uefi_read_done(struct boot *b, struct uefi_job *j,
 		uefi_finish(b, RESULT_ERROR, msg);
 		return;
 	}
-	uefi_finish(b, RESULT_OK, NULL);
+	uefi_reset(b, j);
 }
 
 void uefi_work_done(void *data, struct boot_work *w)

@@ -127,15 +127,20 @@ class Uefi(unittest.TestCase):
         mput(env.uefi_image, out, "::/zerobmc/out.txt")
         time.sleep(1.2)
         self.assertTrue(env.agent.alive())
+        reboots = env.server.reboots
         mput(env.uefi_image, b"done\r\n", "::/zerobmc/done.txt")
         res = env.result(cid, 15)
+        # The agent reset the server after the eject and answered once
+        # its USB came back: no script is left waiting to reset it.
+        self.assertEqual(env.server.reboots, reboots + 1, env.server.all)
+        self.assertNotIn("reset", res)
         self.assertEqual(res["status"], "ok", res)
         self.assertEqual(res["output"],
                          "Option: 00. Variable: Boot0003\n"
                          "  Desc    - UEFI Shell\n?\n")
         self.assertEqual(res["boot"]["strategy"], "media-first")
         self.assertEqual(set(res["phases"]),
-                         {"build", "boot", "script", "read"})
+                         {"build", "boot", "script", "read", "reset"})
         self.assertGreaterEqual(res["phases"]["script"], 1000)
         self.assertEqual(res["image"], "zerobmc-uefi.img")
         # Ejected, so that the shell's reset boots the server normally.
@@ -145,6 +150,33 @@ class Uefi(unittest.TestCase):
         # Nothing of the build is left behind but the image.
         self.assertEqual(sorted(os.listdir(env.images)),
                          ["boot.img", "zerobmc-uefi.img"])
+
+    def test_reset_not_seen(self):
+        """A server that ignores Ctrl+Alt+Del in the shell and keeps its
+        USB configured across the script's own reset: the output still
+        comes back ok, with a note that the reset was not seen."""
+        env = self.env()
+        env.serve(boots=["media-first"])
+        cid = env.start_uefi({"script": "ver", "timeout_s": 2})
+        env.uefi_state(lambda u: u.get("phase") == "script")
+        env.server.honours = set()
+        reboots = env.server.reboots
+        mput(env.uefi_image, b"UEFI Interactive Shell v2.2\r\n",
+             "::/zerobmc/out.txt")
+        mput(env.uefi_image, b"done\r\n", "::/zerobmc/done.txt")
+        env.uefi_state(lambda u: u.get("phase") == "reset")
+        t0 = time.time()
+        res = env.result(cid, 30)
+        self.assertEqual(res["status"], "ok", res)
+        self.assertEqual(res["output"], "UEFI Interactive Shell v2.2\n")
+        self.assertRegex(res["reset"], r"^not seen: line 3: WAIT_USB "
+                         r"configured: timed out after 12000 ms")
+        self.assertGreater(time.time() - t0, 8)
+        self.assertEqual(env.server.reboots, reboots)
+        with open(os.path.join(env.lun, "file")) as f:
+            self.assertEqual(f.read().strip(), "")
+        # The keyboard is free again.
+        self.assertEqual(env.cmd("key", {"keys": "a"})["status"], "ok")
 
     def test_no_marker_times_out_and_ejects(self):
         env = self.env()

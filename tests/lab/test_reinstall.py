@@ -217,18 +217,28 @@ class LabReinstall(unittest.TestCase):
         lab.agent_state(lambda d: not (d.get("media") or {}).get("image"))
 
     def test_3_cmd_uefi(self):
-        """The agent's cmd/uefi (issue 19, wip-19a): it builds the shell
-        medium, boots it once with proof, reads the output back, ejects;
-        the shell's reset then boots the server normally."""
+        """The agent's cmd/uefi (issue 19): it builds the shell medium,
+        boots it once with proof, reads the output back, ejects, resets
+        the server and answers once its USB is back; the server then boots
+        normally. The second command comes right after the first answer:
+        before the agent waited for that reset, the first script's own
+        reset, 10 s later, booted the second command's medium mid-run
+        ("Unable to redirect file ... No Media", 1 run in 3)."""
         lab = self.lab
+        since = lab.console_mark()
         self.fresh_server()
-        lab.wait_console(r"zerobmc-lab: OS A", 0, BOOT_S)
+        lab.wait_console(r"zerobmc-lab: OS A", since, BOOT_S)
+        since = lab.console_mark()
         t0 = time.time()
         res = lab.cmd("uefi", {"script": "bcfg boot dump -v",
                                "timeout_s": BOOT_S}, timeout=3 * BOOT_S)
-        print("\nlab cmd/uefi dump: boot %s" % json.dumps(res.get("boot")),
-              file=sys.stderr)
+        print("\nlab cmd/uefi dump: boot %s, phases %s" % (
+            json.dumps(res.get("boot")), res.get("phases")), file=sys.stderr)
         self.assertEqual(res["status"], "ok", res)
+        # Answered once the server has reset (no "reset" note): the
+        # medium is out and the server boots its disk, OS A.
+        self.assertNotIn("reset", res)
+        lab.wait_console(r"zerobmc-lab: OS A", since, BOOT_S)
         opts = self.boot_options(res["output"])
         disk = [o for o in opts if o[3].startswith("PciRoot")
                 and "USB" not in o[3]]
@@ -241,6 +251,7 @@ class LabReinstall(unittest.TestCase):
                                "dump -v" % disk[0][0], "timeout_s": BOOT_S},
                       timeout=3 * BOOT_S)
         self.assertEqual(res["status"], "ok", res)
+        self.assertNotIn("reset", res)
         after = self.boot_options(res["output"])
         self.assertEqual(after[0][1], disk[0][1], res["output"])
         # The boot order is followed: the disk boots, first in the order.
