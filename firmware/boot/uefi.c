@@ -43,10 +43,8 @@ enum uefi_phase {
 };
 
 static const char *const uefi_phase_names[UEFI_PHASES] = {
-	[UEFI_BUILD] = "build",
-	[UEFI_BOOT] = "boot",
-	[UEFI_SCRIPT] = "script",
-	[UEFI_READ] = "read",
+	[UEFI_BUILD] = "build",	  [UEFI_BOOT] = "boot",
+	[UEFI_SCRIPT] = "script", [UEFI_READ] = "read",
 	[UEFI_RESET] = "reset",
 };
 
@@ -283,8 +281,8 @@ static void uefi_reset(struct boot *b, struct uefi_job *j)
 		 boot_reboot_line(b),
 		 j->timeout_ms + UEFI_RESET_STALL_US / 1000u);
 	if (boot_run_text(b, &j->s, text, msg, sizeof(msg))) {
-		snprintf(j->reset_note, sizeof(j->reset_note),
-			 "not seen: %s", msg);
+		snprintf(j->reset_note, sizeof(j->reset_note), "not seen: %s",
+			 msg);
 		uefi_finish(b, RESULT_OK, NULL);
 	}
 }
@@ -297,8 +295,8 @@ void uefi_run_done(struct boot *b, enum macro_status st, const char *msg)
 	if (!j || j->phase != UEFI_RESET || st == MACRO_CANCELLED)
 		return;
 	if (st != MACRO_OK)
-		snprintf(j->reset_note, sizeof(j->reset_note),
-			 "not seen: %s", msg ? msg : "failed");
+		snprintf(j->reset_note, sizeof(j->reset_note), "not seen: %s",
+			 msg ? msg : "failed");
 	uefi_finish(b, RESULT_OK, NULL);
 }
 
