@@ -34,16 +34,13 @@ static const char *const reinstall_phase_names[RI_PHASES] = {
 
 static void reinstall_job_free(struct reinstall_job *j)
 {
-	macro_script_free(&j->s);
-	free(j->work.out);
-	cJSON_Delete(j->boot);
+	boot_task_release(&j->t);
 	free(j);
 }
 
-static void reinstall_enter(struct reinstall_job *j, enum reinstall_phase ph)
+static enum reinstall_phase reinstall_phase(const struct reinstall_job *j)
 {
-	boot_phases_enter(&j->clock, (int)ph);
-	j->phase = ph;
+	return (enum reinstall_phase)j->t.clock.cur;
 }
 
 static void reinstall_finish(struct boot *b, enum result_status st,
@@ -52,29 +49,17 @@ static void reinstall_finish(struct boot *b, enum result_status st,
 	struct reinstall_job *j = b->reinstall;
 	cJSON *x = cJSON_CreateObject();
 
-	if (j->poll_timer)
-		loop_timer_cancel(b->loop, j->poll_timer);
-	j->poll_timer = 0;
 	if (j->os_timer)
 		loop_timer_cancel(b->loop, j->os_timer);
 	j->os_timer = 0;
-	if (macro_run_active(&b->run))
-		macro_run_cancel(&b->run);
-	boot_phases_report(&j->clock, st != RESULT_OK, &j->boot, x);
 	if (j->reboot_note[0])
 		cJSON_AddStringToObject(x, "reboot", j->reboot_note);
 	cJSON_AddItemToObject(
 		x, "timeline",
 		timeline_history(b->timeline, REINSTALL_TIMELINE));
 	b->reinstall = NULL;
-	keyboard_cap_unclaim(b->kb);
-	cap_reply(b->c, j->req, st, error, x);
-	j->req = NULL;
-	if (j->work_running)
-		j->orphan = true;
-	else
+	if (boot_task_answer(b, &j->t, st, error, x))
 		reinstall_job_free(j);
-	cap_state_dirty(b->c);
 }
 
 static void reinstall_eject(struct boot *b, char *msg, size_t len)
@@ -89,7 +74,7 @@ static void reinstall_eject(struct boot *b, char *msg, size_t len)
 static int reinstall_run(struct boot *b, struct reinstall_job *j,
 			 const char *text, char *msg, size_t len)
 {
-	return boot_run_text(b, &j->s, text, msg, len);
+	return boot_run_text(b, &j->t.s, text, msg, len);
 }
 
 static void reinstall_os_timeout(void *data)
@@ -114,11 +99,12 @@ void reinstall_on_timeline(struct boot *b)
 {
 	struct reinstall_job *j = b->reinstall;
 
-	if (!j || !j->os_usb || (j->phase != RI_REBOOT && j->phase != RI_OS))
+	if (!j || !j->os_usb ||
+	    (reinstall_phase(j) != RI_REBOOT && reinstall_phase(j) != RI_OS))
 		return;
 	if (timeline_phase(b->timeline) != PHASE_OS)
 		j->left_os = true;
-	else if (j->left_os && j->phase == RI_OS)
+	else if (j->left_os && reinstall_phase(j) == RI_OS)
 		reinstall_finish(b, RESULT_OK, NULL);
 }
 
@@ -126,7 +112,7 @@ static void reinstall_os(struct boot *b, struct reinstall_job *j)
 {
 	char msg[300];
 
-	reinstall_enter(j, RI_OS);
+	boot_task_enter(&j->t, RI_OS);
 	cap_state_dirty(b->c);
 	if (j->os_usb) {
 		loop_timer_rearm(b->loop, &j->os_timer, j->os_timeout_ms,
@@ -150,7 +136,7 @@ static void reinstall_reboot(struct boot *b, struct reinstall_job *j)
 		reinstall_finish(b, RESULT_ERROR, e);
 		return;
 	}
-	reinstall_enter(j, RI_REBOOT);
+	boot_task_enter(&j->t, RI_REBOOT);
 	j->left_os = false;
 	cap_state_dirty(b->c);
 	snprintf(text, sizeof(text), "PROFILE bios\nREBOOT %s\n",
@@ -174,7 +160,7 @@ void reinstall_run_done(struct boot *b, enum macro_status st, uint32_t line,
 		/* reinstall_finish cancelled the run: it answers. */
 		return;
 	}
-	switch (j->phase) {
+	switch (reinstall_phase(j)) {
 	case RI_INSTALL:
 		if (st != MACRO_OK) {
 			snprintf(e, sizeof(e),
@@ -216,10 +202,10 @@ static void reinstall_marker_done(void *data, struct boot_work *w)
 	struct boot *b = data;
 	struct reinstall_job *j =
 		(struct reinstall_job *)((char *)w -
-					 offsetof(struct reinstall_job, work));
+					 offsetof(struct reinstall_job,
+						  t.work));
 
-	j->work_running = false;
-	if (j->orphan) {
+	if (boot_task_work_ended(&j->t)) {
 		reinstall_job_free(j);
 		return;
 	}
@@ -227,7 +213,7 @@ static void reinstall_marker_done(void *data, struct boot_work *w)
 		reinstall_reboot(b, j);
 		return;
 	}
-	loop_timer_rearm(b->loop, &j->poll_timer, REINSTALL_POLL_MS,
+	loop_timer_rearm(b->loop, &j->t.poll_timer, REINSTALL_POLL_MS,
 			 reinstall_poll_cb, b);
 }
 
@@ -236,7 +222,7 @@ static void reinstall_poll_cb(void *data)
 	struct boot *b = data;
 	struct reinstall_job *j = b->reinstall;
 
-	j->poll_timer = 0;
+	j->t.poll_timer = 0;
 	if (loop_now_ms() >= j->deadline_ms) {
 		char e[300];
 
@@ -247,15 +233,13 @@ static void reinstall_poll_cb(void *data)
 		reinstall_finish(b, RESULT_ERROR, e);
 		return;
 	}
-	j->work.done = reinstall_marker_done;
-	j->work.n_steps = 1;
-	j->work.steps[0] = (struct boot_work_step){
+	j->t.work.done = reinstall_marker_done;
+	j->t.work.n_steps = 1;
+	j->t.work.steps[0] = (struct boot_work_step){
 		{"mtype", "-i", j->img_path, j->marker, NULL}};
-	if (boot_worker_submit(b->worker, &j->work))
-		loop_timer_rearm(b->loop, &j->poll_timer, REINSTALL_POLL_MS,
+	if (boot_task_submit(b, &j->t))
+		loop_timer_rearm(b->loop, &j->t.poll_timer, REINSTALL_POLL_MS,
 				 reinstall_poll_cb, b);
-	else
-		j->work_running = true;
 }
 
 /* ---- booting ---- */
@@ -268,16 +252,16 @@ static void reinstall_booted(struct boot *b, struct cmd_req *req,
 	char msg[300];
 
 	(void)req;
-	j->boot = extra;
+	j->t.boot = extra;
 	if (st != RESULT_OK) {
 		reinstall_finish(b, st, error);
 		return;
 	}
-	reinstall_enter(j, RI_INSTALL);
+	boot_task_enter(&j->t, RI_INSTALL);
 	cap_state_dirty(b->c);
 	if (j->marker[0]) {
 		j->deadline_ms = loop_now_ms() + j->install_timeout_ms;
-		loop_timer_rearm(b->loop, &j->poll_timer, REINSTALL_POLL_MS,
+		loop_timer_rearm(b->loop, &j->t.poll_timer, REINSTALL_POLL_MS,
 				 reinstall_poll_cb, b);
 		return;
 	}
@@ -322,17 +306,10 @@ void reinstall_cmd(void *self, struct cmd_req *req)
 	struct boot_job *bj;
 	const char *busy;
 	char msg[400];
-	bool cancel = false;
 
-	if ((req->p.text && !strcmp(req->p.text, "cancel")) ||
-	    (payload_bool(&req->p, "cancel", &cancel) == 0 && cancel)) {
-		cJSON *x = cJSON_CreateObject();
-
-		cJSON_AddBoolToObject(x, "cancelled", b->reinstall != NULL);
-		reinstall_cancel(b, false);
-		cap_reply(b->c, req, RESULT_OK, NULL, x);
+	if (boot_task_cancel_cmd(b, req, b->reinstall != NULL,
+				 reinstall_cancel))
 		return;
-	}
 	j = calloc(1, sizeof(*j));
 	bj = calloc(1, sizeof(*bj));
 	if (!j || !bj) {
@@ -356,11 +333,9 @@ void reinstall_cmd(void *self, struct cmd_req *req)
 		goto refuse;
 	snprintf(j->img_path, sizeof(j->img_path), "%s/%s",
 		 b->c->cfg->media.dir, j->image);
-	j->req = req;
-	boot_phases_start(&j->clock, reinstall_phase_names, RI_PHASES);
-	j->phase = RI_BOOT;
 	b->reinstall = j;
-	keyboard_cap_claim(b->kb, REINSTALL_BUSY);
+	boot_task_begin(b, &j->t, req, reinstall_phase_names, RI_PHASES,
+			REINSTALL_BUSY);
 	bj->target = BOOT_TARGET_MEDIA;
 	bj->timeout_ms = j->boot_timeout_ms;
 	bj->on_done = reinstall_booted;
@@ -376,7 +351,7 @@ void reinstall_cancel(struct boot *b, bool stopping)
 {
 	if (!b->reinstall)
 		return;
-	if (b->reinstall->phase == RI_BOOT && b->job) {
+	if (reinstall_phase(b->reinstall) == RI_BOOT && b->job) {
 		/* The boot answers through reinstall_booted. */
 		boot_once_cancel(b, stopping);
 		return;
@@ -388,11 +363,6 @@ void reinstall_cancel(struct boot *b, bool stopping)
 cJSON *reinstall_state_json(void *data)
 {
 	struct boot *b = data;
-	cJSON *o = cJSON_CreateObject();
 
-	cJSON_AddBoolToObject(o, "running", b->reinstall != NULL);
-	if (b->reinstall)
-		cJSON_AddStringToObject(
-			o, "phase", reinstall_phase_names[b->reinstall->phase]);
-	return o;
+	return boot_task_state_json(b->reinstall ? &b->reinstall->t : NULL);
 }

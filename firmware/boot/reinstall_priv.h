@@ -8,8 +8,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "firmware/boot/boot_phases.h"
 #include "firmware/boot/boot_priv.h"
+#include "firmware/boot/boot_task.h"
 
 #define REINSTALL_MARKER_MAX 128
 
@@ -22,9 +22,7 @@ enum reinstall_phase {
 };
 
 struct reinstall_job {
-	struct cmd_req *req;
-	enum reinstall_phase phase;
-	struct boot_phases clock;
+	struct boot_task t;
 	uint64_t deadline_ms;
 	uint32_t boot_timeout_ms, install_timeout_ms, os_timeout_ms;
 	char image[BOOT_IMAGE_MAX];
@@ -33,11 +31,6 @@ struct reinstall_job {
 	char done_wait[400], os_wait[400];
 	char marker[REINSTALL_MARKER_MAX + 4]; /* "::/" + path; "" none */
 	char img_path[CONFIG_PATH_MAX + BOOT_IMAGE_MAX];
-	struct macro_script s;
-	struct boot_work work;
-	bool work_running, orphan;
-	int poll_timer;
-	cJSON *boot;
 	char reboot_note[160];
 	bool os_usb;  /* the OS's signal is the phase "os" */
 	bool left_os; /* the phase left "os" since the reboot */

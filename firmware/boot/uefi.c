@@ -21,10 +21,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "firmware/boot/boot_phases.h"
 #include "firmware/boot/boot_priv.h"
+#include "firmware/boot/boot_task.h"
 #include "firmware/boot/uefi_script.h"
-#include "firmware/keyboard/keyboard_cap.h"
 #include "firmware/media/media.h"
 #include "firmware/media/media_cap.h"
 
@@ -49,23 +48,15 @@ static const char *const uefi_phase_names[UEFI_PHASES] = {
 };
 
 struct uefi_job {
-	struct cmd_req *req;
-	enum uefi_phase phase;
+	struct boot_task t;
 	uint32_t timeout_ms;
-	struct boot_phases clock;
 	uint64_t deadline_ms;
 	char tag[32];
 	char img[CONFIG_PATH_MAX + 32], tmp[CONFIG_PATH_MAX + 32];
 	char nsh[CONFIG_PATH_MAX + 32];
 	char kb[16], id_member[64];
-	struct boot_work work;
-	bool work_running;
-	bool orphan; /* answered while the worker ran: freed when it ends */
-	int poll_timer;
-	cJSON *boot; /* the boot's result fields */
 	char *output;
 	bool truncated;
-	struct macro_script s; /* the reset and its wait */
 	char reset_note[200];
 };
 
@@ -74,17 +65,14 @@ static const char *const uefi_fields[] = {"script", "timeout_s", "cancel",
 
 static void uefi_job_free(struct uefi_job *j)
 {
-	free(j->work.out);
+	boot_task_release(&j->t);
 	free(j->output);
-	macro_script_free(&j->s);
-	cJSON_Delete(j->boot);
 	free(j);
 }
 
-static void uefi_phase_enter(struct uefi_job *j, enum uefi_phase ph)
+static enum uefi_phase uefi_phase(const struct uefi_job *j)
 {
-	boot_phases_enter(&j->clock, (int)ph);
-	j->phase = ph;
+	return (enum uefi_phase)j->t.clock.cur;
 }
 
 /* Answer the job; it is freed now, or by the worker's end if it runs. */
@@ -94,11 +82,6 @@ static void uefi_finish(struct boot *b, enum result_status st,
 	struct uefi_job *j = b->uefi;
 	cJSON *x = cJSON_CreateObject();
 
-	if (j->poll_timer)
-		loop_timer_cancel(b->loop, j->poll_timer);
-	j->poll_timer = 0;
-	if (j->phase == UEFI_RESET && macro_run_active(&b->run))
-		macro_run_cancel(&b->run);
 	if (j->output) {
 		cJSON_AddStringToObject(x, "output", j->output);
 		if (j->truncated)
@@ -109,16 +92,9 @@ static void uefi_finish(struct boot *b, enum result_status st,
 	cJSON_AddStringToObject(x, "image", UEFI_IMAGE);
 	if (j->reset_note[0])
 		cJSON_AddStringToObject(x, "reset", j->reset_note);
-	boot_phases_report(&j->clock, st != RESULT_OK, &j->boot, x);
 	b->uefi = NULL;
-	keyboard_cap_unclaim(b->kb);
-	cap_reply(b->c, j->req, st, error, x);
-	j->req = NULL;
-	if (j->work_running)
-		j->orphan = true;
-	else
+	if (boot_task_answer(b, &j->t, st, error, x))
 		uefi_job_free(j);
-	cap_state_dirty(b->c);
 }
 
 static int uefi_eject(struct boot *b, char *msg, size_t len)
@@ -141,7 +117,7 @@ static void uefi_eject_quiet(struct boot *b)
 static void uefi_work_build(struct boot *b, struct uefi_job *j,
 			    const char *shell)
 {
-	struct boot_work *w = &j->work;
+	struct boot_work *w = &j->t.work;
 
 	(void)b;
 	w->n_steps = 5;
@@ -161,20 +137,11 @@ static void uefi_work_build(struct boot *b, struct uefi_job *j,
 
 static void uefi_work_read(struct uefi_job *j, const char *member)
 {
-	struct boot_work *w = &j->work;
+	struct boot_work *w = &j->t.work;
 
 	w->n_steps = 1;
 	w->steps[0] =
 		(struct boot_work_step){{"mtype", "-i", j->img, member, NULL}};
-}
-
-static int uefi_submit(struct boot *b, struct uefi_job *j)
-{
-	int r = boot_worker_submit(b->worker, &j->work);
-
-	if (!r)
-		j->work_running = true;
-	return r;
 }
 
 static void uefi_poll_cb(void *data)
@@ -182,7 +149,7 @@ static void uefi_poll_cb(void *data)
 	struct boot *b = data;
 	struct uefi_job *j = b->uefi;
 
-	j->poll_timer = 0;
+	j->t.poll_timer = 0;
 	if (loop_now_ms() >= j->deadline_ms) {
 		char msg[160];
 
@@ -195,8 +162,8 @@ static void uefi_poll_cb(void *data)
 		return;
 	}
 	uefi_work_read(j, "::/zerobmc/done.txt");
-	if (uefi_submit(b, j))
-		loop_timer_rearm(b->loop, &j->poll_timer, UEFI_POLL_MS,
+	if (boot_task_submit(b, &j->t))
+		loop_timer_rearm(b->loop, &j->t.poll_timer, UEFI_POLL_MS,
 				 uefi_poll_cb, b);
 }
 
@@ -208,7 +175,7 @@ static void uefi_boot_done(struct boot *b, struct cmd_req *req,
 	struct uefi_job *j = b->uefi;
 
 	(void)req;
-	j->boot = extra;
+	j->t.boot = extra;
 	if (st != RESULT_OK) {
 		char msg[300];
 
@@ -217,9 +184,9 @@ static void uefi_boot_done(struct boot *b, struct cmd_req *req,
 		uefi_finish(b, st, msg);
 		return;
 	}
-	uefi_phase_enter(j, UEFI_SCRIPT);
+	boot_task_enter(&j->t, UEFI_SCRIPT);
 	j->deadline_ms = loop_now_ms() + j->timeout_ms;
-	loop_timer_rearm(b->loop, &j->poll_timer, UEFI_POLL_MS, uefi_poll_cb,
+	loop_timer_rearm(b->loop, &j->t.poll_timer, UEFI_POLL_MS, uefi_poll_cb,
 			 b);
 }
 
@@ -259,7 +226,7 @@ static void uefi_built(struct boot *b, struct uefi_job *j, struct boot_work *w)
 	bj->target = BOOT_TARGET_MEDIA;
 	bj->timeout_ms = j->timeout_ms;
 	bj->on_done = uefi_boot_done;
-	uefi_phase_enter(j, UEFI_BOOT);
+	boot_task_enter(&j->t, UEFI_BOOT);
 	boot_start_job(b, bj);
 }
 
@@ -274,13 +241,13 @@ static void uefi_reset(struct boot *b, struct uefi_job *j)
 {
 	char text[96], msg[200];
 
-	uefi_phase_enter(j, UEFI_RESET);
+	boot_task_enter(&j->t, UEFI_RESET);
 	cap_state_dirty(b->c);
 	snprintf(text, sizeof(text),
 		 "PROFILE bios\nREBOOT %s\nWAIT_USB configured %ums\n",
 		 boot_reboot_line(b),
 		 j->timeout_ms + UEFI_RESET_STALL_US / 1000u);
-	if (boot_run_text(b, &j->s, text, msg, sizeof(msg))) {
+	if (boot_run_text(b, &j->t.s, text, msg, sizeof(msg))) {
 		snprintf(j->reset_note, sizeof(j->reset_note), "not seen: %s",
 			 msg);
 		uefi_finish(b, RESULT_OK, NULL);
@@ -292,7 +259,7 @@ void uefi_run_done(struct boot *b, enum macro_status st, const char *msg)
 	struct uefi_job *j = b->uefi;
 
 	/* A cancelled run is uefi_finish's own doing: it answers. */
-	if (!j || j->phase != UEFI_RESET || st == MACRO_CANCELLED)
+	if (!j || uefi_phase(j) != UEFI_RESET || st == MACRO_CANCELLED)
 		return;
 	if (st != MACRO_OK)
 		snprintf(j->reset_note, sizeof(j->reset_note), "not seen: %s",
@@ -327,31 +294,30 @@ void uefi_work_done(void *data, struct boot_work *w)
 	struct boot *b = data;
 	struct uefi_job *j =
 		(struct uefi_job *)((char *)w -
-				    offsetof(struct uefi_job, work));
+				    offsetof(struct uefi_job, t.work));
 
-	j->work_running = false;
-	if (j->orphan) {
+	if (boot_task_work_ended(&j->t)) {
 		/* Answered already (cancelled); only the files are left. */
-		if (j->phase == UEFI_BUILD) {
+		if (uefi_phase(j) == UEFI_BUILD) {
 			unlink(j->nsh);
 			unlink(j->tmp);
 		}
 		uefi_job_free(j);
 		return;
 	}
-	switch (j->phase) {
+	switch (uefi_phase(j)) {
 	case UEFI_BUILD:
 		uefi_built(b, j, w);
 		break;
 	case UEFI_SCRIPT:
 		if (w->err) {
-			loop_timer_rearm(b->loop, &j->poll_timer, UEFI_POLL_MS,
-					 uefi_poll_cb, b);
+			loop_timer_rearm(b->loop, &j->t.poll_timer,
+					 UEFI_POLL_MS, uefi_poll_cb, b);
 			break;
 		}
-		uefi_phase_enter(j, UEFI_READ);
+		boot_task_enter(&j->t, UEFI_READ);
 		uefi_work_read(j, "::/zerobmc/out.txt");
-		if (uefi_submit(b, j))
+		if (boot_task_submit(b, &j->t))
 			uefi_finish(b, RESULT_ERROR, "the worker is busy");
 		break;
 	case UEFI_READ:
@@ -457,17 +423,9 @@ void uefi_cmd(void *self, struct cmd_req *req)
 	const char *script = NULL, *busy;
 	uint32_t timeout_ms = 0;
 	char msg[300];
-	bool cancel = false;
 
-	if ((req->p.text && !strcmp(req->p.text, "cancel")) ||
-	    (payload_bool(&req->p, "cancel", &cancel) == 0 && cancel)) {
-		cJSON *x = cJSON_CreateObject();
-
-		cJSON_AddBoolToObject(x, "cancelled", b->uefi != NULL);
-		uefi_cancel(b, false);
-		cap_reply(b->c, req, RESULT_OK, NULL, x);
+	if (boot_task_cancel_cmd(b, req, b->uefi != NULL, uefi_cancel))
 		return;
-	}
 	if (uefi_parse(b, req, &script, &timeout_ms, msg, sizeof(msg))) {
 		cap_reply(b->c, req, RESULT_ERROR, msg, NULL);
 		return;
@@ -489,14 +447,12 @@ void uefi_cmd(void *self, struct cmd_req *req)
 		cap_reply(b->c, req, RESULT_ERROR, msg, NULL);
 		return;
 	}
-	j->req = req;
 	j->timeout_ms = timeout_ms;
-	boot_phases_start(&j->clock, uefi_phase_names, UEFI_PHASES);
-	j->phase = UEFI_BUILD;
 	b->uefi = j;
-	keyboard_cap_claim(b->kb, UEFI_BUSY);
+	boot_task_begin(b, &j->t, req, uefi_phase_names, UEFI_PHASES,
+			UEFI_BUSY);
 	uefi_work_build(b, j, b->c->cfg->uefi.shell);
-	if (uefi_submit(b, j)) {
+	if (boot_task_submit(b, &j->t)) {
 		unlink(j->nsh);
 		uefi_finish(b, RESULT_ERROR, "the worker is busy");
 		return;
@@ -511,12 +467,12 @@ void uefi_cancel(struct boot *b, bool stopping)
 
 	if (!j)
 		return;
-	if (j->phase == UEFI_BOOT && b->job) {
+	if (uefi_phase(j) == UEFI_BOOT && b->job) {
 		/* The boot answers through uefi_boot_done. */
 		boot_once_cancel(b, stopping);
 		return;
 	}
-	if (j->phase != UEFI_BUILD)
+	if (uefi_phase(j) != UEFI_BUILD)
 		uefi_eject_quiet(b);
 	uefi_finish(b, RESULT_CANCELLED, why);
 }
@@ -524,11 +480,6 @@ void uefi_cancel(struct boot *b, bool stopping)
 cJSON *uefi_state_json(void *data)
 {
 	struct boot *b = data;
-	cJSON *o = cJSON_CreateObject();
 
-	cJSON_AddBoolToObject(o, "running", b->uefi != NULL);
-	if (b->uefi)
-		cJSON_AddStringToObject(o, "phase",
-					uefi_phase_names[b->uefi->phase]);
-	return o;
+	return boot_task_state_json(b->uefi ? &b->uefi->t : NULL);
 }
