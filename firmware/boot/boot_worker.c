@@ -218,11 +218,9 @@ int boot_worker_new(struct loop *l, boot_worker_cb cb, void *data,
 	w->data = data;
 	r = worker_new(l, &boot_worker_ops, w, &w->wk);
 	if (r)
-		goto fail;
-	*out = w;
-	return 0;
-fail:
-	free(w);
+		free(w);
+	else
+		*out = w;
 	return r;
 }
 

@@ -275,11 +275,9 @@ int transport_hs_new(struct transport *t)
 	h->cfg = t->cfg;
 	r = worker_new(t->loop, &transport_hs_ops, h, &h->wk);
 	if (r)
-		goto fail;
-	t->hs = h;
-	return 0;
-fail:
-	free(h);
+		free(h);
+	else
+		t->hs = h;
 	return r;
 }
 
