@@ -26,7 +26,8 @@ struct worker_ops {
 	void (*enter)(void *data);
 	/* In the thread, under the lock: true if it did something. */
 	bool (*work)(struct worker *wk, void *data);
-	/* In the loop, after one or more worker_notify(). */
+	/* In the loop, after one or more worker_notify(); it may free the
+	 * worker. */
 	void (*done)(void *data);
 };
 
