@@ -3,28 +3,23 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
-#include <pthread.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "firmware/core/worker.h"
+
 struct boot_worker {
-	struct loop *loop;
 	boot_worker_cb cb;
 	void *data;
-	int efd;
-	pthread_t thread;
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	/* Under mu. */
-	bool quit;
+	struct worker *wk;
+	/* Under the worker's lock. */
 	struct boot_work *job;	/* handed to the thread */
 	struct boot_work *done; /* handed back */
 	bool running;		/* in the loop's view: submitted, not back */
@@ -164,57 +159,52 @@ static int boot_worker_step(const struct boot_work_step *s, struct boot_work *w)
 	return r;
 }
 
-static void *boot_worker_main(void *arg)
-{
-	struct boot_worker *w = arg;
-	uint64_t one = 1;
-
-	pthread_mutex_lock(&w->mu);
-	for (;;) {
-		struct boot_work *job;
-		uint64_t t0;
-
-		while (!w->quit && !w->job)
-			pthread_cond_wait(&w->cv, &w->mu);
-		if (!w->job)
-			break;
-		job = w->job;
-		pthread_mutex_unlock(&w->mu);
-		t0 = boot_worker_now_ms();
-		job->err = 0;
-		job->msg[0] = '\0';
-		for (size_t i = 0; !job->err && i < job->n_steps; i++)
-			job->err = boot_worker_step(&job->steps[i], job);
-		job->ms = boot_worker_now_ms() - t0;
-		pthread_mutex_lock(&w->mu);
-		w->job = NULL;
-		w->done = job;
-		if (write(w->efd, &one, sizeof(one)) < 0) {
-			/* The counter cannot overflow with one job. */
-		}
-	}
-	pthread_mutex_unlock(&w->mu);
-	return NULL;
-}
-
-static void boot_worker_on_event(int fd, short revents, void *data)
+/* In the thread, under the lock: the job handed over, to its end. */
+static bool boot_worker_work(struct worker *wk, void *data)
 {
 	struct boot_worker *w = data;
-	struct boot_work *done;
-	uint64_t n;
+	struct boot_work *job = w->job;
+	uint64_t t0;
 
-	(void)revents;
-	if (read(fd, &n, sizeof(n)) < 0)
-		return;
-	pthread_mutex_lock(&w->mu);
-	done = w->done;
-	w->done = NULL;
-	pthread_mutex_unlock(&w->mu);
-	if (!done)
-		return;
+	if (!job)
+		return false;
+	worker_unlock(wk);
+	t0 = boot_worker_now_ms();
+	job->err = 0;
+	job->msg[0] = '\0';
+	for (size_t i = 0; !job->err && i < job->n_steps; i++)
+		job->err = boot_worker_step(&job->steps[i], job);
+	job->ms = boot_worker_now_ms() - t0;
+	worker_lock(wk);
+	w->job = NULL;
+	w->done = job;
+	worker_notify(wk);
+	return true;
+}
+
+static void boot_worker_deliver(struct boot_worker *w, struct boot_work *done)
+{
 	w->running = false;
 	(done->done ? done->done : w->cb)(w->data, done);
 }
+
+static void boot_worker_on_done(void *data)
+{
+	struct boot_worker *w = data;
+	struct boot_work *done;
+
+	worker_lock(w->wk);
+	done = w->done;
+	w->done = NULL;
+	worker_unlock(w->wk);
+	if (done)
+		boot_worker_deliver(w, done);
+}
+
+static const struct worker_ops boot_worker_ops = {
+	.work = boot_worker_work,
+	.done = boot_worker_on_done,
+};
 
 int boot_worker_new(struct loop *l, boot_worker_cb cb, void *data,
 		    struct boot_worker **out)
@@ -224,32 +214,13 @@ int boot_worker_new(struct loop *l, boot_worker_cb cb, void *data,
 
 	if (!w)
 		return -ENOMEM;
-	w->loop = l;
 	w->cb = cb;
 	w->data = data;
-	pthread_mutex_init(&w->mu, NULL);
-	pthread_cond_init(&w->cv, NULL);
-	w->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	if (w->efd < 0) {
-		r = -errno;
-		goto fail;
-	}
-	r = loop_fd_add(l, w->efd, POLLIN, boot_worker_on_event, w);
+	r = worker_new(l, &boot_worker_ops, w, &w->wk);
 	if (r)
-		goto fail;
-	r = -pthread_create(&w->thread, NULL, boot_worker_main, w);
-	if (r) {
-		loop_fd_del(l, w->efd);
-		goto fail;
-	}
-	*out = w;
-	return 0;
-fail:
-	if (w->efd >= 0)
-		close(w->efd);
-	pthread_mutex_destroy(&w->mu);
-	pthread_cond_destroy(&w->cv);
-	free(w);
+		free(w);
+	else
+		*out = w;
 	return r;
 }
 
@@ -257,20 +228,10 @@ void boot_worker_free(struct boot_worker *w)
 {
 	if (!w)
 		return;
-	pthread_mutex_lock(&w->mu);
-	w->quit = true;
-	pthread_cond_signal(&w->cv);
-	pthread_mutex_unlock(&w->mu);
-	pthread_join(w->thread, NULL);
-	loop_fd_del(w->loop, w->efd);
-	close(w->efd);
+	worker_free(w->wk);
 	/* A job that ended after the loop stopped listening. */
-	if (w->done) {
-		w->running = false;
-		(w->done->done ? w->done->done : w->cb)(w->data, w->done);
-	}
-	pthread_mutex_destroy(&w->mu);
-	pthread_cond_destroy(&w->cv);
+	if (w->done)
+		boot_worker_deliver(w, w->done);
 	free(w);
 }
 
@@ -282,10 +243,10 @@ int boot_worker_submit(struct boot_worker *w, struct boot_work *work)
 	work->out = NULL;
 	work->out_len = 0;
 	work->truncated = 0;
-	pthread_mutex_lock(&w->mu);
+	worker_lock(w->wk);
 	w->job = work;
-	pthread_cond_signal(&w->cv);
-	pthread_mutex_unlock(&w->mu);
+	worker_wake(w->wk);
+	worker_unlock(w->wk);
 	w->running = true;
 	return 0;
 }

@@ -5,15 +5,12 @@
 #include <libgen.h>
 #include <limits.h>
 #include <linux/ioprio.h>
-#include <poll.h>
-#include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -23,22 +20,19 @@
 
 #include <mbedtls/sha256.h>
 
+#include "firmware/core/worker.h"
+
 #define MEDIA_WORKER_CHUNK (1u << 20)
 /* Where a file system writes zeros, a step of a few seconds at most. */
 #define MEDIA_WORKER_SIZE_STEP (64ull << 20)
 
 struct media_worker {
-	struct loop *loop;
 	media_worker_cb cb;
 	void *data;
-	int efd;
-	pthread_t thread;
-	bool started;
+	struct worker *wk;
 
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	/* Under mu: the jobs handed over and the results handed back. */
-	bool quit;
+	/* Under the worker's lock: the jobs handed over and the results
+	 * handed back. */
 	int job_fd; /* -1: none */
 	uint64_t job_gen;
 	char *save_text;
@@ -52,7 +46,6 @@ struct media_worker {
 
 	/* The hash the loop wants; a running one with another gen stops. */
 	atomic_uint_fast64_t want_gen;
-	atomic_bool stop;
 	atomic_uint_fast64_t hashed;
 };
 
@@ -109,16 +102,7 @@ int media_write_atomic(const char *path, const char *text, size_t len)
 	return r;
 }
 
-static void media_worker_notify(struct media_worker *w)
-{
-	uint64_t one = 1;
-
-	if (write(w->efd, &one, sizeof(one)) < 0) {
-		/* The counter cannot overflow in practice; nothing to do. */
-	}
-}
-
-/* Under mu. Does a pending save, unlocking around the write. */
+/* Under the lock. Does a pending save, unlocking around the write. */
 static void media_worker_do_save(struct media_worker *w)
 {
 	char path[PATH_MAX];
@@ -127,25 +111,25 @@ static void media_worker_do_save(struct media_worker *w)
 
 	w->save_text = NULL;
 	snprintf(path, sizeof(path), "%s", w->save_path);
-	pthread_mutex_unlock(&w->mu);
+	worker_unlock(w->wk);
 	r = media_write_atomic(path, text, strlen(text));
 	free(text);
-	pthread_mutex_lock(&w->mu);
+	worker_lock(w->wk);
 	w->res.save_done = true;
 	w->res.save_err = r;
-	media_worker_notify(w);
+	worker_notify(w->wk);
 }
 
-/* Under mu. Grows a pending file, unlocking around it. */
+/* Under the lock. Grows a pending file, unlocking around it. */
 static void media_worker_do_size(struct media_worker *w)
 {
 	int fd = w->size_fd, r = 0;
 	uint64_t want = w->size_bytes, at = 0;
 
 	w->size_fd = -1;
-	pthread_mutex_unlock(&w->mu);
+	worker_unlock(w->wk);
 	while (!r && at < want) {
-		if (atomic_load(&w->stop)) {
+		if (worker_stopping(w->wk)) {
 			r = -ECANCELED;
 			break;
 		}
@@ -156,13 +140,13 @@ static void media_worker_do_size(struct media_worker *w)
 			r = -errno;
 	}
 	close(fd);
-	pthread_mutex_lock(&w->mu);
+	worker_lock(w->wk);
 	w->res.size_done = true;
 	w->res.size_err = r;
-	media_worker_notify(w);
+	worker_notify(w->wk);
 }
 
-/* Under mu: what may not wait for a hash or a download. */
+/* Under the lock: what may not wait for a hash or a download. */
 static bool media_worker_do_urgent(struct media_worker *w)
 {
 	if (w->save_text) {
@@ -242,7 +226,8 @@ static int media_worker_do_hash(struct media_worker *w, int fd, uint64_t gen,
 				     ? MEDIA_WORKER_CHUNK
 				     : (size_t)(size - off);
 
-		if (atomic_load(&w->stop) || atomic_load(&w->want_gen) != gen) {
+		if (worker_stopping(w->wk) ||
+		    atomic_load(&w->want_gen) != gen) {
 			r = -ECANCELED;
 			break;
 		}
@@ -263,7 +248,7 @@ out:
 	return r;
 }
 
-static void media_worker_lower_priority(void)
+static void media_worker_lower_priority(void *data)
 {
 	/*
 	 * The server may be installing from this very SD card: the hash
@@ -279,70 +264,71 @@ static void media_worker_lower_priority(void)
 	}
 }
 
-static void *media_worker_main(void *arg)
+/* In the thread, under the lock: a save or a sizing first, then unless
+ * the worker stops, a job, then a hash. */
+static bool media_worker_work(struct worker *wk, void *data)
 {
-	struct media_worker *w = arg;
+	struct media_worker *w = data;
 
-	media_worker_lower_priority();
-	pthread_mutex_lock(&w->mu);
-	for (;;) {
-		if (media_worker_do_urgent(w)) {
-			continue;
-		} else if (w->quit) {
-			break;
-		} else if (w->job_fn && !w->job_running) {
-			void *job = w->job_arg;
+	if (media_worker_do_urgent(w))
+		return true;
+	if (worker_stopping(wk))
+		return false;
+	if (w->job_fn && !w->job_running) {
+		void *job = w->job_arg;
 
-			w->job_running = true;
-			pthread_mutex_unlock(&w->mu);
-			w->job_fn(w, job);
-			pthread_mutex_lock(&w->mu);
-			w->job_fn = NULL;
-			w->job_running = false;
-			w->res.job_done = job;
-			media_worker_notify(w);
-		} else if (w->job_fd >= 0) {
-			int fd = w->job_fd;
-			uint64_t gen = w->job_gen, t0;
-			char hex[65] = "";
-			int r;
-
-			w->job_fd = -1;
-			pthread_mutex_unlock(&w->mu);
-			t0 = media_worker_now_us();
-			r = media_worker_do_hash(w, fd, gen, hex);
-			close(fd);
-			pthread_mutex_lock(&w->mu);
-			w->res.hash_done = true;
-			w->res.gen = gen;
-			w->res.err = r;
-			w->res.bytes = atomic_load(&w->hashed);
-			w->res.usec = media_worker_now_us() - t0;
-			memcpy(w->res.hex, hex, sizeof(hex));
-			media_worker_notify(w);
-		} else {
-			pthread_cond_wait(&w->cv, &w->mu);
-		}
+		w->job_running = true;
+		worker_unlock(wk);
+		w->job_fn(w, job);
+		worker_lock(wk);
+		w->job_fn = NULL;
+		w->job_running = false;
+		w->res.job_done = job;
+		worker_notify(wk);
+		return true;
 	}
-	pthread_mutex_unlock(&w->mu);
-	return NULL;
+	if (w->job_fd >= 0) {
+		int fd = w->job_fd;
+		uint64_t gen = w->job_gen, t0;
+		char hex[65] = "";
+		int r;
+
+		w->job_fd = -1;
+		worker_unlock(wk);
+		t0 = media_worker_now_us();
+		r = media_worker_do_hash(w, fd, gen, hex);
+		close(fd);
+		worker_lock(wk);
+		w->res.hash_done = true;
+		w->res.gen = gen;
+		w->res.err = r;
+		w->res.bytes = atomic_load(&w->hashed);
+		w->res.usec = media_worker_now_us() - t0;
+		memcpy(w->res.hex, hex, sizeof(hex));
+		worker_notify(wk);
+		return true;
+	}
+	return false;
 }
 
-static void media_worker_on_event(int fd, short revents, void *data)
+static void media_worker_on_done(void *data)
 {
 	struct media_worker *w = data;
 	struct media_worker_result res;
-	uint64_t n;
 
-	if (read(fd, &n, sizeof(n)) < 0 && errno != EAGAIN)
-		return;
-	pthread_mutex_lock(&w->mu);
+	worker_lock(w->wk);
 	res = w->res;
 	memset(&w->res, 0, sizeof(w->res));
-	pthread_mutex_unlock(&w->mu);
+	worker_unlock(w->wk);
 	if (res.hash_done || res.save_done || res.size_done || res.job_done)
 		w->cb(w->data, &res);
 }
+
+static const struct worker_ops media_worker_ops = {
+	.enter = media_worker_lower_priority,
+	.work = media_worker_work,
+	.done = media_worker_on_done,
+};
 
 static int media_worker_install_sigbus(void)
 {
@@ -361,39 +347,20 @@ int media_worker_new(struct loop *l, media_worker_cb cb, void *data,
 
 	if (!w)
 		return -ENOMEM;
-	w->loop = l;
 	w->cb = cb;
 	w->data = data;
 	w->job_fd = -1;
 	w->size_fd = -1;
-	w->efd = -1;
-	pthread_mutex_init(&w->mu, NULL);
-	pthread_cond_init(&w->cv, NULL);
 	if (media_worker_install_sigbus()) {
 		r = -errno;
 		goto fail;
 	}
-	w->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	if (w->efd < 0) {
-		r = -errno;
-		goto fail;
-	}
-	r = loop_fd_add(l, w->efd, POLLIN, media_worker_on_event, w);
+	r = worker_new(l, &media_worker_ops, w, &w->wk);
 	if (r)
 		goto fail;
-	r = -pthread_create(&w->thread, NULL, media_worker_main, w);
-	if (r) {
-		loop_fd_del(l, w->efd);
-		goto fail;
-	}
-	w->started = true;
 	*out = w;
 	return 0;
 fail:
-	if (w->efd >= 0)
-		close(w->efd);
-	pthread_cond_destroy(&w->cv);
-	pthread_mutex_destroy(&w->mu);
 	free(w);
 	return r;
 }
@@ -402,46 +369,37 @@ void media_worker_free(struct media_worker *w)
 {
 	if (!w)
 		return;
-	atomic_store(&w->stop, true);
-	pthread_mutex_lock(&w->mu);
-	w->quit = true;
-	pthread_cond_signal(&w->cv);
-	pthread_mutex_unlock(&w->mu);
-	pthread_join(w->thread, NULL);
+	worker_free(w->wk);
 	if (w->job_fd >= 0)
 		close(w->job_fd);
 	if (w->size_fd >= 0)
 		close(w->size_fd);
 	free(w->save_text);
-	loop_fd_del(w->loop, w->efd);
-	close(w->efd);
-	pthread_cond_destroy(&w->cv);
-	pthread_mutex_destroy(&w->mu);
 	free(w);
 }
 
 int media_worker_hash(struct media_worker *w, int fd, uint64_t gen)
 {
-	pthread_mutex_lock(&w->mu);
+	worker_lock(w->wk);
 	if (w->job_fd >= 0)
 		close(w->job_fd);
 	w->job_fd = fd;
 	w->job_gen = gen;
 	atomic_store(&w->want_gen, gen);
 	atomic_store(&w->hashed, 0);
-	pthread_cond_signal(&w->cv);
-	pthread_mutex_unlock(&w->mu);
+	worker_wake(w->wk);
+	worker_unlock(w->wk);
 	return 0;
 }
 
 void media_worker_cancel(struct media_worker *w)
 {
-	pthread_mutex_lock(&w->mu);
+	worker_lock(w->wk);
 	if (w->job_fd >= 0)
 		close(w->job_fd);
 	w->job_fd = -1;
 	atomic_store(&w->want_gen, 0);
-	pthread_mutex_unlock(&w->mu);
+	worker_unlock(w->wk);
 }
 
 uint64_t media_worker_hashed(struct media_worker *w)
@@ -451,55 +409,55 @@ uint64_t media_worker_hashed(struct media_worker *w)
 
 void media_worker_save(struct media_worker *w, const char *path, char *text)
 {
-	pthread_mutex_lock(&w->mu);
+	worker_lock(w->wk);
 	free(w->save_text); /* a newer state replaces one not yet written */
 	w->save_text = text;
 	snprintf(w->save_path, sizeof(w->save_path), "%s", path);
-	pthread_mutex_unlock(&w->mu);
-	pthread_cond_signal(&w->cv);
+	worker_unlock(w->wk);
+	worker_wake(w->wk);
 }
 
 int media_worker_run(struct media_worker *w, media_worker_job_fn fn, void *arg)
 {
 	int r = 0;
 
-	pthread_mutex_lock(&w->mu);
+	worker_lock(w->wk);
 	if (w->job_fn) {
 		r = -EBUSY;
 	} else {
 		w->job_fn = fn;
 		w->job_arg = arg;
-		pthread_cond_signal(&w->cv);
+		worker_wake(w->wk);
 	}
-	pthread_mutex_unlock(&w->mu);
+	worker_unlock(w->wk);
 	return r;
 }
 
 bool media_worker_stopping(struct media_worker *w)
 {
-	return atomic_load(&w->stop);
+	return worker_stopping(w->wk);
 }
 
 void media_worker_yield(struct media_worker *w)
 {
-	pthread_mutex_lock(&w->mu);
+	worker_lock(w->wk);
 	while (media_worker_do_urgent(w))
 		;
-	pthread_mutex_unlock(&w->mu);
+	worker_unlock(w->wk);
 }
 
 int media_worker_size(struct media_worker *w, int fd, uint64_t bytes)
 {
 	int r = 0;
 
-	pthread_mutex_lock(&w->mu);
+	worker_lock(w->wk);
 	if (w->size_fd >= 0) {
 		r = -EBUSY;
 	} else {
 		w->size_fd = fd;
 		w->size_bytes = bytes;
-		pthread_cond_signal(&w->cv);
+		worker_wake(w->wk);
 	}
-	pthread_mutex_unlock(&w->mu);
+	worker_unlock(w->wk);
 	return r;
 }

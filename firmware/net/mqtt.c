@@ -514,18 +514,46 @@ static bool mqtt_is_will(const struct mqtt *m, const char *topic,
 	       !memcmp(payload, m->will_payload, len);
 }
 
+/*
+ * Hands a message to Paho with ro's callbacks, the correlation data as
+ * a property under MQTT 5; a message with an acknowledgement to come
+ * takes a place in the window.
+ */
+static int mqtt_send(struct mqtt *m, const char *topic, const void *payload,
+		     size_t len, int qos, bool retain, const void *correlation,
+		     size_t correlation_len, MQTTAsync_responseOptions *ro)
+{
+	MQTTAsync_message msg = MQTTAsync_message_initializer;
+	int rc;
+
+	if (len > INT32_MAX)
+		return -E2BIG;
+	msg.payload = (void *)payload;
+	msg.payloadlen = (int)len;
+	msg.qos = qos;
+	msg.retained = retain;
+	if (correlation && correlation_len && m->version == MQTTVERSION_5)
+		mqtt_prop_add(&msg.properties,
+			      MQTTPROPERTY_CODE_CORRELATION_DATA, correlation,
+			      correlation_len);
+	rc = MQTTAsync_sendMessage(m->client, topic, &msg, ro);
+	MQTTProperties_free(&msg.properties);
+	if (rc == MQTTASYNC_SUCCESS && qos > 0) {
+		m->inflight++;
+		mqtt_ack_wake_update(m);
+	}
+	return mqtt_send_errno(rc);
+}
+
 int mqtt_publish(struct mqtt *m, const char *topic, const void *payload,
 		 size_t len, int qos, bool retain, const void *correlation,
 		 size_t correlation_len)
 {
-	MQTTAsync_message msg = MQTTAsync_message_initializer;
 	MQTTAsync_responseOptions ro = MQTTAsync_responseOptions_initializer;
-	int rc;
+	int r;
 
 	if (!m->online && !m->stopping)
 		return -ENOTCONN;
-	if (len > INT32_MAX)
-		return -E2BIG;
 	if (qos > 0) {
 		ro.context = m;
 		if (m->version == MQTTVERSION_5 &&
@@ -540,23 +568,11 @@ int mqtt_publish(struct mqtt *m, const char *topic, const void *payload,
 			ro.onFailure = mqtt_on_undelivered;
 		}
 	}
-	msg.payload = (void *)payload;
-	msg.payloadlen = (int)len;
-	msg.qos = qos;
-	msg.retained = retain;
-	if (correlation && correlation_len && m->version == MQTTVERSION_5)
-		mqtt_prop_add(&msg.properties,
-			      MQTTPROPERTY_CODE_CORRELATION_DATA, correlation,
-			      correlation_len);
-	rc = MQTTAsync_sendMessage(m->client, topic, &msg, &ro);
-	MQTTProperties_free(&msg.properties);
-	if (rc == MQTTASYNC_SUCCESS && ro.onSuccess5 == mqtt_on_will_acked5)
+	r = mqtt_send(m, topic, payload, len, qos, retain, correlation,
+		      correlation_len, &ro);
+	if (!r && ro.onSuccess5 == mqtt_on_will_acked5)
 		m->will_sent = MQTT_WILL_PENDING;
-	if (rc == MQTTASYNC_SUCCESS && qos > 0) {
-		m->inflight++;
-		mqtt_ack_wake_update(m);
-	}
-	return mqtt_send_errno(rc);
+	return r;
 }
 
 void mqtt_prop_add(MQTTProperties *props, enum MQTTPropertyCodes id,
@@ -594,15 +610,12 @@ int mqtt_publish_tracked(struct mqtt *m, const char *topic, const void *payload,
 			 size_t correlation_len, mqtt_acked_fn fn, void *data,
 			 uint64_t tag, bool quiet)
 {
-	MQTTAsync_message msg = MQTTAsync_message_initializer;
 	MQTTAsync_responseOptions ro = MQTTAsync_responseOptions_initializer;
 	struct mqtt_track *t;
-	int rc;
+	int r;
 
 	if (!m->online)
 		return -ENOTCONN;
-	if (len > INT32_MAX)
-		return -E2BIG;
 	t = calloc(1, sizeof(*t));
 	if (!t)
 		return -ENOMEM;
@@ -615,21 +628,9 @@ int mqtt_publish_tracked(struct mqtt *m, const char *topic, const void *payload,
 		ro.onSuccess = mqtt_on_tracked;
 		ro.onFailure = mqtt_on_untracked;
 	}
-	msg.payload = (void *)payload;
-	msg.payloadlen = (int)len;
-	msg.qos = 1;
-	msg.retained = retain;
-	if (correlation && correlation_len && m->version == MQTTVERSION_5)
-		mqtt_prop_add(&msg.properties,
-			      MQTTPROPERTY_CODE_CORRELATION_DATA, correlation,
-			      correlation_len);
-	rc = MQTTAsync_sendMessage(m->client, topic, &msg, &ro);
-	MQTTProperties_free(&msg.properties);
-	if (rc == MQTTASYNC_SUCCESS) {
-		m->inflight++;
-		mqtt_ack_wake_update(m);
-		return 0;
-	}
-	free(t);
-	return mqtt_send_errno(rc);
+	r = mqtt_send(m, topic, payload, len, 1, retain, correlation,
+		      correlation_len, &ro);
+	if (r)
+		free(t);
+	return r;
 }

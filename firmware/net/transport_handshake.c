@@ -28,7 +28,6 @@
  */
 #include <errno.h>
 #include <poll.h>
-#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,6 +35,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include "firmware/core/worker.h"
 #include "firmware/net/transport_priv.h"
 
 #define TRANSPORT_HS_MAX 4
@@ -48,7 +48,7 @@
 struct transport_hs_job {
 	struct transport_hs_job *next; /* the queue, oldest first */
 	bool current;		       /* the loop's: false when abandoned */
-	bool started, finished;	       /* under mu */
+	bool started, finished;	       /* under the worker's lock */
 	int cancel_fd;		       /* loop -> thread */
 	/* The thread's from start to finish; then the loop's. */
 	int fd;
@@ -61,12 +61,8 @@ struct transport_hs {
 	struct transport *t;
 	const struct transport_stream_ops *ops;
 	const struct config *cfg;
-	pthread_t th;
-	int done_fd; /* thread -> loop */
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	/* Under mu. */
-	bool quit;
+	struct worker *wk;
+	/* Under the worker's lock. */
 	struct transport_hs_job *jobs;
 	unsigned int n_jobs;
 	/* The loop's: the session's job, NULL if none. */
@@ -132,31 +128,28 @@ static struct transport_hs_job *transport_hs_next(struct transport_hs *h)
 	return NULL;
 }
 
-static void *transport_hs_thread(void *arg)
+/* In the thread, under the lock: the oldest job not started, unless the
+ * transport is being freed. */
+static bool transport_hs_work(struct worker *wk, void *data)
 {
-	struct transport_hs *h = arg;
+	struct transport_hs *h = data;
 	struct transport_hs_job *j;
 
-	pthread_mutex_lock(&h->mu);
-	while (!h->quit) {
-		j = transport_hs_next(h);
-		if (!j) {
-			pthread_cond_wait(&h->cv, &h->mu);
-			continue;
-		}
-		j->started = true;
-		pthread_mutex_unlock(&h->mu);
-		j->result = transport_hs_run(h, j);
-		pthread_mutex_lock(&h->mu);
-		j->finished = true;
-		/* A write of 1 to an eventfd the loop drains cannot fail. */
-		(void)eventfd_write(h->done_fd, 1);
-	}
-	pthread_mutex_unlock(&h->mu);
-	return NULL;
+	if (worker_stopping(wk))
+		return false;
+	j = transport_hs_next(h);
+	if (!j)
+		return false;
+	j->started = true;
+	worker_unlock(wk);
+	j->result = transport_hs_run(h, j);
+	worker_lock(wk);
+	j->finished = true;
+	worker_notify(wk);
+	return true;
 }
 
-/* Off the queue (under mu, or with the thread gone). */
+/* Off the queue (under the lock, or with the thread gone). */
 static void transport_hs_unlink(struct transport_hs *h,
 				struct transport_hs_job *j)
 {
@@ -180,14 +173,12 @@ static void transport_hs_job_free(struct transport_hs *h,
 	free(j);
 }
 
-static void transport_hs_on_done(int fd, short revents, void *data)
+static void transport_hs_on_done(void *data)
 {
 	struct transport_hs *h = data;
 	struct transport_hs_job *done = NULL, *j, *next;
-	eventfd_t n;
 
-	(void)eventfd_read(fd, &n);
-	pthread_mutex_lock(&h->mu);
+	worker_lock(h->wk);
 	for (j = h->jobs; j; j = next) {
 		next = j->next;
 		if (!j->finished)
@@ -196,7 +187,7 @@ static void transport_hs_on_done(int fd, short revents, void *data)
 		j->next = done;
 		done = j;
 	}
-	pthread_mutex_unlock(&h->mu);
+	worker_unlock(h->wk);
 	for (j = done; j; j = next) {
 		struct transport *t = h->t;
 		char err[sizeof(j->err)];
@@ -218,6 +209,11 @@ static void transport_hs_on_done(int fd, short revents, void *data)
 	}
 }
 
+static const struct worker_ops transport_hs_ops = {
+	.work = transport_hs_work,
+	.done = transport_hs_on_done,
+};
+
 int transport_hs_start(struct transport *t)
 {
 	struct transport_hs *h = t->hs;
@@ -235,7 +231,7 @@ int transport_hs_start(struct transport *t)
 		transport_hs_job_free(h, j);
 		return r;
 	}
-	pthread_mutex_lock(&h->mu);
+	worker_lock(h->wk);
 	if (h->n_jobs >= TRANSPORT_HS_MAX) {
 		r = -EBUSY;
 	} else {
@@ -248,9 +244,9 @@ int transport_hs_start(struct transport *t)
 		*tail = j;
 		h->n_jobs++;
 		h->current = j;
-		pthread_cond_signal(&h->cv);
+		worker_wake(h->wk);
 	}
-	pthread_mutex_unlock(&h->mu);
+	worker_unlock(h->wk);
 	if (r)
 		transport_hs_job_free(h, j);
 	return r;
@@ -277,29 +273,11 @@ int transport_hs_new(struct transport *t)
 	h->t = t;
 	h->ops = t->ops;
 	h->cfg = t->cfg;
-	pthread_mutex_init(&h->mu, NULL);
-	pthread_cond_init(&h->cv, NULL);
-	h->done_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	if (h->done_fd < 0) {
-		r = -errno;
-		goto fail;
-	}
-	r = loop_fd_add(t->loop, h->done_fd, POLLIN, transport_hs_on_done, h);
+	r = worker_new(t->loop, &transport_hs_ops, h, &h->wk);
 	if (r)
-		goto fail;
-	r = -pthread_create(&h->th, NULL, transport_hs_thread, h);
-	if (r) {
-		loop_fd_del(t->loop, h->done_fd);
-		goto fail;
-	}
-	t->hs = h;
-	return 0;
-fail:
-	if (h->done_fd >= 0)
-		close(h->done_fd);
-	pthread_cond_destroy(&h->cv);
-	pthread_mutex_destroy(&h->mu);
-	free(h);
+		free(h);
+	else
+		t->hs = h;
 	return r;
 }
 
@@ -310,24 +288,18 @@ void transport_hs_free(struct transport *t)
 	if (!h)
 		return;
 	transport_hs_cancel(t);
-	pthread_mutex_lock(&h->mu);
-	h->quit = true;
+	worker_lock(h->wk);
 	for (struct transport_hs_job *j = h->jobs; j; j = j->next)
 		(void)eventfd_write(j->cancel_fd, 1);
-	pthread_cond_signal(&h->cv);
-	pthread_mutex_unlock(&h->mu);
+	worker_unlock(h->wk);
 	/* At most the step a job is in. */
-	pthread_join(h->th, NULL);
+	worker_free(h->wk);
 	while (h->jobs) {
 		struct transport_hs_job *j = h->jobs;
 
 		transport_hs_unlink(h, j);
 		transport_hs_job_free(h, j);
 	}
-	loop_fd_del(t->loop, h->done_fd);
-	close(h->done_fd);
-	pthread_cond_destroy(&h->cv);
-	pthread_mutex_destroy(&h->mu);
 	free(h);
 	t->hs = NULL;
 }
