@@ -22,14 +22,13 @@ the binary; ZB_LAB_RUN attaches to a running lab, else a private one is
 booted and stopped at the end).
 """
 import os
-import random
 import sys
 import time
 import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-import lab as labmod  # noqa: E402
+import labcase  # noqa: E402
 import labbuild  # noqa: E402
 
 BOOT_S = 300  # OVMF under TCG, from reset to the shell and startup.nsh
@@ -45,28 +44,7 @@ def media_of(doc):
     return doc.get("media") or {}
 
 
-class LabMedia(unittest.TestCase):
-    lab = None
-
-    @classmethod
-    def setUpClass(cls):
-        cls.lab = labmod.Lab.for_test(server="uefi")
-        if not cls.lab.running("server"):
-            cls.lab.start_server("uefi")
-        cls.tag = "%06x" % random.randrange(1 << 24)
-
-    @classmethod
-    def tearDownClass(cls):
-        if cls.lab:
-            try:
-                cls.lab.cmd("media", {"image": "eject"}, timeout=30)
-            except labmod.LabError:
-                pass
-            if cls.lab.owner:
-                cls.lab.stop()
-            else:
-                cls.lab.close_clients()
-
+class LabMedia(labcase.LabMediaCase):
     def image(self, what):
         marker = "zerobmc-media-%s-%s" % (what, self.tag)
         name = "boot-%s-%s.img" % (what, self.tag)

@@ -33,7 +33,6 @@ a running lab, else a private one is booted and stopped at the end).
 """
 import json
 import os
-import random
 import re
 import shutil
 import sys
@@ -43,6 +42,7 @@ import unittest
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import lab as labmod  # noqa: E402
+import labcase  # noqa: E402
 import labos  # noqa: E402
 
 BOOT_S = 300  # each boot wait of the agent under TCG
@@ -53,13 +53,10 @@ SPLASH_MS = 3000
 ATTEMPT_S = 120
 
 
-class LabReinstall(unittest.TestCase):
-    lab = None
-
+class LabReinstall(labcase.LabMediaCase):
     @classmethod
     def setUpClass(cls):
-        cls.lab = labmod.Lab.for_test(server="uefi")
-        cls.tag = "%06x" % random.randrange(1 << 24)
+        super().setUpClass()
         cls.work = cls.lab.path("reinstall")
         os.makedirs(cls.work, exist_ok=True)
         t0 = time.time()
@@ -75,23 +72,9 @@ class LabReinstall(unittest.TestCase):
 
     @classmethod
     def tearDownClass(cls):
-        if not cls.lab:
-            return
-        try:
-            cls.lab.cmd("media", {"image": "eject"}, timeout=30)
-        except labmod.LabError:
-            pass
-        for name in os.listdir(os.path.join(cls.lab.share, "images")):
-            if cls.tag in name:
-                os.unlink(os.path.join(cls.lab.share, "images", name))
-        if cls.lab.owner:
-            cls.lab.stop()
-        else:
-            # The suite's other tests expect the firmware's shell.
-            cls.lab.kill_server()
-            cls.lab.start_server("uefi")
-            cls.lab.close_clients()
-        shutil.rmtree(cls.work, ignore_errors=True)
+        super().tearDownClass()
+        if cls.lab:
+            shutil.rmtree(cls.work, ignore_errors=True)
 
     # --- helpers ---------------------------------------------------------
 

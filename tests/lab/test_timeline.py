@@ -19,14 +19,13 @@ the binary; ZB_LAB_RUN attaches to a running lab).
 """
 import json
 import os
-import random
 import sys
 import time
 import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-import lab as labmod  # noqa: E402
+import labcase  # noqa: E402
 import labbuild  # noqa: E402
 
 BOOT_S = 300
@@ -58,32 +57,7 @@ def settle_reads(lab, since_t, quiet_s=3, timeout=30):
         time.sleep(0.5)
 
 
-class LabTimeline(unittest.TestCase):
-    lab = None
-
-    @classmethod
-    def setUpClass(cls):
-        cls.lab = labmod.Lab.for_test(server="uefi")
-        if not cls.lab.running("server"):
-            cls.lab.start_server("uefi")
-        cls.tag = "%06x" % random.randrange(1 << 24)
-
-    @classmethod
-    def tearDownClass(cls):
-        if cls.lab:
-            try:
-                cls.lab.cmd("media", {"image": "eject"}, timeout=30)
-            except labmod.LabError:
-                pass
-            if cls.lab.owner:
-                cls.lab.stop()
-            else:
-                try:
-                    cls.lab.ensure_server("uefi")
-                except labmod.LabError:
-                    pass
-                cls.lab.close_clients()
-
+class LabTimeline(labcase.LabMediaCase):
     def test_1_firmware_reads_the_media_after_enumerating(self):
         lab = self.lab
         marker = "zerobmc-timeline-" + self.tag
