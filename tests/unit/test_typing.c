@@ -513,102 +513,105 @@ static void packed_is(const struct typing_plan *p, size_t i, uint8_t mods,
 /*
  * bios: the next character's press releases the key before ([a] then
  * [b]); a key that comes back is released first, and a change of
- * modifiers goes out in a report that presses no key.
+ * modifiers goes out in a report that presses no key. Each case: the
+ * reports (modifiers, key) with the pause after each.
  */
 static void test_bios_rollover(void **state)
 {
-	static const uint8_t a[] = {0x04, 0}, b[] = {0x05, 0}, c[] = {0x06, 0},
-			     l[] = {0x0f, 0}, one[] = {0x1e, 0},
-			     at[] = {0x14, 0}, none[] = {0};
+	static const struct {
+		const char *layout, *text, *what;
+		struct {
+			uint8_t mods, key;
+			uint32_t gap_us;
+		} want[8];
+		size_t n;
+	} cases[] = {
+		{"us",
+		 "abc",
+		 "other keys, same modifiers: a report each",
+		 {{0, 0x04, P}, {0, 0x05, P}, {0, 0x06, P - R}, {0, 0, R}},
+		 4},
+		{"us",
+		 "lla",
+		 "the same key again: released 3 ms before it",
+		 {{0, 0x0f, P - R},
+		  {0, 0, R},
+		  {0, 0x0f, P},
+		  {0, 0x04, P - R},
+		  {0, 0, R}},
+		 5},
+		{"us",
+		 "aBC",
+		 "Shift down with a's release, a press of its own",
+		 {{0, 0x04, P},
+		  {SH, 0, P},
+		  {SH, 0x05, P},
+		  {SH, 0x06, P - R},
+		  {0, 0, R}},
+		 5},
+		{"us",
+		 "Ca",
+		 "Shift up with C's release, 3 ms before a",
+		 {{SH, 0, P},
+		  {SH, 0x06, P - R},
+		  {0, 0, R},
+		  {0, 0x04, P - R},
+		  {0, 0, R}},
+		 5},
+		{"us",
+		 "AAa",
+		 "a shifted key again: released, Shift kept",
+		 {{SH, 0, P},
+		  {SH, 0x04, P - R},
+		  {SH, 0, R},
+		  {SH, 0x04, P - R},
+		  {0, 0, R},
+		  {0, 0x04, P - R},
+		  {0, 0, R}},
+		 7},
+		{"us",
+		 "1!",
+		 "the same key with other modifiers",
+		 {{0, 0x1e, P}, {SH, 0, P}, {SH, 0x1e, P - R}, {0, 0, R}},
+		 4},
+		{"de",
+		 "a@a",
+		 "AltGr as Shift",
+		 {{0, 0x04, P},
+		  {AG, 0, P},
+		  {AG, 0x14, P - R},
+		  {0, 0, R},
+		  {0, 0x04, P - R},
+		  {0, 0, R}},
+		 6},
+		{"de",
+		 "\xc3\xa9",
+		 "the dead acute rolls over to e",
+		 {{0, 0x2e, P}, {0, 0x08, P - R}, {0, 0, R}},
+		 3},
+	};
 	struct typing_plan p;
+	size_t c, i;
 
 	(void)state;
-	/* Different keys, same modifiers: one report a character. */
-	p = plan_text("us", "abc", TYPING_BIOS);
-	assert_int_equal(p.n, 4);
-	packed_is(&p, 0, 0, a, P);
-	packed_is(&p, 1, 0, b, P);
-	packed_is(&p, 2, 0, c, P - R);
-	packed_is(&p, 3, 0, none, R);
-	check_rollover(&p);
-	typing_plan_free(&p);
-
-	/* The same key again: released 3 ms before it comes back. */
-	p = plan_text("us", "lla", TYPING_BIOS);
-	assert_int_equal(p.n, 5);
-	packed_is(&p, 0, 0, l, P - R);
-	packed_is(&p, 1, 0, none, R);
-	packed_is(&p, 2, 0, l, P);
-	packed_is(&p, 3, 0, a, P - R);
-	packed_is(&p, 4, 0, none, R);
-	check_rollover(&p);
-	typing_plan_free(&p);
-
-	/* Shift on: Shift goes down with the release of a, a press of its
-	 * own, before B; Shift stays across the run, B and C roll over. */
-	p = plan_text("us", "aBC", TYPING_BIOS);
-	assert_int_equal(p.n, 5);
-	packed_is(&p, 0, 0, a, P);
-	packed_is(&p, 1, SH, none, P);
-	packed_is(&p, 2, SH, b, P);
-	packed_is(&p, 3, SH, c, P - R);
-	packed_is(&p, 4, 0, none, R);
-	check_rollover(&p);
-	typing_plan_free(&p);
-
-	/* Shift off: C and Shift released together, 3 ms before a. */
-	p = plan_text("us", "Ca", TYPING_BIOS);
-	assert_int_equal(p.n, 5);
-	packed_is(&p, 0, SH, none, P);
-	packed_is(&p, 1, SH, c, P - R);
-	packed_is(&p, 2, 0, none, R);
-	packed_is(&p, 3, 0, a, P - R);
-	packed_is(&p, 4, 0, none, R);
-	check_rollover(&p);
-	typing_plan_free(&p);
-
-	/* A shifted key again: released with Shift kept; A then a: the
-	 * key and Shift released, then a. */
-	p = plan_text("us", "AAa", TYPING_BIOS);
-	assert_int_equal(p.n, 7);
-	packed_is(&p, 0, SH, none, P);
-	packed_is(&p, 1, SH, a, P - R);
-	packed_is(&p, 2, SH, none, R);
-	packed_is(&p, 3, SH, a, P - R);
-	packed_is(&p, 4, 0, none, R);
-	packed_is(&p, 5, 0, a, P - R);
-	packed_is(&p, 6, 0, none, R);
-	check_rollover(&p);
-	typing_plan_free(&p);
-
-	/* ! after 1: the same key, other modifiers. */
-	p = plan_text("us", "1!", TYPING_BIOS);
-	assert_int_equal(p.n, 4);
-	packed_is(&p, 0, 0, one, P);
-	packed_is(&p, 1, SH, none, P);
-	packed_is(&p, 2, SH, one, P - R);
-	packed_is(&p, 3, 0, none, R);
-	check_rollover(&p);
-	typing_plan_free(&p);
-
-	/* AltGr on de, as Shift; é on de: the dead key rolls over to e. */
-	p = plan_text("de", "a@a", TYPING_BIOS);
-	assert_int_equal(p.n, 6);
-	packed_is(&p, 0, 0, a, P);
-	packed_is(&p, 1, AG, none, P);
-	packed_is(&p, 2, AG, at, P - R);
-	packed_is(&p, 3, 0, none, R);
-	packed_is(&p, 4, 0, a, P - R);
-	check_rollover(&p);
-	typing_plan_free(&p);
-
-	p = plan_text("de", "\xc3\xa9", TYPING_BIOS);
-	assert_int_equal(p.n, 3);
-	step_is(&p, 0, 0, 0x2e);
-	step_is(&p, 1, 0, 0x08);
-	step_is(&p, 2, 0, 0);
-	check_rollover(&p);
-	typing_plan_free(&p);
+	for (c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+		p = plan_text(cases[c].layout, cases[c].text, TYPING_BIOS);
+		if (p.n != cases[c].n)
+			fail_msg("%s (%s): %zu reports, want %zu",
+				 cases[c].text, cases[c].what, p.n, cases[c].n);
+		for (i = 0; i < p.n; i++) {
+			step_is(&p, i, cases[c].want[i].mods,
+				cases[c].want[i].key);
+			if (p.steps[i].gap_us != cases[c].want[i].gap_us)
+				fail_msg("%s (%s), step %zu: gap %u us, want "
+					 "%u",
+					 cases[c].text, cases[c].what, i,
+					 (unsigned)p.steps[i].gap_us,
+					 (unsigned)cases[c].want[i].gap_us);
+		}
+		check_rollover(&p);
+		typing_plan_free(&p);
+	}
 }
 
 static void test_edk2_packing(void **state)
