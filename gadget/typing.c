@@ -20,53 +20,66 @@
  *
  * bios: EDK2's USB keyboard driver (UsbKbDxe) compares each report with
  * the one before and queues every change as an event (each modifier bit,
- * then each released key, then each newly pressed key in the order of
- * the report's slots) in a 32-entry queue that drops the oldest entry
- * when full. A 20 ms timer takes events off that queue, applying releases
- * as it goes, until it has found one press, modifiers included, and turns
- * it into at most one character. Releases cost nothing; every press costs
+ * then each released key, then each newly pressed key in the order of the
+ * report's slots) in a 32-entry queue that drops the oldest entry when
+ * full. A 20 ms timer takes events off that queue, applying releases as
+ * it goes, until it has found one press, modifiers included, and turns it
+ * into at most one character. Releases cost nothing; every press costs
  * one 20 ms tick. So presses go out 20.25 ms apart, counted from press to
- * press (1.25% slower than the timer drains them), and the release after
- * a key goes out 3 ms before the next press, inside those 20.25 ms. Plain
- * characters go out at 49 per second; a run of shifted ones costs one
- * more press for Shift, which stays held across the run (mixed text with
- * half of it shifted: 1.22 presses a character, 40.4 per second, where
- * the firmware's ceiling is 40.9). The queue holds the events of a
- * character or two; a tick the firmware misses leaves a press behind
- * that the spare drains within two seconds, and the rest of the 32
- * entries (a dozen characters) is the margin for several missed in a
- * row. The job keeps the reports on a fixed timeline (keyboard.c), so
- * timer rounding does not add up. Each key is held 17.25 ms, far below
- * the 500 ms after which firmware starts to repeat it. A host that takes
- * reports more slowly than the plan asks only adds time. Firmware with
- * another keyboard driver (AMI, Insyde) may count differently: measured
- * only on EDK2 (OVMF, tests/lab/test_type.py).
+ * press (1.25% slower than the timer drains them). One key is down at a
+ * time, and the next character's key replaces it in one report, [a] then
+ * [b] (rollover): one report a character, which matters to a host that
+ * takes reports slowly (OVMF in the lab takes one every ~20 ms). A boot
+ * keyboard report lists the keys down, so that report is a release and a
+ * press; a real keyboard sends the same whenever a typist's release and
+ * next press fall in one polling interval, and EDK2 (like the other
+ * drivers read for this) queues the release before the press. A key that
+ * comes back (the second l of "ll") is released first, 3 ms before the
+ * press, inside its 20.25 ms. A change of modifiers goes out in a report
+ * that presses no key: the modifiers and the release of the key before
+ * together, then the key with those modifiers, so firmware that applies a
+ * report's keys before its modifier byte still types what was meant.
+ * Shift stays held across a run of shifted characters and costs one more
+ * press at its start; its release (with the run's last key) is a report
+ * of its own, 3 ms before the next press. Mixed text with half of it
+ * shifted: 1.22 presses a character, 40.4 per second, where the
+ * firmware's ceiling is 40.9; about 1.5 reports a character. The queue
+ * holds the events of a character or two; a tick the firmware misses
+ * leaves a press behind that the spare drains within two seconds, and the
+ * rest of the 32 entries (a dozen characters) is the margin for several
+ * missed in a row. The job keeps the reports on a fixed timeline
+ * (keyboard.c), so timer rounding does not add up. Each key is held 17.25
+ * to 20.25 ms, far below the 500 ms after which firmware starts to repeat
+ * it. A host that takes reports more slowly than the plan asks only adds
+ * time. Firmware with another keyboard driver (AMI, Insyde) may count
+ * differently: measured only on EDK2 (OVMF, tests/lab/test_type.py).
  *
  * edk2: bios's pace per press, but up to keys_per_report characters with
  * the same modifiers go out in one report, in typing order in its slots,
  * with their modifiers, replacing the keys of the report before (a
  * release report only where a key comes back while still held). For a
- * host that takes reports slowly: OVMF in the lab takes one report per
- * 20 ms, and at two reports a character bios shows there at 22 per
- * second. It rests on EDK2's driver: modifier changes queued before key
- * changes, new keys in slot order, a press per tick whatever the report.
- * The HID specification gives the order of keys within a report no
- * meaning, so other firmware may type a packed report out of order.
+ * host that takes reports slowly: fewer reports than characters. It
+ * rests on EDK2's driver: modifier changes queued before key changes,
+ * new keys in slot order, a press per tick whatever the report. The HID
+ * specification gives the order of keys within a report no meaning, so
+ * other firmware may type a packed report out of order.
  */
 struct typing_pace {
 	uint32_t press_us;
 	uint32_t release_us;
 	bool release_inside;
-	uint8_t keys_per_report; /* > 1 (at most 6): packed */
+	bool rollover;		 /* the next press replaces the keys held */
+	bool mods_alone;	 /* rollover: no key press with a mods change */
+	uint8_t keys_per_report; /* rollover: at most 6 */
 };
 
 static const struct {
 	const char *name;
 	struct typing_pace pace;
 } typing_profiles[] = {
-	[TYPING_FAST] = {"fast", {0, 0, false, 1}},
-	[TYPING_BIOS] = {"bios", {20250, 3000, true, 1}},
-	[TYPING_EDK2] = {"edk2", {20250, 3000, true, 3}},
+	[TYPING_FAST] = {"fast", {0, 0, false, false, false, 1}},
+	[TYPING_BIOS] = {"bios", {20250, 3000, true, true, true, 1}},
+	[TYPING_EDK2] = {"edk2", {20250, 3000, true, true, false, 3}},
 };
 
 #define TYPING_N_PROFILES (sizeof(typing_profiles) / sizeof(typing_profiles[0]))
@@ -265,12 +278,14 @@ static void typing_text_single(struct typing_build *b,
 }
 
 /*
- * Packed: each report holds the next strokes that share modifiers and
- * keys, up to keys_per_report, with those modifiers, in typing order; a
- * group that presses a key still held goes after a release of the keys.
+ * Rollover: each report holds the next strokes that share modifiers and
+ * keys, up to keys_per_report, with those modifiers, in typing order, in
+ * place of the keys of the report before. A group with other modifiers
+ * goes after a report of its modifiers alone (mods_alone); one that
+ * presses a key still held goes after a release of the keys.
  */
-static void typing_text_packed(struct typing_build *b,
-			       const struct keystroke *ks, size_t n)
+static void typing_text_rollover(struct typing_build *b,
+				 const struct keystroke *ks, size_t n)
 {
 	struct hid_report r;
 	size_t i = 0, k, j;
@@ -284,6 +299,8 @@ static void typing_text_packed(struct typing_build *b,
 		     ks[i].mods == r.b[0] && !typing_has_key(&r, ks[i].usage);
 		     k++, i++)
 			r.b[2 + k] = ks[i].usage;
+		if (b->pace->mods_alone && r.b[0] != b->cur.b[0])
+			typing_mods(b, r.b[0]);
 		for (j = 0; j < k; j++) {
 			if (typing_has_key(&b->cur, r.b[2 + j])) {
 				typing_mods(b, b->cur.b[0]);
@@ -357,8 +374,8 @@ int typing_plan_text(struct typing_plan *p, const struct layout *l,
 	if (err)
 		goto out;
 	typing_build_start(&b, p, prof);
-	if (b.pace->keys_per_report > 1)
-		typing_text_packed(&b, ks, n);
+	if (b.pace->rollover)
+		typing_text_rollover(&b, ks, n);
 	else
 		typing_text_single(&b, ks, n);
 out:

@@ -51,11 +51,14 @@ uint32_t typing_gap(enum typing_profile prof, const struct hid_report *prev,
  * cannot type returns -ENOENT; both set *bad_pos (character index, from
  * 0) and *bad_cp (for -EILSEQ the offending byte), and leave the plan
  * untouched; -ENOMEM likewise. "\r\n" and a lone '\r' type one Enter.
- * Each character is pressed and released; Shift/AltGr go out in a report
- * of their own before the key and stay held only while the next
- * character needs the same ones. The last report releases everything.
- * A packed profile (edk2) puts several characters in one report instead
- * (see typing.c).
+ * In fast each character is pressed and released, and Shift/AltGr go
+ * out in a report of their own before the key, held only while the next
+ * character needs the same ones. bios does the same, except that the
+ * next character's press releases the key before (rollover): a release
+ * report only before a key that comes back and when Shift/AltGr go up,
+ * and a Shift/AltGr press releases the key before. edk2 puts several
+ * characters with their modifiers in one report (see typing.c). The
+ * last report releases everything.
  */
 int typing_plan_text(struct typing_plan *p, const struct layout *l,
 		     const char *utf8, size_t len, enum typing_profile prof,

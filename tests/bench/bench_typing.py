@@ -24,9 +24,16 @@ the deepest the queue got. A host thread that stalls (a loaded machine)
 makes the replay pessimistic: the pty keeps what the agent wrote
 meanwhile, where the HID function would have held the agent back, and
 the thread then takes it as a burst; the most reports it took within
-10 ms is printed with it (bios plans at most 2-3: a press, its release
-3 ms before the next press, that press), and the longest the host took
-none (bios plans at most 20.25 ms; edk2 81 ms, a report of four presses).
+10 ms is printed with it (bios plans at most 2: a release 3 ms before a
+press, that press), and the longest the host took none (bios plans at
+most 20.25 ms; edk2 81 ms, a report of four presses).
+
+Reports a character: bios rolls over (the next key's press releases the
+key before, a release report only before a key that comes back and when
+Shift goes up), so a host that takes one report per 20 ms (OVMF in the
+lab) gets about 50 / (reports a character) characters a second from it;
+`tests/bench/bench_typing.py 2000 20` shows that (fast then waits for the
+host: it takes minutes).
 
 Usage: tests/bench/bench_typing.py [CHARS] [POLL_MS]  (defaults 10000, 1)
 """
@@ -234,7 +241,9 @@ def main():
                 lost = max(lost, wrong_chars(sent, typed))
                 depth = max(depth, d)
             print(f"{prof:4}: {res['status']}, {n / dt:7.1f} chars/s, "
-                  f"{len(host.reports)} reports, {wrong} wrong characters; "
+                  f"{len(host.reports)} reports "
+                  f"({len(host.reports) / n:.2f} a character), "
+                  f"{wrong} wrong characters; "
                   f"{ppc:.3f} presses a character (EDK2's ceiling "
                   f"{50 / ppc:.1f} chars/s); EDK2 model: {lost} characters "
                   f"lost or wrong, queue at most {depth} of 32; the host "

@@ -9,7 +9,8 @@ and wrong characters.
 
 bios and edk2 must arrive exactly (EDK2 turns one key press into a
 character per 20 ms tick and keeps 32 events: the profiles pace for that;
-edk2 packs up to three keys a report); fast is typed as fast as the host
+bios rolls over from key to key, about 1.5 reports a character; edk2 packs
+up to three keys a report); fast is typed as fast as the host
 takes reports, and what UEFI loses of it is reported, not judged.
 
 Measured here: OVMF takes one report per ~20 ms through usb-redir, and
