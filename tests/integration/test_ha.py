@@ -466,6 +466,7 @@ class ReinstallFromHaTest(unittest.TestCase):
     def setUp(self):
         self.env = env = ReinstallEnv(
             "hari", firmware="ovmf", positions=1,
+            boot_extra={"timeout_s": "5"},
             extra_sections={"reinstall": {
                 "done_console": "^zerobmc-installer: done$",
                 "os_console": "^OS B .*ttyACM0"}})
