@@ -525,15 +525,7 @@ class ReinstallFromHaTest(unittest.TestCase):
         self.assertEqual(render(sel["val_tpl"], st), "none")
         t = time.monotonic()
         self.pick("reinstall", "boot.img")
-        e.reinstall_state(lambda r: r.get("phase") == "install")
-        self.assertEqual(e.lun_file(), e.image)
-        e.console.write(b"zerobmc-installer: writing OS B\r\n")
-        time.sleep(0.3)
-        e.console.write(b"zerobmc-installer: done\r\n")
-        e.reinstall_state(lambda r: r.get("phase") == "os")
-        self.assertEqual(e.lun_file(), "")
-        time.sleep(0.3)
-        e.console.write(b"OS B on ttyACM0\r\n")
+        e.play_console_install(b"OS B on ttyACM0", after=t)
         m = e.client.wait(lambda m: m["topic"] == f"zerobmc/{e.id}/result"
                           and m["t"] > t and b'"reinstall"' in m["payload"],
                           30, "reinstall result")
@@ -566,8 +558,9 @@ class ReinstallFromHaTest(unittest.TestCase):
         """The frontend's select row sends nothing when the option picked
         is the one it shows: some entity must still cancel the run."""
         e = self.env
+        t = time.monotonic()
         self.pick("reinstall", "boot.img")
-        e.reinstall_state(lambda r: r.get("phase") == "install")
+        e.reinstall_state(lambda r: r.get("phase") == "install", after=t)
         st = self.last_state()
         topic = f"zerobmc/{e.id}/cmd/reinstall"
         cancels = [k for k, c in self.cmps.items()

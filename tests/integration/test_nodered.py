@@ -26,7 +26,7 @@ from paho.mqtt.subscribeoptions import SubscribeOptions
 
 sys.path.insert(0, os.path.dirname(__file__))
 import zbtest  # noqa: E402
-from test_boot import BootEnv  # noqa: E402
+from test_reinstall import ReinstallEnv  # noqa: E402
 
 SOURCE = os.path.abspath(os.environ.get("ZB_SOURCE") or os.path.join(
     os.path.dirname(__file__), "..", ".."))
@@ -71,8 +71,8 @@ class NodeRedTest(unittest.TestCase):
         cls.red = None
         # The agent of test_boot (a UDC state file, a LUN folder, the
         # images), with a stand-in server only while a test serves it.
-        cls.env = BootEnv(AGENT_ID, firmware="ovmf", positions=1,
-                          boot_extra={"timeout_s": "5"})
+        cls.env = ReinstallEnv(AGENT_ID, firmware="ovmf", positions=1,
+                               boot_extra={"timeout_s": "5"})
         try:
             installer = os.path.join(cls.env.images, INSTALLER)
             os.rename(cls.env.image, installer)
@@ -231,21 +231,8 @@ class NodeRedTest(unittest.TestCase):
         seen = self.watch_commands()
         before = self.results_seen()
         t = time.monotonic()
-
-        def phase(name):
-            return env.client.wait(
-                lambda m: m["topic"] == f"zerobmc/{AGENT_ID}/state" and
-                m["t"] > t and (json.loads(m["payload"]).get("reinstall")
-                                or {}).get("phase") == name,
-                30, f"reinstall phase {name}")
-
         self.inject("zb.inj.reinstall")
-        phase("install")
-        with open(os.path.join(env.lun, "file")) as f:
-            self.assertEqual(f.read().strip(), env.image)
-        env.console.write(b"zerobmc-installer: done\r\n")
-        phase("os")
-        env.console.write(b"Debian GNU/Linux 12 nuc ttyACM0\r\n")
+        env.play_console_install(b"Debian GNU/Linux 12 nuc ttyACM0", after=t)
         res = self.flow_results(lambda r: r.get("cmd") == "reinstall",
                                 timeout=30, skip=before)
         self.assertEqual(res["status"], "ok", res)
@@ -253,8 +240,7 @@ class NodeRedTest(unittest.TestCase):
                          {"boot", "install", "reboot", "os"})
         self.assertEqual(res["boot"]["strategy"], "media-first")
         self.assertEqual(srv.reboots, 2)
-        with open(os.path.join(env.lun, "file")) as f:
-            self.assertEqual(f.read().strip(), "")
+        self.assertEqual(env.lun_file(), "")
         sent = [json.loads(p) for tp, p, retain in seen
                 if tp == f"zerobmc/{AGENT_ID}/cmd/reinstall" and not retain]
         self.assertEqual([c["media"] for c in sent], [INSTALLER])
@@ -266,11 +252,8 @@ class NodeRedTest(unittest.TestCase):
         before = self.results_seen()
         t = time.monotonic()
         self.inject("zb.inj.reinstall")
-        env.client.wait(
-            lambda m: m["topic"] == f"zerobmc/{AGENT_ID}/state" and
-            m["t"] > t and (json.loads(m["payload"]).get("reinstall")
-                            or {}).get("phase") == "install",
-            30, "reinstall phase install")
+        env.reinstall_state(lambda r: r.get("phase") == "install",
+                            after=t)
         self.inject("zb.inj.reinstall.cancel")
         res = self.flow_results(lambda r: r.get("cmd") == "reinstall" and
                                 r.get("status") == "cancelled",
