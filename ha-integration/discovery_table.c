@@ -120,6 +120,20 @@ const struct ha_def ha_defs[] = {
 		.options = HA_OPT_IMAGES,
 	},
 	{
+		/*
+		 * The select above shows "none" and Home Assistant's
+		 * dashboard ignores picking the option shown, so its "none"
+		 * cannot cancel: this button can.
+		 */
+		.key = "reinstall_cancel",
+		.platform = HA_BUTTON,
+		.needs = HA_F_REINSTALL | HA_F_MEDIA,
+		.name = "Cancel reinstall",
+		.cmd = "reinstall",
+		.press = "cancel",
+		.icon = "mdi:cancel",
+	},
+	{
 		.key = "reinstall_phase",
 		.platform = HA_SENSOR,
 		.needs = HA_F_BOOT,

@@ -110,7 +110,7 @@ class FakeServer(threading.Thread):
 
 class BootEnv(zbtest.Env):
     def __init__(self, agent_id, firmware="supermicro", positions=2,
-                 extra_sections=None, media_extra=None):
+                 extra_sections=None, media_extra=None, boot_extra=None):
         self.root = tempfile.mkdtemp(prefix="zbboot-")
         self.udc = os.path.join(self.root, "udc-state")
         self.images = os.path.join(self.root, "images")
@@ -135,8 +135,9 @@ class BootEnv(zbtest.Env):
             "timeline": {"reenum_min_ms": "1000",
                          "media_burst_gap_ms": "300"},
             "server": {"firmware": firmware},
-            "boot": {"timeout_s": "1", "key_window_ms": "300",
-                     "settle_ms": "100", "positions": str(positions)},
+            "boot": dict({"timeout_s": "1", "key_window_ms": "300",
+                          "settle_ms": "100", "positions": str(positions)},
+                         **(boot_extra or {})),
         }
         sections.update(extra_sections or {})
         super().__init__(agent_id, sections=sections, console=True)

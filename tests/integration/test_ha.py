@@ -15,6 +15,7 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
 import zbtest  # noqa: E402
+from test_reinstall import ReinstallEnv  # noqa: E402
 
 try:
     from jinja2.sandbox import ImmutableSandboxedEnvironment
@@ -429,6 +430,153 @@ class TemplateTest(unittest.TestCase):
         cmd = self.cmps["media"]["cmd_tpl"]
         self.assertEqual(render(cmd, "none"), "eject")
         self.assertEqual(render(cmd, "disk.img"), "disk.img")
+
+
+def command(tpl, value):
+    """What Home Assistant publishes for a select option or a text: the
+    command template rendered with `value`, or the value itself."""
+    if not tpl:
+        return value
+    return ImmutableSandboxedEnvironment().from_string(tpl).render(
+        value=value)
+
+
+def pressable(cmp, state):
+    """The payloads the dashboard can send from one entity now: a
+    button's press; a select's options but the one it shows (the
+    frontend's select row ignores picking the shown option again)."""
+    if cmp["p"] == "button":
+        return [cmp.get("pl_prs", "PRESS")]
+    if cmp["p"] == "select":
+        shown = render(cmp["val_tpl"], state) if "val_tpl" in cmp else None
+        return [command(cmp.get("cmd_tpl"), o) for o in cmp["ops"]
+                if o != shown]
+    return []
+
+
+@unittest.skipIf(ImmutableSandboxedEnvironment is None,
+                 "python3-jinja2 not installed")
+class ReinstallFromHaTest(unittest.TestCase):
+    """Issue 19: a whole reinstall started from the discovered Reinstall
+    select, as Home Assistant sends it, against test_boot's FakeServer
+    (it boots the medium after the reboot chord and reads it); the
+    installer's and the installed OS's signals are console lines on the
+    console pty. The reinstall sensor follows it through its template."""
+
+    def setUp(self):
+        self.env = env = ReinstallEnv(
+            "hari", firmware="ovmf", positions=1,
+            boot_extra={"timeout_s": "5"},
+            extra_sections={"reinstall": {
+                "done_console": "^zerobmc-installer: done$",
+                "os_console": "^OS B .*ttyACM0"}})
+        self.addCleanup(env.close)
+        env.client.subscribe(f"{PREFIX}/#")
+        env.wait_online()
+        m = env.client.wait(lambda m: m["topic"] == device_topic(env.id)
+                            and m["payload"], 10, "discovery")
+        self.cmps = json.loads(m["payload"])["cmps"]
+        self.state_topic = f"zerobmc/{env.id}/state"
+        self.server = env.serve(boots=["media-first"])
+
+    def publish(self, cmp, payload):
+        self.env.client.publish(cmp["cmd_t"], payload, qos=cmp.get("qos", 0),
+                                retain=bool(cmp.get("ret", False)))
+
+    def states(self, after):
+        with self.env.client.lock:
+            return [m["payload"].decode() for m in self.env.client.msgs
+                    if m["topic"] == self.state_topic and m["t"] > after]
+
+    def last_state(self):
+        m = self.env.client.wait(lambda m: m["topic"] == self.state_topic,
+                                 10, "state")
+        return self.states(m["t"] - 1e-9)[-1]
+
+    def idle_after(self, t):
+        """The first state after t where no reinstall runs."""
+        self.env.client.wait(
+            lambda m: m["topic"] == self.state_topic and m["t"] > t and
+            (json.loads(m["payload"]).get("reinstall") or {})
+            .get("running") is False, 10, "reinstall no longer running")
+
+    def check_templates(self, st):
+        for key, c in self.cmps.items():
+            if c.get("stat_t") == self.state_topic:
+                out = render(c["val_tpl"], st)
+                self.assertLessEqual(len(out), 255, key)
+                if "ops" in c:
+                    self.assertIn(out, c["ops"], key)
+
+    def pick(self, key, option):
+        c = self.cmps[key]
+        self.assertEqual(c["p"], "select")
+        self.assertIn(option, c["ops"])
+        self.publish(c, command(c.get("cmd_tpl"), option))
+
+    def test_select_reinstalls_and_sensor_follows(self):
+        e = self.env
+        sel, sensor = self.cmps["reinstall"], self.cmps["reinstall_phase"]
+        self.assertEqual((sel["cmd_t"], sensor["stat_t"]),
+                         (f"zerobmc/{e.id}/cmd/reinstall", self.state_topic))
+        st = self.last_state()
+        self.check_templates(st)
+        self.assertEqual(render(sensor["val_tpl"], st), "idle")
+        self.assertEqual(render(sel["val_tpl"], st), "none")
+        t = time.monotonic()
+        self.pick("reinstall", "boot.img")
+        e.play_console_install(b"OS B on ttyACM0", after=t)
+        m = e.client.wait(lambda m: m["topic"] == f"zerobmc/{e.id}/result"
+                          and m["t"] > t and b'"reinstall"' in m["payload"],
+                          30, "reinstall result")
+        res = json.loads(m["payload"])
+        self.assertEqual(res["status"], "ok", res)
+        self.assertEqual(set(res["phases"]),
+                         {"boot", "install", "reboot", "os"})
+        self.assertEqual(res["boot"]["strategy"], "media-first")
+        self.assertEqual(self.server.reboots, 2)
+        ev = json.loads(render(self.cmps["command_result"]["val_tpl"],
+                               m["payload"].decode()))
+        self.assertEqual((ev["event_type"], ev["command"]),
+                         ("ok", "reinstall"))
+        self.idle_after(m["t"])
+        # The sensor, rendered on every state the run published.
+        seen = []
+        for st in self.states(t):
+            self.check_templates(st)
+            v = render(sensor["val_tpl"], st)
+            if not seen or seen[-1] != v:
+                seen.append(v)
+        order = ["boot", "install", "reboot", "os"]
+        self.assertEqual(seen[-1], "idle", seen)
+        run = [v for v in seen if v != "idle"]
+        self.assertEqual(run, sorted(run, key=order.index), seen)
+        self.assertTrue({"install", "os"} <= set(run), seen)
+        self.assertEqual(render(sel["val_tpl"], self.states(t)[-1]), "none")
+
+    def test_dashboard_cancels_a_running_reinstall(self):
+        """The frontend's select row sends nothing when the option picked
+        is the one it shows: some entity must still cancel the run."""
+        e = self.env
+        t = time.monotonic()
+        self.pick("reinstall", "boot.img")
+        e.reinstall_state(lambda r: r.get("phase") == "install", after=t)
+        st = self.last_state()
+        topic = f"zerobmc/{e.id}/cmd/reinstall"
+        cancels = [k for k, c in self.cmps.items()
+                   if c.get("cmd_t") == topic and
+                   "cancel" in pressable(c, st)]
+        self.assertTrue(cancels, "no entity the dashboard can use cancels"
+                        " the reinstall")
+        t = time.monotonic()
+        self.publish(self.cmps[cancels[0]], "cancel")
+        m = e.client.wait(lambda m: m["topic"] == f"zerobmc/{e.id}/result"
+                          and m["t"] > t and b'"cancelled"' in m["payload"],
+                          10, "cancelled result")
+        self.assertEqual(json.loads(m["payload"])["phase"], "install")
+        self.idle_after(m["t"])
+        self.assertEqual(render(self.cmps["reinstall_phase"]["val_tpl"],
+                                self.states(t)[-1]), "idle")
 
 
 class DiscoveryOffTest(unittest.TestCase):

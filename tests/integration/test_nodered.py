@@ -26,6 +26,7 @@ from paho.mqtt.subscribeoptions import SubscribeOptions
 
 sys.path.insert(0, os.path.dirname(__file__))
 import zbtest  # noqa: E402
+from test_reinstall import ReinstallEnv  # noqa: E402
 
 SOURCE = os.path.abspath(os.environ.get("ZB_SOURCE") or os.path.join(
     os.path.dirname(__file__), "..", ".."))
@@ -35,6 +36,7 @@ CACHE = os.environ.get("ZB_NPM_CACHE") or os.path.join(
     SOURCE, "tests", ".cache", "node-red")
 RED_JS = os.path.join(CACHE, "node_modules", "node-red", "red.js")
 AGENT_ID = "nuc"  # the id the example flow's topics use
+INSTALLER = "debian-12-preseed.iso"  # the image the Reinstall inject names
 
 
 def install_node_red():
@@ -67,8 +69,15 @@ class NodeRedTest(unittest.TestCase):
             raise unittest.SkipTest(why)
         cls.tmp = tempfile.mkdtemp(prefix="zbnodered-")
         cls.red = None
-        cls.env = zbtest.Env(AGENT_ID, console=True)
+        # The agent of test_boot (a UDC state file, a LUN folder, the
+        # images), with a stand-in server only while a test serves it.
+        cls.env = ReinstallEnv(AGENT_ID, firmware="ovmf", positions=1,
+                               boot_extra={"timeout_s": "5"})
         try:
+            installer = os.path.join(cls.env.images, INSTALLER)
+            os.rename(cls.env.image, installer)
+            os.truncate(installer, 1 << 20)  # a CD-ROM: 300 blocks at least
+            cls.env.image = installer
             cls.env.wait_online()
             cls._start_red()
         except Exception:
@@ -142,12 +151,20 @@ class NodeRedTest(unittest.TestCase):
         with urllib.request.urlopen(req, timeout=10) as r:
             self.assertEqual(r.status, 200)
 
-    def flow_results(self, pred, timeout=10):
+    def results_seen(self):
+        """How many results the flow's result node saw so far."""
+        if not os.path.exists(self.results):
+            return 0
+        with open(self.results) as f:
+            return sum(1 for line in f if line.strip())
+
+    def flow_results(self, pred, timeout=10, skip=0):
         end = time.time() + timeout
         while time.time() < end:
             if os.path.exists(self.results):
                 with open(self.results) as f:
-                    for line in f:
+                    lines = [x for x in f if x.strip()][skip:]
+                    for line in lines:
                         line = line.strip()
                         if line and pred(json.loads(line)):
                             return json.loads(line)
@@ -202,6 +219,46 @@ class NodeRedTest(unittest.TestCase):
         while b"uname -a\r" not in got and time.time() < end:
             got += self.env.console.read_some(0.2)
         self.assertIn(b"uname -a\r", got)
+
+    def test_reinstall_inject(self):
+        """The Reinstall inject, as the flow sends it, against test_boot's
+        FakeServer (it boots the medium after the reboot chord and reads
+        it); the installer's and the installed OS's console lines the
+        inject's payload waits for come on the console pty."""
+        env = self.env
+        srv = env.serve(boots=["media-first"])
+        self.addCleanup(lambda: (srv.close(), setattr(env, "server", None)))
+        seen = self.watch_commands()
+        before = self.results_seen()
+        t = time.monotonic()
+        self.inject("zb.inj.reinstall")
+        env.play_console_install(b"Debian GNU/Linux 12 nuc ttyACM0", after=t)
+        res = self.flow_results(lambda r: r.get("cmd") == "reinstall",
+                                timeout=30, skip=before)
+        self.assertEqual(res["status"], "ok", res)
+        self.assertEqual(set(res["phases"]),
+                         {"boot", "install", "reboot", "os"})
+        self.assertEqual(res["boot"]["strategy"], "media-first")
+        self.assertEqual(srv.reboots, 2)
+        self.assertEqual(env.lun_file(), "")
+        sent = [json.loads(p) for tp, p, retain in seen
+                if tp == f"zerobmc/{AGENT_ID}/cmd/reinstall" and not retain]
+        self.assertEqual([c["media"] for c in sent], [INSTALLER])
+
+    def test_reinstall_cancel_inject(self):
+        env = self.env
+        srv = env.serve(boots=["media-first"])
+        self.addCleanup(lambda: (srv.close(), setattr(env, "server", None)))
+        before = self.results_seen()
+        t = time.monotonic()
+        self.inject("zb.inj.reinstall")
+        env.reinstall_state(lambda r: r.get("phase") == "install",
+                            after=t)
+        self.inject("zb.inj.reinstall.cancel")
+        res = self.flow_results(lambda r: r.get("cmd") == "reinstall" and
+                                r.get("status") == "cancelled",
+                                skip=before)
+        self.assertEqual(res["phase"], "install")
 
     def test_status_and_console_seen_by_flow(self):
         """The flow's status and console `mqtt in` nodes (their debug

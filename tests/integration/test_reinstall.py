@@ -23,13 +23,34 @@ MT = dict(os.environ, MTOOLS_SKIP_CHECK="1")
 
 
 class ReinstallEnv(BootEnv):
-    def reinstall_state(self, pred, timeout=15):
+    def reinstall_state(self, pred, timeout=15, after=0.0):
+        """The first state.reinstall matching pred, of the states
+        received after the monotonic time `after`."""
         def match(m):
-            if m["topic"] != f"zerobmc/{self.id}/state":
+            if m["topic"] != f"zerobmc/{self.id}/state" or m["t"] <= after:
                 return False
             return pred(json.loads(m["payload"]).get("reinstall") or {})
         m = self.client.wait(match, timeout, "state.reinstall")
         return json.loads(m["payload"])["reinstall"]
+
+    def play_console_install(self, os_line, after=0.0):
+        """The server's side of a reinstall with console signals: the
+        installer, booted from the medium, says it is done; once the
+        medium is ejected, the installed OS prints os_line."""
+        self.reinstall_state(lambda r: r.get("phase") == "install",
+                             after=after)
+        if self.lun_file() != self.image:
+            raise AssertionError(f"installing without {self.image}")
+        self.console.write(b"zerobmc-installer: writing OS B\r\n")
+        time.sleep(0.3)
+        self.console.write(b"zerobmc-installer: done\r\n")
+        self.reinstall_state(lambda r: r.get("phase") == "os", after=after)
+        # Ejected before the reboot, so the disk boots.
+        if self.lun_file():
+            raise AssertionError("the medium is still in: "
+                                 + self.lun_file())
+        time.sleep(0.5)
+        self.console.write(os_line + b"\r\n")
 
     def start(self, payload):
         self.seq += 1
@@ -60,16 +81,7 @@ class Reinstall(unittest.TestCase):
                          "os_console": "OS B .*ttyACM0",
                          "timeout_s": 5, "install_timeout_s": 20,
                          "os_timeout_s": 20})
-        env.reinstall_state(lambda r: r.get("phase") == "install")
-        self.assertEqual(env.lun_file(), env.image)
-        env.console.write(b"zerobmc-installer: writing OS B\r\n")
-        time.sleep(0.3)
-        env.console.write(b"zerobmc-installer: done\r\n")
-        env.reinstall_state(lambda r: r.get("phase") == "os")
-        # Ejected before the reboot, so the disk boots.
-        self.assertEqual(env.lun_file(), "")
-        time.sleep(0.5)
-        env.console.write(b"Debian GNU/Linux 12 OS B ttyACM0\r\n")
+        env.play_console_install(b"Debian GNU/Linux 12 OS B ttyACM0")
         res = env.result(cid)
         self.assertEqual(res["status"], "ok", res)
         self.assertEqual(set(res["phases"]),
