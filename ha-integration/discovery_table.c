@@ -107,6 +107,17 @@ const struct ha_def ha_defs[] = {
 		.options = HA_OPT_IMAGES,
 	},
 	{
+		/* As reinstall_cancel below: the dashboard cannot pick the
+		 * "none" the select shows. */
+		.key = "boot_once_cancel",
+		.platform = HA_BUTTON,
+		.needs = HA_F_BOOT | HA_F_MEDIA,
+		.name = "Cancel boot once",
+		.cmd = "boot",
+		.press = "cancel",
+		.icon = "mdi:cancel",
+	},
+	{
 		.key = "reinstall",
 		.platform = HA_SELECT,
 		.needs = HA_F_REINSTALL | HA_F_MEDIA,

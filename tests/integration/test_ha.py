@@ -578,6 +578,34 @@ class ReinstallFromHaTest(unittest.TestCase):
         self.assertEqual(render(self.cmps["reinstall_phase"]["val_tpl"],
                                 self.states(t)[-1]), "idle")
 
+    def test_dashboard_cancels_a_running_boot_once(self):
+        """The same for the Boot once select: a boot that the server does
+        not take (it never reads the medium) is cancelled from a button."""
+        e = self.env
+        self.server.boots = set()
+        t = time.monotonic()
+        self.pick("boot_once", "boot.img")
+        e.client.wait(lambda m: m["topic"] == self.state_topic
+                      and m["t"] > t and (json.loads(m["payload"])
+                                          .get("boot") or {}).get("running"),
+                      10, "boot running")
+        st = self.last_state()
+        topic = f"zerobmc/{e.id}/cmd/boot"
+        cancels = [k for k, c in self.cmps.items()
+                   if c.get("cmd_t") == topic and
+                   "cancel" in pressable(c, st)]
+        self.assertTrue(cancels, "no entity the dashboard can use cancels"
+                        " the boot")
+        t = time.monotonic()
+        self.publish(self.cmps[cancels[0]], "cancel")
+        m = e.client.wait(lambda m: m["topic"] == f"zerobmc/{e.id}/result"
+                          and m["t"] > t and b'"cancelled"' in m["payload"]
+                          and b'"boot"' in m["payload"], 10,
+                          "cancelled result")
+        res = json.loads(m["payload"])
+        self.assertEqual(res["cmd"], "boot", res)
+        self.assertEqual(res["attempts"][-1]["outcome"], "cancelled", res)
+
 
 class DiscoveryOffTest(unittest.TestCase):
     def test_nothing_published(self):
