@@ -19,7 +19,6 @@ store after the handshake, which VmHWM against VmRSS shows.
 import argparse
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import shutil

@@ -38,7 +38,6 @@ host: it takes minutes).
 Usage: tests/bench/bench_typing.py [CHARS] [POLL_MS]  (defaults 10000, 1)
 """
 import difflib
-import json
 import os
 import random
 import select

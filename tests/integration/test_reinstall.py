@@ -16,7 +16,6 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
-import zbtest  # noqa: E402
 from test_boot import BootEnv  # noqa: E402
 
 MT = dict(os.environ, MTOOLS_SKIP_CHECK="1")

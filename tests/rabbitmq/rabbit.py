@@ -6,7 +6,6 @@ RabbitMQ or Erlang node on the machine, and leaves nothing behind: stop()
 ends the node and its epmd.
 """
 import os
-import shutil
 import signal
 import subprocess
 import sys
