@@ -177,6 +177,24 @@ class Uefi(unittest.TestCase):
         # The keyboard is free again.
         self.assertEqual(env.cmd("key", {"keys": "a"})["status"], "ok")
 
+    def test_cancel_while_waiting_for_the_reset(self):
+        env = self.env()
+        env.serve(boots=["media-first"])
+        cid = env.start_uefi({"script": "ver", "timeout_s": 30})
+        env.uefi_state(lambda u: u.get("phase") == "script")
+        env.server.honours = set()
+        mput(env.uefi_image, b"done\r\n", "::/zerobmc/done.txt")
+        env.uefi_state(lambda u: u.get("phase") == "reset")
+        r = env.cmd("uefi", {"cancel": True})
+        self.assertEqual(r["status"], "ok", r)
+        self.assertTrue(r["cancelled"])
+        res = env.result(cid)
+        self.assertEqual(res["status"], "cancelled", res)
+        self.assertEqual(res["phase"], "reset")
+        self.assertEqual(res["output"], "")
+        env.uefi_state(lambda u: u.get("running") is False)
+        self.assertEqual(env.cmd("key", {"keys": "a"})["status"], "ok")
+
     def test_no_marker_times_out_and_ejects(self):
         env = self.env()
         env.serve(boots=["media-first"])
