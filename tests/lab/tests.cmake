@@ -47,12 +47,14 @@ foreach(src ${ZB_LAB_TESTS})
 	if(name STREQUAL "test_reinstall")
 		set_tests_properties(lab.${name} PROPERTIES TIMEOUT 1800)
 	endif()
-	# Tests that attach with Lab.for_test() share the suite's lab; others
-	# (booting a special lab of their own) run before it is booted.
+	# Tests that attach with Lab.for_test() (themselves or through
+	# labcase.py's class) share the suite's lab; others (booting a special
+	# lab of their own) run before it is booted.
 	file(READ ${src} body)
-	string(FIND "${body}" "Lab.for_test(" uses_fixture)
+	string(REGEX MATCH "Lab\\.for_test\\(|labcase\\.LabMediaCase" uses_fixture
+	       "${body}")
 	set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS ${src})
-	if(uses_fixture GREATER -1)
+	if(uses_fixture)
 		set_tests_properties(lab.${name} PROPERTIES FIXTURES_REQUIRED lab)
 	else()
 		list(APPEND ZB_LAB_PRIVATE lab.${name})
