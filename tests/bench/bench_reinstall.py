@@ -22,7 +22,8 @@ zerobmc/lab/console. Time per reinstall: the result's "ms" (the agent's
 clock, command to OS line) and its phases. Wall clock under TCG on a
 shared machine: figures of the emulation, not of a PC.
 
-Each installer puts its OS's entry first in BootOrder (efibootmgr -c), so
+Each installer puts its OS's entry first in BootOrder (efibootmgr -c,
+replacing its own entry of the same name as grub-install does), so
 from the second round on the disk is first and the agent must reach the
 medium through the boot menu (the disk-first case). --media-first builds
 installers that put the medium back first (a server set up to boot
