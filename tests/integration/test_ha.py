@@ -554,6 +554,26 @@ class ReinstallFromHaTest(unittest.TestCase):
         self.assertTrue({"install", "os"} <= set(run), seen)
         self.assertEqual(render(sel["val_tpl"], self.states(t)[-1]), "none")
 
+    def cancel_from_dashboard(self, cmd):
+        """Press what the dashboard offers to send cancel to cmd/<cmd>
+        now; returns the cancelled result's message."""
+        e = self.env
+        st = self.last_state()
+        topic = f"zerobmc/{e.id}/cmd/{cmd}"
+        cancels = [k for k, c in self.cmps.items()
+                   if c.get("cmd_t") == topic and
+                   "cancel" in pressable(c, st)]
+        self.assertTrue(cancels, "no entity the dashboard can use cancels"
+                        " cmd/" + cmd)
+        t = time.monotonic()
+        self.publish(self.cmps[cancels[0]], "cancel")
+        key = b'"cmd":"%s"' % cmd.encode()
+        return e.client.wait(
+            lambda m: m["topic"] == f"zerobmc/{e.id}/result" and m["t"] > t
+            and b'"cancelled"' in m["payload"]
+            and key in m["payload"].replace(b" ", b""), 10,
+            "cancelled result")
+
     def test_dashboard_cancels_a_running_reinstall(self):
         """The frontend's select row sends nothing when the option picked
         is the one it shows: some entity must still cancel the run."""
@@ -561,18 +581,8 @@ class ReinstallFromHaTest(unittest.TestCase):
         t = time.monotonic()
         self.pick("reinstall", "boot.img")
         e.reinstall_state(lambda r: r.get("phase") == "install", after=t)
-        st = self.last_state()
-        topic = f"zerobmc/{e.id}/cmd/reinstall"
-        cancels = [k for k, c in self.cmps.items()
-                   if c.get("cmd_t") == topic and
-                   "cancel" in pressable(c, st)]
-        self.assertTrue(cancels, "no entity the dashboard can use cancels"
-                        " the reinstall")
         t = time.monotonic()
-        self.publish(self.cmps[cancels[0]], "cancel")
-        m = e.client.wait(lambda m: m["topic"] == f"zerobmc/{e.id}/result"
-                          and m["t"] > t and b'"cancelled"' in m["payload"],
-                          10, "cancelled result")
+        m = self.cancel_from_dashboard("reinstall")
         self.assertEqual(json.loads(m["payload"])["phase"], "install")
         self.idle_after(m["t"])
         self.assertEqual(render(self.cmps["reinstall_phase"]["val_tpl"],
@@ -589,20 +599,7 @@ class ReinstallFromHaTest(unittest.TestCase):
                       and m["t"] > t and (json.loads(m["payload"])
                                           .get("boot") or {}).get("running"),
                       10, "boot running")
-        st = self.last_state()
-        topic = f"zerobmc/{e.id}/cmd/boot"
-        cancels = [k for k, c in self.cmps.items()
-                   if c.get("cmd_t") == topic and
-                   "cancel" in pressable(c, st)]
-        self.assertTrue(cancels, "no entity the dashboard can use cancels"
-                        " the boot")
-        t = time.monotonic()
-        self.publish(self.cmps[cancels[0]], "cancel")
-        m = e.client.wait(lambda m: m["topic"] == f"zerobmc/{e.id}/result"
-                          and m["t"] > t and b'"cancelled"' in m["payload"]
-                          and b'"boot"' in m["payload"], 10,
-                          "cancelled result")
-        res = json.loads(m["payload"])
+        res = json.loads(self.cancel_from_dashboard("boot")["payload"])
         self.assertEqual(res["cmd"], "boot", res)
         self.assertEqual(res["attempts"][-1]["outcome"], "cancelled", res)
 
