@@ -247,11 +247,9 @@ static void uefi_reset(struct boot *b, struct uefi_job *j)
 		 "PROFILE bios\nREBOOT %s\nWAIT_USB configured %ums\n",
 		 boot_reboot_line(b),
 		 j->timeout_ms + UEFI_RESET_STALL_US / 1000u);
-	if (boot_run_text(b, &j->t.s, text, msg, sizeof(msg))) {
-		snprintf(j->reset_note, sizeof(j->reset_note), "not seen: %s",
-			 msg);
-		uefi_finish(b, RESULT_OK, NULL);
-	}
+	/* A reset that cannot start ends as one that failed. */
+	if (boot_run_text(b, &j->t.s, text, msg, sizeof(msg)))
+		uefi_run_done(b, MACRO_ERROR, msg);
 }
 
 void uefi_run_done(struct boot *b, enum macro_status st, const char *msg)
