@@ -359,7 +359,9 @@ class Boot(unittest.TestCase):
         env = self.env()
         env.client.publish(f"zerobmc/{env.id}/cmd/macro",
                            json.dumps({"script": "DELAY 3s\n", "id": "m1"}))
-        time.sleep(0.5)
+        env.client.wait(lambda m: m["topic"] == f"zerobmc/{env.id}/state"
+                        and json.loads(m["payload"]).get("macro", {})
+                        .get("running"), 10, "the macro running")
         r = env.cmd("boot", {"media": "boot.img"})
         self.assertEqual(r["status"], "busy", r)
         self.assertIn("macro", r["error"])

@@ -52,7 +52,11 @@ class Core(unittest.TestCase):
         self.env.client.clear()
         res = self.env.cmd("key", {"keys": "a"})
         self.assertEqual(res["status"], "ok", res)
-        time.sleep(0.5)
+        # Under qemu-user on a loaded machine the state can trail the
+        # result by more than a fixed sleep: wait for it with a deadline,
+        # then give a second copy the time to show.
+        self.env.client.wait(zbtest.topic_is("zerobmc/core1/state"), 10)
+        time.sleep(1.0)
         with self.env.client.lock:
             states = [m for m in self.env.client.msgs
                       if m["topic"] == "zerobmc/core1/state"]
@@ -150,7 +154,8 @@ class Core(unittest.TestCase):
         c = self.env.client
         for _ in range(2):
             c.publish("zerobmc/core1/cmd/key", '{"id":"dup-1","keys":"a"}')
-        time.sleep(0.5)
+        c.wait(lambda m: m["topic"] == "zerobmc/core1/result", 10)
+        time.sleep(1.0)
         results = [m for m in c.msgs if m["topic"] == "zerobmc/core1/result"]
         self.assertEqual(len(results), 1)
         reps = nonzero(self.env.agent.keyboard.reports(until_idle=0.3))
