@@ -547,12 +547,16 @@ class RedfishTest(unittest.TestCase):
     def test_busy_is_503_with_retry_after(self):
         self.env.set_led("s2", True)
         first = {}
+        before = self.env.gpio_sets("s2")
 
         def long_press():
             first["r"] = self.reset("s2", "ForceOff")
         t = threading.Thread(target=long_press)
         t.start()
-        time.sleep(0.3)
+        # The second request must meet the press under way, however long
+        # the first takes to reach the agent on a loaded machine.
+        self.env.wait(lambda: self.new_sets("s2", before), 10,
+                      "the long press to start")
         st, h, b = self.reset("s2", "ForceRestart")
         t.join()
         self.assertEqual(first["r"][0], 204)
