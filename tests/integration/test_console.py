@@ -395,7 +395,15 @@ class Outage(unittest.TestCase):
             time.sleep(0.5)
             env.broker.start()
             got = sub.wait_count(10001, 60)
+            # QoS 1 is at least once: when the broker stopped before it
+            # had taken this subscriber's ack of "before", its persisted
+            # session sends "before" again (seen under qemu-aarch64 at -j5).
+            again = 0
+            while got[again + 1:again + 2] == [b"before"]:
+                again += 1
+            got = sub.wait_count(10001 + again, 60)[again:]
             self.assertEqual(len(got), 10001)
+            self.assertEqual(got[0], b"before")
             self.assertEqual(got[1:], want)
             st_lines = env.state(lambda s: s["lines"] == 10001, 15)
             self.assertEqual(st_lines["lost"], 0)
