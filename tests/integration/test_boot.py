@@ -166,11 +166,8 @@ class BootEnv(zbtest.Env):
         return json.loads(m["payload"])
 
     def boot_state(self, pred, timeout=10):
-        def match(m):
-            if m["topic"] != f"zerobmc/{self.id}/state":
-                return False
-            return pred(json.loads(m["payload"]).get("boot") or {})
-        m = self.client.wait(match, timeout, "state.boot")
+        m = self.client.wait(zbtest.state_of(self.id, "boot", pred), timeout,
+                             "state.boot")
         return json.loads(m["payload"])["boot"]
 
     def close(self):
@@ -359,9 +356,9 @@ class Boot(unittest.TestCase):
         env = self.env()
         env.client.publish(f"zerobmc/{env.id}/cmd/macro",
                            json.dumps({"script": "DELAY 3s\n", "id": "m1"}))
-        env.client.wait(lambda m: m["topic"] == f"zerobmc/{env.id}/state"
-                        and json.loads(m["payload"]).get("macro", {})
-                        .get("running"), 10, "the macro running")
+        env.client.wait(zbtest.state_of(env.id, "macro",
+                                        lambda s: s.get("running")),
+                        10, "the macro running")
         r = env.cmd("boot", {"media": "boot.img"})
         self.assertEqual(r["status"], "busy", r)
         self.assertIn("macro", r["error"])

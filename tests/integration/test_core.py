@@ -154,7 +154,7 @@ class Core(unittest.TestCase):
         c = self.env.client
         for _ in range(2):
             c.publish("zerobmc/core1/cmd/key", '{"id":"dup-1","keys":"a"}')
-        c.wait(lambda m: m["topic"] == "zerobmc/core1/result", 10)
+        c.wait(zbtest.topic_is("zerobmc/core1/result"), 10)
         time.sleep(1.0)
         results = [m for m in c.msgs if m["topic"] == "zerobmc/core1/result"]
         self.assertEqual(len(results), 1)

@@ -81,14 +81,8 @@ class MacroEnv(zbtest.Env):
         return path
 
     def macro_state(self, pred, timeout=10, what="state.macro"):
-        def match(m):
-            if m["topic"] != f"zerobmc/{self.id}/state":
-                return False
-            try:
-                return pred(json.loads(m["payload"]).get("macro") or {})
-            except ValueError:
-                return False
-        m = self.client.wait(match, timeout, what)
+        m = self.client.wait(zbtest.state_of(self.id, "macro", pred), timeout,
+                             what)
         return json.loads(m["payload"])["macro"]
 
     def start(self, payload, cid):

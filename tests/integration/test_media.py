@@ -56,14 +56,8 @@ class MediaEnv(zbtest.Env):
 
     def media_state(self, pred, timeout=10, what="state.media"):
         """The newest state whose media section satisfies pred."""
-        def match(m):
-            if m["topic"] != f"zerobmc/{self.id}/state":
-                return False
-            try:
-                return pred(json.loads(m["payload"]).get("media") or {})
-            except ValueError:
-                return False
-        m = self.client.wait(match, timeout, what)
+        m = self.client.wait(zbtest.state_of(self.id, "media", pred), timeout,
+                             what)
         return json.loads(m["payload"])["media"]
 
     def path(self, name):

@@ -16,6 +16,7 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
 from test_boot import BootEnv  # noqa: E402
+import zbtest  # noqa: E402
 
 MT = dict(os.environ, MTOOLS_SKIP_CHECK="1")
 
@@ -52,11 +53,8 @@ class UefiEnv(BootEnv):
         self.image = self.uefi_image  # what the fake server reads
 
     def uefi_state(self, pred, timeout=15):
-        def match(m):
-            if m["topic"] != f"zerobmc/{self.id}/state":
-                return False
-            return pred(json.loads(m["payload"]).get("uefi") or {})
-        m = self.client.wait(match, timeout, "state.uefi")
+        m = self.client.wait(zbtest.state_of(self.id, "uefi", pred), timeout,
+                             "state.uefi")
         return json.loads(m["payload"])["uefi"]
 
     def start_uefi(self, payload):

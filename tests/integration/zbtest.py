@@ -321,6 +321,18 @@ def topic_is(topic):
     return lambda m: m["topic"] == topic
 
 
+def state_of(agent_id, section, pred):
+    """A state message whose `section` ({} when absent) satisfies pred."""
+    def match(m):
+        if m["topic"] != f"zerobmc/{agent_id}/state":
+            return False
+        try:
+            return pred(json.loads(m["payload"]).get(section) or {})
+        except ValueError:
+            return False
+    return match
+
+
 def result_for(agent_id, cmd_id):
     def pred(m):
         if m["topic"] != f"zerobmc/{agent_id}/result":
